@@ -1,0 +1,64 @@
+//! Wire types shared by every gsWstudio process.
+//!
+//! Anything that crosses a process boundary between the control plane, the
+//! `wp-agent` sidecar and the PHP extension is defined here once, so the
+//! three cannot drift apart.
+#![forbid(unsafe_code)]
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the REST API served under [`API_PREFIX`].
+pub const API_VERSION: u32 = 1;
+
+/// Path prefix of the control plane's REST API.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// Header carrying the id of one request, echoed in responses and logs.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Body of every error response from the REST API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// The error itself.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, in a form a program can branch on and a person can read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, such as `validation_failed`.
+    pub code: String,
+    /// Human-readable explanation saying what to fix.
+    pub message: String,
+    /// Id of the request, to quote when asking an operator to look at logs.
+    pub request_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_has_the_documented_shape() {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: "not_found".into(),
+                message: "site not found".into(),
+                request_id: "abc".into(),
+            },
+        };
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"error": {"code": "not_found", "message": "site not found", "request_id": "abc"}})
+        );
+    }
+
+    #[test]
+    fn error_body_rejects_unknown_fields() {
+        let raw = r#"{"error":{"code":"x","message":"y","request_id":"z","extra":1}}"#;
+        assert!(serde_json::from_str::<ErrorBody>(raw).is_err());
+    }
+}

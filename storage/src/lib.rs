@@ -1,0 +1,159 @@
+//! The control plane's storage: one [`Store`] trait and two implementations,
+//! PostgreSQL for production and SQLite as the embedded default.
+//!
+//! This crate is the only place in the workspace that contains SQL. The
+//! backend is chosen by the scheme of the database URL ([`connect`]); both
+//! apply their own migrations (`migrations/postgres`, `migrations/sqlite`)
+//! before they are handed out.
+#![forbid(unsafe_code)]
+
+mod model;
+mod postgres;
+mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+pub use model::*;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// What can go wrong talking to storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value (such as a user's email) is already taken.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// The database URL cannot be used.
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(String),
+    /// Applying migrations failed.
+    #[error("migrating the database failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database failed or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Result of a storage call.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend a database URL names, by its scheme.
+    pub fn for_url(url: &str) -> Result<Self> {
+        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
+        match scheme {
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            "sqlite" => Ok(Self::Sqlite),
+            _ => Err(StoreError::InvalidUrl(format!(
+                "unsupported scheme {scheme:?}; use postgres:// or sqlite://"
+            ))),
+        }
+    }
+}
+
+/// Everything the control plane reads from and writes to its database.
+///
+/// Every method that reads or changes a user's site or job takes the owner's
+/// id and matches on it in the query itself, so a caller cannot forget the
+/// ownership check: another user's record is simply not found.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// Closes the connection pool, waiting for connections in use.
+    async fn close(&self);
+
+    // Users
+
+    /// Creates a user; [`StoreError::Conflict`] if the email is taken.
+    async fn create_user(&self, user: &NewUser) -> Result<User>;
+    /// The user with this (lower-cased) email.
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    /// The user with this id.
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>>;
+    /// Sets a user's role; false if there is no such user.
+    async fn set_user_role(&self, email: &str, role: Role) -> Result<bool>;
+    /// Users in creation order.
+    async fn list_users(&self, page: Page) -> Result<Vec<User>>;
+
+    // Refresh tokens
+
+    /// Stores the first token of a new family (a login).
+    async fn start_refresh_family(&self, user_id: Uuid, token: &NewRefreshToken) -> Result<Uuid>;
+    /// Uses the token with `presented_hash` and, if it was live, stores `next` in its family.
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        next: &NewRefreshToken,
+        now: DateTime<Utc>,
+    ) -> Result<Rotation>;
+    /// Revokes the family of the token with this hash (logout); false if no such token.
+    async fn revoke_refresh_family(&self, presented_hash: &[u8], now: DateTime<Utc>) -> Result<bool>;
+
+    // Sites
+
+    /// Creates a site.
+    async fn create_site(&self, site: &NewSite) -> Result<Site>;
+    /// The owner's sites, in creation order.
+    async fn list_sites(&self, owner: Uuid, page: Page) -> Result<Vec<Site>>;
+    /// One of the owner's sites.
+    async fn site(&self, owner: Uuid, id: Uuid) -> Result<Option<Site>>;
+    /// Changes one of the owner's sites; `None` if the owner has no such site.
+    async fn update_site(
+        &self,
+        owner: Uuid,
+        id: Uuid,
+        patch: &SitePatch,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Site>>;
+    /// Deletes one of the owner's sites and its jobs; false if there is no such site.
+    async fn delete_site(&self, owner: Uuid, id: Uuid) -> Result<bool>;
+
+    // Jobs
+
+    /// Creates a queued job on one of the owner's sites; `None` if there is no such site.
+    async fn create_job(&self, job: &NewJob) -> Result<Option<Job>>;
+    /// One of the owner's jobs.
+    async fn job(&self, owner: Uuid, id: Uuid) -> Result<Option<Job>>;
+
+    // Subscriptions
+
+    /// The user's subscription, if they have one.
+    async fn subscription(&self, user_id: Uuid) -> Result<Option<Subscription>>;
+}
+
+/// Opens the database a URL names, applies its migrations, and returns it.
+pub async fn connect(url: &str) -> Result<Box<dyn Store>> {
+    Ok(match Backend::for_url(url)? {
+        Backend::Postgres => Box::new(PostgresStore::connect(url).await?),
+        Backend::Sqlite => Box::new(SqliteStore::connect(url).await?),
+    })
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Conflict`].
+fn conflict_on_unique(err: sqlx::Error, what: &'static str) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Database(err),
+    }
+}
+
+/// Clamps a page size to what one query may return.
+fn page_limit(page: Page) -> i64 {
+    i64::from(page.limit.clamp(1, 500))
+}

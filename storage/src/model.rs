@@ -1,0 +1,231 @@
+//! The records the control plane keeps, independent of the database behind them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Declares a string-backed enum stored as TEXT, with its wire and SQL name.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// The name stored in the database and used on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err(UnknownValue { kind: stringify!($name), value: other.to_owned() }),
+                }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = UnknownValue;
+            fn try_from(s: String) -> Result<Self, Self::Error> { s.parse() }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+/// A stored TEXT value that is not one of its enum's names.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown {kind} {value:?}")]
+pub struct UnknownValue {
+    kind: &'static str,
+    value: String,
+}
+
+text_enum!(
+    /// What a user may do.
+    Role {
+        /// Manages their own sites.
+        User => "user",
+        /// Operates the control plane.
+        Admin => "admin",
+    }
+);
+
+text_enum!(
+    /// Where a site is in its life.
+    SiteStatus {
+        /// Created, nothing generated or deployed yet.
+        Draft => "draft",
+        /// A generation job is writing its draft.
+        Generating => "generating",
+        /// Live on a WordPress host.
+        Active => "active",
+    }
+);
+
+text_enum!(
+    /// What a job does.
+    JobKind {
+        /// AI generation of a site draft.
+        Generation => "generation",
+        /// Delivery of a bundle to a site.
+        Deployment => "deployment",
+    }
+);
+
+text_enum!(
+    /// Where a job is in its life.
+    JobStatus {
+        /// Waiting for a worker.
+        Queued => "queued",
+        /// A worker holds it.
+        Running => "running",
+        /// Finished successfully.
+        Completed => "completed",
+        /// Finished with an error; `logs` says why.
+        Failed => "failed",
+    }
+);
+
+/// A person who signs in to the dashboard or API.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct User {
+    pub id: Uuid,
+    /// Lower-cased; unique.
+    pub email: String,
+    /// PHC string (Argon2id).
+    pub password_hash: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub subscription_tier: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A refresh token to store; the token itself never reaches storage, only its hash.
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken {
+    pub id: Uuid,
+    pub token_hash: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token for rotation led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was live: it is now used, and the next one is stored in its family.
+    Rotated { user_id: Uuid, family_id: Uuid },
+    /// The token had already been used: its whole family is now revoked.
+    Reused { user_id: Uuid, family_id: Uuid },
+    /// The token was revoked (logout, or an earlier reuse).
+    Revoked,
+    /// The token's lifetime is over.
+    Expired,
+    /// No such token.
+    Unknown,
+}
+
+/// A WordPress site managed by one user.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Site {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub domain: Option<String>,
+    pub wp_admin_url: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub status: SiteStatus,
+    #[sqlx(json)]
+    pub metadata: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A site to create.
+#[derive(Debug, Clone)]
+pub struct NewSite {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub domain: Option<String>,
+    pub wp_admin_url: Option<String>,
+    pub status: SiteStatus,
+    pub metadata: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A change to a site: `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct SitePatch {
+    pub name: Option<String>,
+    pub domain: Option<Option<String>>,
+    pub wp_admin_url: Option<Option<String>>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// A unit of background work on a site.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Job {
+    pub id: Uuid,
+    pub site_id: Uuid,
+    pub user_id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub kind: JobKind,
+    #[sqlx(try_from = "String")]
+    pub status: JobStatus,
+    /// 0 to 100.
+    pub progress: i16,
+    pub logs: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A job to create.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub id: Uuid,
+    pub site_id: Uuid,
+    pub user_id: Uuid,
+    pub kind: JobKind,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user's paid plan.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Subscription {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub stripe_customer_id: Option<String>,
+    pub plan_id: String,
+    pub status: String,
+    pub current_period_end: Option<DateTime<Utc>>,
+}
+
+/// One page of a keyset-paged list, in creation order.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// Return records created after this id (ids are UUIDv7, so time-ordered).
+    pub after: Option<Uuid>,
+    /// At most this many records.
+    pub limit: u32,
+}

@@ -1,0 +1,305 @@
+//! The embedded default: SQLite in a file, WAL mode.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::types::Json;
+use sqlx::SqlitePool;
+use uuid::Uuid;
+
+use crate::{
+    conflict_on_unique, page_limit, Backend, Job, NewJob, NewRefreshToken, NewSite, NewUser, Page,
+    Result, Role, Rotation, Site, SitePatch, Store, Subscription, User,
+};
+
+/// [`Store`] on an SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at a `sqlite://` URL and migrates it.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn create_user(&self, user: &NewUser) -> Result<User> {
+        sqlx::query_as(
+            "INSERT INTO users (id, email, password_hash, role, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING *",
+        )
+        .bind(user.id)
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(user.role.as_str())
+        .bind(user.created_at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| conflict_on_unique(e, "a user with this email"))
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn set_user_role(&self, email: &str, role: Role) -> Result<bool> {
+        let done = sqlx::query("UPDATE users SET role = $1 WHERE email = $2")
+            .bind(role.as_str())
+            .bind(email)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_users(&self, page: Page) -> Result<Vec<User>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM users WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(page.after.unwrap_or_default())
+                .bind(page_limit(page))
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn start_refresh_family(&self, user_id: Uuid, token: &NewRefreshToken) -> Result<Uuid> {
+        let family_id = token.id;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(token.id)
+        .bind(family_id)
+        .bind(user_id)
+        .bind(&token.token_hash)
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(family_id)
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        next: &NewRefreshToken,
+        now: DateTime<Utc>,
+    ) -> Result<Rotation> {
+        // The transaction opens with a write, so SQLite takes the write lock
+        // first and a concurrent rotation of the same token waits, then finds
+        // it used: exactly one of two racing refreshes wins.
+        let mut tx = self.pool.begin().await?;
+        let live: Option<(Uuid, Uuid)> = sqlx::query_as(
+            "UPDATE refresh_tokens SET used_at = $2
+             WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+             RETURNING user_id, family_id",
+        )
+        .bind(presented_hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((user_id, family_id)) = live {
+            sqlx::query(
+                "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(next.id)
+            .bind(family_id)
+            .bind(user_id)
+            .bind(&next.token_hash)
+            .bind(next.created_at)
+            .bind(next.expires_at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(Rotation::Rotated { user_id, family_id });
+        }
+
+        type Seen = (Uuid, Uuid, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+        let seen: Option<Seen> = sqlx::query_as(
+            "SELECT user_id, family_id, expires_at, used_at, revoked_at
+             FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(presented_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let outcome = match seen {
+            None => Rotation::Unknown,
+            Some((_, _, _, _, Some(_))) => Rotation::Revoked,
+            Some((user_id, family_id, _, Some(_), None)) => {
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $2
+                     WHERE family_id = $1 AND revoked_at IS NULL",
+                )
+                .bind(family_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                Rotation::Reused { user_id, family_id }
+            }
+            Some((_, _, _, None, None)) => Rotation::Expired,
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn revoke_refresh_family(&self, presented_hash: &[u8], now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $2
+             WHERE revoked_at IS NULL
+               AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)",
+        )
+        .bind(presented_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn create_site(&self, site: &NewSite) -> Result<Site> {
+        Ok(sqlx::query_as(
+            "INSERT INTO sites (id, user_id, name, domain, wp_admin_url, status, metadata, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING *",
+        )
+        .bind(site.id)
+        .bind(site.user_id)
+        .bind(&site.name)
+        .bind(&site.domain)
+        .bind(&site.wp_admin_url)
+        .bind(site.status.as_str())
+        .bind(Json(&site.metadata))
+        .bind(site.created_at)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn list_sites(&self, owner: Uuid, page: Page) -> Result<Vec<Site>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM sites WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(owner)
+        .bind(page.after.unwrap_or_default())
+        .bind(page_limit(page))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn site(&self, owner: Uuid, id: Uuid) -> Result<Option<Site>> {
+        Ok(sqlx::query_as("SELECT * FROM sites WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(owner)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn update_site(
+        &self,
+        owner: Uuid,
+        id: Uuid,
+        patch: &SitePatch,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Site>> {
+        Ok(sqlx::query_as(
+            "UPDATE sites SET
+                 name = CASE WHEN $3 THEN $4 ELSE name END,
+                 domain = CASE WHEN $5 THEN $6 ELSE domain END,
+                 wp_admin_url = CASE WHEN $7 THEN $8 ELSE wp_admin_url END,
+                 metadata = CASE WHEN $9 THEN $10 ELSE metadata END,
+                 updated_at = $11
+             WHERE id = $1 AND user_id = $2
+             RETURNING *",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(patch.name.is_some())
+        .bind(&patch.name)
+        .bind(patch.domain.is_some())
+        .bind(patch.domain.clone().flatten())
+        .bind(patch.wp_admin_url.is_some())
+        .bind(patch.wp_admin_url.clone().flatten())
+        .bind(patch.metadata.is_some())
+        .bind(patch.metadata.as_ref().map(Json))
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn delete_site(&self, owner: Uuid, id: Uuid) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM sites WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn create_job(&self, job: &NewJob) -> Result<Option<Job>> {
+        Ok(sqlx::query_as(
+            "INSERT INTO jobs (id, site_id, user_id, kind, status, progress, logs, created_at, updated_at)
+             SELECT $1, id, user_id, $4, 'queued', 0, '', $5, $5 FROM sites WHERE id = $2 AND user_id = $3
+             RETURNING *",
+        )
+        .bind(job.id)
+        .bind(job.site_id)
+        .bind(job.user_id)
+        .bind(job.kind.as_str())
+        .bind(job.created_at)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn job(&self, owner: Uuid, id: Uuid) -> Result<Option<Job>> {
+        Ok(sqlx::query_as("SELECT * FROM jobs WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(owner)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn subscription(&self, user_id: Uuid) -> Result<Option<Subscription>> {
+        Ok(sqlx::query_as("SELECT * FROM subscriptions WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+}

@@ -1,0 +1,270 @@
+//! One storage test suite, run against both backends: every test below
+//! becomes `<name>::sqlite` and `<name>::postgres`.
+
+use chrono::{Duration, Utc};
+use gsw_storage::testing::TestDatabase;
+use gsw_storage::{
+    connect, Backend, JobKind, JobStatus, NewJob, NewRefreshToken, NewSite, NewUser, Page, Role,
+    Rotation, SitePatch, SiteStatus, Store, StoreError,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::run(gsw_storage::Backend::Sqlite, super::$name).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::run(gsw_storage::Backend::Postgres, super::$name).await
+            }
+        }
+    )+};
+}
+
+on_both_backends!(
+    users_are_unique_by_email,
+    roles_can_be_changed,
+    refresh_tokens_rotate_within_a_family,
+    a_reused_refresh_token_revokes_its_family,
+    expired_and_unknown_refresh_tokens_are_refused,
+    logout_revokes_the_family,
+    sites_belong_to_their_owner,
+    site_patch_sets_clears_and_keeps_fields,
+    sites_page_in_creation_order,
+    jobs_belong_to_the_owner_of_their_site,
+    deleting_a_site_deletes_its_jobs,
+    migrations_are_idempotent,
+);
+
+async fn run<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(Box<dyn Store>, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let db = TestDatabase::create(backend).await;
+    let store = connect(&db.url).await.expect("connecting to the test database");
+    assert_eq!(store.backend(), backend);
+    store.ping().await.expect("ping");
+    test(store, db.url.clone()).await;
+}
+
+fn new_user(email: &str) -> NewUser {
+    NewUser {
+        id: Uuid::now_v7(),
+        email: email.to_owned(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+        role: Role::User,
+        created_at: Utc::now(),
+    }
+}
+
+fn new_site(owner: Uuid, name: &str) -> NewSite {
+    NewSite {
+        id: Uuid::now_v7(),
+        user_id: owner,
+        name: name.to_owned(),
+        domain: Some("bakery.example".to_owned()),
+        wp_admin_url: None,
+        status: SiteStatus::Draft,
+        metadata: json!({"tags": ["shop"], "nested": {"n": 1}}),
+        created_at: Utc::now(),
+    }
+}
+
+fn token(hash: u8) -> NewRefreshToken {
+    let now = Utc::now();
+    NewRefreshToken {
+        id: Uuid::now_v7(),
+        token_hash: vec![hash; 32],
+        created_at: now,
+        expires_at: now + Duration::days(30),
+    }
+}
+
+async fn users_are_unique_by_email(store: Box<dyn Store>, _: String) {
+    let user = store.create_user(&new_user("ada@example.com")).await.unwrap();
+    assert_eq!(user.role, Role::User);
+    assert_eq!(user.subscription_tier, "free");
+    let again = store.create_user(&new_user("ada@example.com")).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let found = store.user_by_email("ada@example.com").await.unwrap().unwrap();
+    assert_eq!(found, user);
+    assert_eq!(store.user_by_id(user.id).await.unwrap(), Some(user));
+    assert!(store.user_by_email("nobody@example.com").await.unwrap().is_none());
+}
+
+async fn roles_can_be_changed(store: Box<dyn Store>, _: String) {
+    let user = store.create_user(&new_user("root@example.com")).await.unwrap();
+    assert!(store.set_user_role("root@example.com", Role::Admin).await.unwrap());
+    assert!(!store.set_user_role("ghost@example.com", Role::Admin).await.unwrap());
+    let user = store.user_by_id(user.id).await.unwrap().unwrap();
+    assert_eq!(user.role, Role::Admin);
+    let all = store.list_users(Page { after: None, limit: 10 }).await.unwrap();
+    assert_eq!(all.len(), 1);
+}
+
+async fn refresh_tokens_rotate_within_a_family(store: Box<dyn Store>, _: String) {
+    let user = store.create_user(&new_user("a@example.com")).await.unwrap();
+    let first = token(1);
+    let family = store.start_refresh_family(user.id, &first).await.unwrap();
+    let second = token(2);
+    let outcome = store.rotate_refresh_token(&first.token_hash, &second, Utc::now()).await.unwrap();
+    assert_eq!(outcome, Rotation::Rotated { user_id: user.id, family_id: family });
+    let third = token(3);
+    let outcome = store.rotate_refresh_token(&second.token_hash, &third, Utc::now()).await.unwrap();
+    assert_eq!(outcome, Rotation::Rotated { user_id: user.id, family_id: family });
+}
+
+async fn a_reused_refresh_token_revokes_its_family(store: Box<dyn Store>, _: String) {
+    let user = store.create_user(&new_user("a@example.com")).await.unwrap();
+    let first = token(1);
+    let family = store.start_refresh_family(user.id, &first).await.unwrap();
+    let second = token(2);
+    store.rotate_refresh_token(&first.token_hash, &second, Utc::now()).await.unwrap();
+
+    // The first token again: someone holds a copy. The whole family dies,
+    // including the live second token, and nothing new is stored.
+    let stolen = token(9);
+    let outcome = store.rotate_refresh_token(&first.token_hash, &stolen, Utc::now()).await.unwrap();
+    assert_eq!(outcome, Rotation::Reused { user_id: user.id, family_id: family });
+    let outcome = store.rotate_refresh_token(&second.token_hash, &token(4), Utc::now()).await.unwrap();
+    assert_eq!(outcome, Rotation::Revoked);
+    let outcome = store.rotate_refresh_token(&stolen.token_hash, &token(5), Utc::now()).await.unwrap();
+    assert_eq!(outcome, Rotation::Unknown);
+
+    // Other families of the same user are unaffected.
+    let other = token(7);
+    store.start_refresh_family(user.id, &other).await.unwrap();
+    let outcome = store.rotate_refresh_token(&other.token_hash, &token(8), Utc::now()).await.unwrap();
+    assert!(matches!(outcome, Rotation::Rotated { .. }));
+}
+
+async fn expired_and_unknown_refresh_tokens_are_refused(store: Box<dyn Store>, _: String) {
+    let user = store.create_user(&new_user("a@example.com")).await.unwrap();
+    let mut old = token(1);
+    old.expires_at = Utc::now() - Duration::seconds(1);
+    store.start_refresh_family(user.id, &old).await.unwrap();
+    let outcome = store.rotate_refresh_token(&old.token_hash, &token(2), Utc::now()).await.unwrap();
+    assert_eq!(outcome, Rotation::Expired);
+    let outcome = store.rotate_refresh_token(&[0xee; 32], &token(3), Utc::now()).await.unwrap();
+    assert_eq!(outcome, Rotation::Unknown);
+}
+
+async fn logout_revokes_the_family(store: Box<dyn Store>, _: String) {
+    let user = store.create_user(&new_user("a@example.com")).await.unwrap();
+    let first = token(1);
+    store.start_refresh_family(user.id, &first).await.unwrap();
+    assert!(store.revoke_refresh_family(&first.token_hash, Utc::now()).await.unwrap());
+    assert!(!store.revoke_refresh_family(&first.token_hash, Utc::now()).await.unwrap());
+    assert!(!store.revoke_refresh_family(&[0xaa; 32], Utc::now()).await.unwrap());
+    let outcome = store.rotate_refresh_token(&first.token_hash, &token(2), Utc::now()).await.unwrap();
+    assert_eq!(outcome, Rotation::Revoked);
+}
+
+async fn sites_belong_to_their_owner(store: Box<dyn Store>, _: String) {
+    let ada = store.create_user(&new_user("ada@example.com")).await.unwrap();
+    let bob = store.create_user(&new_user("bob@example.com")).await.unwrap();
+    let site = store.create_site(&new_site(ada.id, "Ada's Bakery")).await.unwrap();
+    assert_eq!(site.status, SiteStatus::Draft);
+    assert_eq!(site.metadata, json!({"tags": ["shop"], "nested": {"n": 1}}));
+
+    assert_eq!(store.site(ada.id, site.id).await.unwrap(), Some(site.clone()));
+    assert_eq!(store.site(bob.id, site.id).await.unwrap(), None);
+    let page = Page { after: None, limit: 50 };
+    assert!(store.list_sites(bob.id, page).await.unwrap().is_empty());
+    let patch = SitePatch { name: Some("Bob's now".into()), ..SitePatch::default() };
+    assert_eq!(store.update_site(bob.id, site.id, &patch, Utc::now()).await.unwrap(), None);
+    assert!(!store.delete_site(bob.id, site.id).await.unwrap());
+    assert_eq!(store.site(ada.id, site.id).await.unwrap(), Some(site.clone()));
+
+    assert!(store.delete_site(ada.id, site.id).await.unwrap());
+    assert_eq!(store.site(ada.id, site.id).await.unwrap(), None);
+}
+
+async fn site_patch_sets_clears_and_keeps_fields(store: Box<dyn Store>, _: String) {
+    let ada = store.create_user(&new_user("ada@example.com")).await.unwrap();
+    let site = store.create_site(&new_site(ada.id, "Ada's Bakery")).await.unwrap();
+    let later = Utc::now() + Duration::seconds(5);
+    let patch = SitePatch {
+        name: None,
+        domain: Some(None),
+        wp_admin_url: Some(Some("https://bakery.example/wp-admin/".into())),
+        metadata: Some(json!({"tags": []})),
+    };
+    let updated = store.update_site(ada.id, site.id, &patch, later).await.unwrap().unwrap();
+    assert_eq!(updated.name, "Ada's Bakery");
+    assert_eq!(updated.domain, None);
+    assert_eq!(updated.wp_admin_url.as_deref(), Some("https://bakery.example/wp-admin/"));
+    assert_eq!(updated.metadata, json!({"tags": []}));
+    assert_eq!(updated.created_at, site.created_at);
+    assert!(updated.updated_at > site.updated_at);
+    assert_eq!(store.site(ada.id, site.id).await.unwrap(), Some(updated));
+}
+
+async fn sites_page_in_creation_order(store: Box<dyn Store>, _: String) {
+    let ada = store.create_user(&new_user("ada@example.com")).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(store.create_site(&new_site(ada.id, &format!("site {i}"))).await.unwrap().id);
+    }
+    let first = store.list_sites(ada.id, Page { after: None, limit: 2 }).await.unwrap();
+    assert_eq!(first.iter().map(|s| s.id).collect::<Vec<_>>(), ids[..2]);
+    let rest = store
+        .list_sites(ada.id, Page { after: Some(ids[1]), limit: 10 })
+        .await
+        .unwrap();
+    assert_eq!(rest.iter().map(|s| s.id).collect::<Vec<_>>(), ids[2..]);
+}
+
+async fn jobs_belong_to_the_owner_of_their_site(store: Box<dyn Store>, _: String) {
+    let ada = store.create_user(&new_user("ada@example.com")).await.unwrap();
+    let bob = store.create_user(&new_user("bob@example.com")).await.unwrap();
+    let site = store.create_site(&new_site(ada.id, "Ada's Bakery")).await.unwrap();
+
+    let job = NewJob {
+        id: Uuid::now_v7(),
+        site_id: site.id,
+        user_id: ada.id,
+        kind: JobKind::Generation,
+        created_at: Utc::now(),
+    };
+    let created = store.create_job(&job).await.unwrap().unwrap();
+    assert_eq!(created.status, JobStatus::Queued);
+    assert_eq!(created.progress, 0);
+    assert_eq!(created.logs, "");
+    assert_eq!(store.job(ada.id, job.id).await.unwrap(), Some(created));
+    assert_eq!(store.job(bob.id, job.id).await.unwrap(), None);
+
+    // Bob cannot hang a job on Ada's site.
+    let sneaky = NewJob { id: Uuid::now_v7(), user_id: bob.id, ..job };
+    assert_eq!(store.create_job(&sneaky).await.unwrap(), None);
+    assert_eq!(store.job(bob.id, sneaky.id).await.unwrap(), None);
+}
+
+async fn deleting_a_site_deletes_its_jobs(store: Box<dyn Store>, _: String) {
+    let ada = store.create_user(&new_user("ada@example.com")).await.unwrap();
+    let site = store.create_site(&new_site(ada.id, "Ada's Bakery")).await.unwrap();
+    let job = NewJob {
+        id: Uuid::now_v7(),
+        site_id: site.id,
+        user_id: ada.id,
+        kind: JobKind::Deployment,
+        created_at: Utc::now(),
+    };
+    store.create_job(&job).await.unwrap().unwrap();
+    assert!(store.delete_site(ada.id, site.id).await.unwrap());
+    assert_eq!(store.job(ada.id, job.id).await.unwrap(), None);
+}
+
+async fn migrations_are_idempotent(store: Box<dyn Store>, url: String) {
+    let user = store.create_user(&new_user("ada@example.com")).await.unwrap();
+    store.close().await;
+    // Opening the same database again re-runs the migrator: nothing changes.
+    let again = connect(&url).await.unwrap();
+    assert_eq!(again.user_by_id(user.id).await.unwrap(), Some(user));
+    assert!(again.subscription(Uuid::now_v7()).await.unwrap().is_none());
+}
