@@ -18,6 +18,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Body of every error response from the REST API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     /// The error itself.
@@ -26,6 +27,7 @@ pub struct ErrorBody {
 
 /// What went wrong, in a form a program can branch on and a person can read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ErrorDetail {
     /// Stable machine-readable code, such as `validation_failed`.

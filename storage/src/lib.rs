@@ -103,7 +103,11 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Rotation>;
     /// Revokes the family of the token with this hash (logout); false if no such token.
-    async fn revoke_refresh_family(&self, presented_hash: &[u8], now: DateTime<Utc>) -> Result<bool>;
+    async fn revoke_refresh_family(
+        &self,
+        presented_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
 
     // Sites
 

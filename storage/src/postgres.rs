@@ -149,7 +149,13 @@ impl Store for PostgresStore {
             return Ok(Rotation::Rotated { user_id, family_id });
         }
 
-        type Seen = (Uuid, Uuid, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+        type Seen = (
+            Uuid,
+            Uuid,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        );
         let seen: Option<Seen> = sqlx::query_as(
             "SELECT user_id, family_id, expires_at, used_at, revoked_at
              FROM refresh_tokens WHERE token_hash = $1",
@@ -177,7 +183,11 @@ impl Store for PostgresStore {
         Ok(outcome)
     }
 
-    async fn revoke_refresh_family(&self, presented_hash: &[u8], now: DateTime<Utc>) -> Result<bool> {
+    async fn revoke_refresh_family(
+        &self,
+        presented_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $2
              WHERE revoked_at IS NULL
@@ -219,11 +229,13 @@ impl Store for PostgresStore {
     }
 
     async fn site(&self, owner: Uuid, id: Uuid) -> Result<Option<Site>> {
-        Ok(sqlx::query_as("SELECT * FROM sites WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(owner)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT * FROM sites WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(owner)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     async fn update_site(
@@ -283,17 +295,21 @@ impl Store for PostgresStore {
     }
 
     async fn job(&self, owner: Uuid, id: Uuid) -> Result<Option<Job>> {
-        Ok(sqlx::query_as("SELECT * FROM jobs WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(owner)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT * FROM jobs WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(owner)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     async fn subscription(&self, user_id: Uuid) -> Result<Option<Subscription>> {
-        Ok(sqlx::query_as("SELECT * FROM subscriptions WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT * FROM subscriptions WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 }

@@ -69,14 +69,19 @@ impl Drop for TestDatabase {
         // Drop may run inside a Tokio runtime, which cannot be blocked on: use
         // a thread of our own with its own small runtime.
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async {
-                let mut conn = PgConnection::connect(&postgres_admin_url()).await?;
-                conn.execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime
+                .block_on(async {
+                    let mut conn = PgConnection::connect(&postgres_admin_url()).await?;
+                    conn.execute(
+                        format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str(),
+                    )
                     .await?;
-                Ok::<_, sqlx::Error>(())
-            })
-            .map_err(std::io::Error::other)
+                    Ok::<_, sqlx::Error>(())
+                })
+                .map_err(std::io::Error::other)
         })
         .join();
     }

@@ -46,7 +46,9 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let db = TestDatabase::create(backend).await;
-    let store = connect(&db.url).await.expect("connecting to the test database");
+    let store = connect(&db.url)
+        .await
+        .expect("connecting to the test database");
     assert_eq!(store.backend(), backend);
     store.ping().await.expect("ping");
     test(store, db.url.clone()).await;
@@ -86,24 +88,50 @@ fn token(hash: u8) -> NewRefreshToken {
 }
 
 async fn users_are_unique_by_email(store: Box<dyn Store>, _: String) {
-    let user = store.create_user(&new_user("ada@example.com")).await.unwrap();
+    let user = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap();
     assert_eq!(user.role, Role::User);
     assert_eq!(user.subscription_tier, "free");
     let again = store.create_user(&new_user("ada@example.com")).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
-    let found = store.user_by_email("ada@example.com").await.unwrap().unwrap();
+    let found = store
+        .user_by_email("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found, user);
     assert_eq!(store.user_by_id(user.id).await.unwrap(), Some(user));
-    assert!(store.user_by_email("nobody@example.com").await.unwrap().is_none());
+    assert!(store
+        .user_by_email("nobody@example.com")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn roles_can_be_changed(store: Box<dyn Store>, _: String) {
-    let user = store.create_user(&new_user("root@example.com")).await.unwrap();
-    assert!(store.set_user_role("root@example.com", Role::Admin).await.unwrap());
-    assert!(!store.set_user_role("ghost@example.com", Role::Admin).await.unwrap());
+    let user = store
+        .create_user(&new_user("root@example.com"))
+        .await
+        .unwrap();
+    assert!(store
+        .set_user_role("root@example.com", Role::Admin)
+        .await
+        .unwrap());
+    assert!(!store
+        .set_user_role("ghost@example.com", Role::Admin)
+        .await
+        .unwrap());
     let user = store.user_by_id(user.id).await.unwrap().unwrap();
     assert_eq!(user.role, Role::Admin);
-    let all = store.list_users(Page { after: None, limit: 10 }).await.unwrap();
+    let all = store
+        .list_users(Page {
+            after: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
     assert_eq!(all.len(), 1);
 }
 
@@ -112,11 +140,29 @@ async fn refresh_tokens_rotate_within_a_family(store: Box<dyn Store>, _: String)
     let first = token(1);
     let family = store.start_refresh_family(user.id, &first).await.unwrap();
     let second = token(2);
-    let outcome = store.rotate_refresh_token(&first.token_hash, &second, Utc::now()).await.unwrap();
-    assert_eq!(outcome, Rotation::Rotated { user_id: user.id, family_id: family });
+    let outcome = store
+        .rotate_refresh_token(&first.token_hash, &second, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        Rotation::Rotated {
+            user_id: user.id,
+            family_id: family
+        }
+    );
     let third = token(3);
-    let outcome = store.rotate_refresh_token(&second.token_hash, &third, Utc::now()).await.unwrap();
-    assert_eq!(outcome, Rotation::Rotated { user_id: user.id, family_id: family });
+    let outcome = store
+        .rotate_refresh_token(&second.token_hash, &third, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        Rotation::Rotated {
+            user_id: user.id,
+            family_id: family
+        }
+    );
 }
 
 async fn a_reused_refresh_token_revokes_its_family(store: Box<dyn Store>, _: String) {
@@ -124,22 +170,43 @@ async fn a_reused_refresh_token_revokes_its_family(store: Box<dyn Store>, _: Str
     let first = token(1);
     let family = store.start_refresh_family(user.id, &first).await.unwrap();
     let second = token(2);
-    store.rotate_refresh_token(&first.token_hash, &second, Utc::now()).await.unwrap();
+    store
+        .rotate_refresh_token(&first.token_hash, &second, Utc::now())
+        .await
+        .unwrap();
 
     // The first token again: someone holds a copy. The whole family dies,
     // including the live second token, and nothing new is stored.
     let stolen = token(9);
-    let outcome = store.rotate_refresh_token(&first.token_hash, &stolen, Utc::now()).await.unwrap();
-    assert_eq!(outcome, Rotation::Reused { user_id: user.id, family_id: family });
-    let outcome = store.rotate_refresh_token(&second.token_hash, &token(4), Utc::now()).await.unwrap();
+    let outcome = store
+        .rotate_refresh_token(&first.token_hash, &stolen, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        Rotation::Reused {
+            user_id: user.id,
+            family_id: family
+        }
+    );
+    let outcome = store
+        .rotate_refresh_token(&second.token_hash, &token(4), Utc::now())
+        .await
+        .unwrap();
     assert_eq!(outcome, Rotation::Revoked);
-    let outcome = store.rotate_refresh_token(&stolen.token_hash, &token(5), Utc::now()).await.unwrap();
+    let outcome = store
+        .rotate_refresh_token(&stolen.token_hash, &token(5), Utc::now())
+        .await
+        .unwrap();
     assert_eq!(outcome, Rotation::Unknown);
 
     // Other families of the same user are unaffected.
     let other = token(7);
     store.start_refresh_family(user.id, &other).await.unwrap();
-    let outcome = store.rotate_refresh_token(&other.token_hash, &token(8), Utc::now()).await.unwrap();
+    let outcome = store
+        .rotate_refresh_token(&other.token_hash, &token(8), Utc::now())
+        .await
+        .unwrap();
     assert!(matches!(outcome, Rotation::Rotated { .. }));
 }
 
@@ -148,9 +215,15 @@ async fn expired_and_unknown_refresh_tokens_are_refused(store: Box<dyn Store>, _
     let mut old = token(1);
     old.expires_at = Utc::now() - Duration::seconds(1);
     store.start_refresh_family(user.id, &old).await.unwrap();
-    let outcome = store.rotate_refresh_token(&old.token_hash, &token(2), Utc::now()).await.unwrap();
+    let outcome = store
+        .rotate_refresh_token(&old.token_hash, &token(2), Utc::now())
+        .await
+        .unwrap();
     assert_eq!(outcome, Rotation::Expired);
-    let outcome = store.rotate_refresh_token(&[0xee; 32], &token(3), Utc::now()).await.unwrap();
+    let outcome = store
+        .rotate_refresh_token(&[0xee; 32], &token(3), Utc::now())
+        .await
+        .unwrap();
     assert_eq!(outcome, Rotation::Unknown);
 }
 
@@ -158,36 +231,81 @@ async fn logout_revokes_the_family(store: Box<dyn Store>, _: String) {
     let user = store.create_user(&new_user("a@example.com")).await.unwrap();
     let first = token(1);
     store.start_refresh_family(user.id, &first).await.unwrap();
-    assert!(store.revoke_refresh_family(&first.token_hash, Utc::now()).await.unwrap());
-    assert!(!store.revoke_refresh_family(&first.token_hash, Utc::now()).await.unwrap());
-    assert!(!store.revoke_refresh_family(&[0xaa; 32], Utc::now()).await.unwrap());
-    let outcome = store.rotate_refresh_token(&first.token_hash, &token(2), Utc::now()).await.unwrap();
+    assert!(store
+        .revoke_refresh_family(&first.token_hash, Utc::now())
+        .await
+        .unwrap());
+    assert!(!store
+        .revoke_refresh_family(&first.token_hash, Utc::now())
+        .await
+        .unwrap());
+    assert!(!store
+        .revoke_refresh_family(&[0xaa; 32], Utc::now())
+        .await
+        .unwrap());
+    let outcome = store
+        .rotate_refresh_token(&first.token_hash, &token(2), Utc::now())
+        .await
+        .unwrap();
     assert_eq!(outcome, Rotation::Revoked);
 }
 
 async fn sites_belong_to_their_owner(store: Box<dyn Store>, _: String) {
-    let ada = store.create_user(&new_user("ada@example.com")).await.unwrap();
-    let bob = store.create_user(&new_user("bob@example.com")).await.unwrap();
-    let site = store.create_site(&new_site(ada.id, "Ada's Bakery")).await.unwrap();
+    let ada = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(&new_user("bob@example.com"))
+        .await
+        .unwrap();
+    let site = store
+        .create_site(&new_site(ada.id, "Ada's Bakery"))
+        .await
+        .unwrap();
     assert_eq!(site.status, SiteStatus::Draft);
     assert_eq!(site.metadata, json!({"tags": ["shop"], "nested": {"n": 1}}));
 
-    assert_eq!(store.site(ada.id, site.id).await.unwrap(), Some(site.clone()));
+    assert_eq!(
+        store.site(ada.id, site.id).await.unwrap(),
+        Some(site.clone())
+    );
     assert_eq!(store.site(bob.id, site.id).await.unwrap(), None);
-    let page = Page { after: None, limit: 50 };
+    let page = Page {
+        after: None,
+        limit: 50,
+    };
     assert!(store.list_sites(bob.id, page).await.unwrap().is_empty());
-    let patch = SitePatch { name: Some("Bob's now".into()), ..SitePatch::default() };
-    assert_eq!(store.update_site(bob.id, site.id, &patch, Utc::now()).await.unwrap(), None);
+    let patch = SitePatch {
+        name: Some("Bob's now".into()),
+        ..SitePatch::default()
+    };
+    assert_eq!(
+        store
+            .update_site(bob.id, site.id, &patch, Utc::now())
+            .await
+            .unwrap(),
+        None
+    );
     assert!(!store.delete_site(bob.id, site.id).await.unwrap());
-    assert_eq!(store.site(ada.id, site.id).await.unwrap(), Some(site.clone()));
+    assert_eq!(
+        store.site(ada.id, site.id).await.unwrap(),
+        Some(site.clone())
+    );
 
     assert!(store.delete_site(ada.id, site.id).await.unwrap());
     assert_eq!(store.site(ada.id, site.id).await.unwrap(), None);
 }
 
 async fn site_patch_sets_clears_and_keeps_fields(store: Box<dyn Store>, _: String) {
-    let ada = store.create_user(&new_user("ada@example.com")).await.unwrap();
-    let site = store.create_site(&new_site(ada.id, "Ada's Bakery")).await.unwrap();
+    let ada = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let site = store
+        .create_site(&new_site(ada.id, "Ada's Bakery"))
+        .await
+        .unwrap();
     let later = Utc::now() + Duration::seconds(5);
     let patch = SitePatch {
         name: None,
@@ -195,10 +313,17 @@ async fn site_patch_sets_clears_and_keeps_fields(store: Box<dyn Store>, _: Strin
         wp_admin_url: Some(Some("https://bakery.example/wp-admin/".into())),
         metadata: Some(json!({"tags": []})),
     };
-    let updated = store.update_site(ada.id, site.id, &patch, later).await.unwrap().unwrap();
+    let updated = store
+        .update_site(ada.id, site.id, &patch, later)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(updated.name, "Ada's Bakery");
     assert_eq!(updated.domain, None);
-    assert_eq!(updated.wp_admin_url.as_deref(), Some("https://bakery.example/wp-admin/"));
+    assert_eq!(
+        updated.wp_admin_url.as_deref(),
+        Some("https://bakery.example/wp-admin/")
+    );
     assert_eq!(updated.metadata, json!({"tags": []}));
     assert_eq!(updated.created_at, site.created_at);
     assert!(updated.updated_at > site.updated_at);
@@ -206,24 +331,57 @@ async fn site_patch_sets_clears_and_keeps_fields(store: Box<dyn Store>, _: Strin
 }
 
 async fn sites_page_in_creation_order(store: Box<dyn Store>, _: String) {
-    let ada = store.create_user(&new_user("ada@example.com")).await.unwrap();
+    let ada = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(store.create_site(&new_site(ada.id, &format!("site {i}"))).await.unwrap().id);
+        ids.push(
+            store
+                .create_site(&new_site(ada.id, &format!("site {i}")))
+                .await
+                .unwrap()
+                .id,
+        );
     }
-    let first = store.list_sites(ada.id, Page { after: None, limit: 2 }).await.unwrap();
+    let first = store
+        .list_sites(
+            ada.id,
+            Page {
+                after: None,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(first.iter().map(|s| s.id).collect::<Vec<_>>(), ids[..2]);
     let rest = store
-        .list_sites(ada.id, Page { after: Some(ids[1]), limit: 10 })
+        .list_sites(
+            ada.id,
+            Page {
+                after: Some(ids[1]),
+                limit: 10,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(rest.iter().map(|s| s.id).collect::<Vec<_>>(), ids[2..]);
 }
 
 async fn jobs_belong_to_the_owner_of_their_site(store: Box<dyn Store>, _: String) {
-    let ada = store.create_user(&new_user("ada@example.com")).await.unwrap();
-    let bob = store.create_user(&new_user("bob@example.com")).await.unwrap();
-    let site = store.create_site(&new_site(ada.id, "Ada's Bakery")).await.unwrap();
+    let ada = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(&new_user("bob@example.com"))
+        .await
+        .unwrap();
+    let site = store
+        .create_site(&new_site(ada.id, "Ada's Bakery"))
+        .await
+        .unwrap();
 
     let job = NewJob {
         id: Uuid::now_v7(),
@@ -240,14 +398,24 @@ async fn jobs_belong_to_the_owner_of_their_site(store: Box<dyn Store>, _: String
     assert_eq!(store.job(bob.id, job.id).await.unwrap(), None);
 
     // Bob cannot hang a job on Ada's site.
-    let sneaky = NewJob { id: Uuid::now_v7(), user_id: bob.id, ..job };
+    let sneaky = NewJob {
+        id: Uuid::now_v7(),
+        user_id: bob.id,
+        ..job
+    };
     assert_eq!(store.create_job(&sneaky).await.unwrap(), None);
     assert_eq!(store.job(bob.id, sneaky.id).await.unwrap(), None);
 }
 
 async fn deleting_a_site_deletes_its_jobs(store: Box<dyn Store>, _: String) {
-    let ada = store.create_user(&new_user("ada@example.com")).await.unwrap();
-    let site = store.create_site(&new_site(ada.id, "Ada's Bakery")).await.unwrap();
+    let ada = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let site = store
+        .create_site(&new_site(ada.id, "Ada's Bakery"))
+        .await
+        .unwrap();
     let job = NewJob {
         id: Uuid::now_v7(),
         site_id: site.id,
@@ -261,7 +429,10 @@ async fn deleting_a_site_deletes_its_jobs(store: Box<dyn Store>, _: String) {
 }
 
 async fn migrations_are_idempotent(store: Box<dyn Store>, url: String) {
-    let user = store.create_user(&new_user("ada@example.com")).await.unwrap();
+    let user = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap();
     store.close().await;
     // Opening the same database again re-runs the migrator: nothing changes.
     let again = connect(&url).await.unwrap();

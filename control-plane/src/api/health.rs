@@ -1,0 +1,48 @@
+//! Liveness, readiness and metrics, outside `/api/v1`.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::error::{ApiResult, AppError};
+
+/// `/healthz`, `/readyz`, `/metrics`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+/// The process is up and serving.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Storage answers within two seconds.
+async fn readyz(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => Ok(Json(json!({"status": "ready", "storage": "ok"}))),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "readiness check: storage failed");
+            Err(AppError::Unavailable("storage is not reachable".into()))
+        }
+        Err(_) => Err(AppError::Unavailable(
+            "storage did not answer within 2 seconds".into(),
+        )),
+    }
+}
+
+/// Prometheus text exposition.
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+}

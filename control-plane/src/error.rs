@@ -1,0 +1,234 @@
+//! The one error type of the API, and the JSON shape every error takes.
+
+use std::time::Duration;
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gsw_protocol::{ErrorBody, ErrorDetail};
+use gsw_storage::StoreError;
+
+tokio::task_local! {
+    /// The id of the request being served, set by the request-id middleware.
+    pub static REQUEST_ID: String;
+}
+
+/// The id of the request this task is serving, or `-` outside of one.
+pub fn current_request_id() -> String {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".to_owned())
+}
+
+/// Every failure a request can end in. Each variant a caller can cause says
+/// what to fix; internal failures are logged and shown only as a request id.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The body is not JSON, or not JSON of the expected shape.
+    #[error("{0}")]
+    MalformedRequest(String),
+    /// Well-formed, but a value breaks a rule (length, format, range).
+    #[error("{0}")]
+    Validation(String),
+    /// The body is not declared as JSON.
+    #[error("send the body as JSON with `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    /// The body is larger than the server accepts.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// No usable access token.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// Wrong email or password.
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    /// The refresh token is unknown, expired or revoked.
+    #[error("the refresh token is not valid; log in again")]
+    InvalidRefreshToken,
+    /// A refresh token was presented twice: its family is now revoked.
+    #[error("this refresh token was already used; every session it belonged to has been signed out, log in again")]
+    RefreshTokenReused,
+    /// Signed in, but the role does not allow this.
+    #[error("this needs the {0} role")]
+    Forbidden(&'static str),
+    /// No such resource (or not the caller's).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The path names no route.
+    #[error("no such route")]
+    NoRoute,
+    /// The route exists, but not for this method.
+    #[error("this route does not accept that method")]
+    MethodNotAllowed,
+    /// A unique value is taken.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// Too many attempts; try again after the given time.
+    #[error("too many attempts; try again in {} seconds", .0.as_secs().max(1))]
+    RateLimited(Duration),
+    /// A dependency (the database) is not reachable.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or an outage: details go to the log, not to the caller.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// HTTP status and stable code of this error.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use AppError::*;
+        match self {
+            MalformedRequest(_) => (StatusCode::BAD_REQUEST, "malformed_request"),
+            Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            InvalidRefreshToken => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
+            RefreshTokenReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
+            Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            NotFound(_) | NoRoute => (StatusCode::NOT_FOUND, "not_found"),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let request_id = current_request_id();
+        let message = match &self {
+            AppError::Internal(err) => {
+                tracing::error!(error = ?err, "internal error");
+                format!("internal error; quote request id {request_id} when reporting it")
+            }
+            AppError::Unavailable(why) => {
+                tracing::warn!(%why, "dependency unavailable");
+                self.to_string()
+            }
+            other => other.to_string(),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message,
+                request_id,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        match &self {
+            AppError::RateLimited(wait) => {
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            AppError::Unauthorized(_) | AppError::InvalidCredentials => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict(what) => AppError::Conflict(what),
+            other => AppError::Internal(anyhow::Error::new(other).context("storage")),
+        }
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(err) => {
+                AppError::Validation(serde_message(&err.body_text()))
+            }
+            JsonRejection::JsonSyntaxError(err) => AppError::MalformedRequest(format!(
+                "the body is not valid JSON: {}",
+                serde_message(&err.body_text())
+            )),
+            JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
+            JsonRejection::BytesRejection(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                AppError::PayloadTooLarge
+            }
+            other => AppError::MalformedRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        AppError::MalformedRequest(format!("bad path parameter: {}", rejection.body_text()))
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        AppError::MalformedRequest(format!("bad query string: {}", rejection.body_text()))
+    }
+}
+
+/// Drops axum's "Failed to deserialize the JSON body into the target type: "
+/// preamble, keeping serde's own words (field, expected type, line, column).
+fn serde_message(text: &str) -> String {
+    text.split_once(": ")
+        .map(|(_, rest)| rest)
+        .unwrap_or(text)
+        .to_owned()
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_of(err: AppError) -> (StatusCode, serde_json::Value, Response) {
+        let response = REQUEST_ID
+            .scope("req-1".to_owned(), async { err.into_response() })
+            .await;
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap();
+        (
+            parts.status,
+            json,
+            Response::from_parts(parts, axum::body::Body::empty()),
+        )
+    }
+
+    #[tokio::test]
+    async fn internal_errors_show_only_the_request_id() {
+        let err = AppError::Internal(anyhow::anyhow!("relation \"users\" does not exist"));
+        let (status, json, _) = body_of(err).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(json["error"]["code"], "internal");
+        assert_eq!(json["error"]["request_id"], "req-1");
+        let message = json["error"]["message"].as_str().unwrap();
+        assert!(!message.contains("relation"), "{message}");
+        assert!(message.contains("req-1"));
+    }
+
+    #[tokio::test]
+    async fn rate_limits_say_when_to_come_back() {
+        let (status, json, response) =
+            body_of(AppError::RateLimited(Duration::from_millis(2300))).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(json["error"]["code"], "rate_limited");
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3");
+    }
+}

@@ -1,0 +1,18 @@
+//! The gsWstudio control plane: REST API under `/api/v1`, health and metrics,
+//! and the dashboard, over a [`gsw_storage::Store`].
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod server;
+pub mod settings;
+pub mod telemetry;
+pub mod validate;
+mod web;
+
+pub use server::Server;
+pub use settings::Settings;

@@ -1,0 +1,178 @@
+//! Starting and stopping the service.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use rand::RngCore;
+use tokio::net::TcpListener;
+
+use crate::app::{self, AppState};
+use crate::settings::Settings;
+
+/// A bound, ready-to-run control plane.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    /// Opens storage (migrating it), prepares secrets, and binds the listen address.
+    pub async fn bind(settings: Settings) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating the data folder {}", settings.data_dir.display()))?;
+        let jwt_secret = match &settings.jwt_secret {
+            Some(secret) => secret.expose().as_bytes().to_vec(),
+            None => generated_secret(&settings.data_dir.join("jwt-secret"))?,
+        };
+        let store = open_store(&settings).await?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("listening on {}", settings.listen))?;
+        let state = AppState::new(settings, Arc::from(store), &jwt_secret)?;
+        Ok(Self { listener, state })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The shared state, for tests that seed records directly.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish
+    /// (up to `shutdown_grace_secs`) and closes storage.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs);
+        let store = self.state.store.clone();
+        let app = app::router(self.state);
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        };
+        let serve = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
+        let deadline = async move {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            served = serve => served.context("serving HTTP")?,
+            () = deadline => tracing::warn!(?grace, "in-flight requests outlived the grace period; stopping anyway"),
+        }
+        store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Opens the configured database and applies its migrations.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Box<dyn gsw_storage::Store>> {
+    let url = settings.database_url();
+    let backend = gsw_storage::Backend::for_url(&url)?;
+    let store = gsw_storage::connect(&url)
+        .await
+        .with_context(|| format!("opening the {backend:?} database"))?;
+    tracing::info!(?backend, "storage ready");
+    Ok(store)
+}
+
+/// Reads the signing secret kept in `path`, creating it (mode 0600) on first start.
+fn generated_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let secret = STANDARD.decode(text.trim()).with_context(|| {
+            format!(
+                "{} is not base64; delete it to make a new one",
+                path.display()
+            )
+        })?;
+        anyhow::ensure!(
+            secret.len() >= 32,
+            "{} holds fewer than 32 bytes",
+            path.display()
+        );
+        return Ok(secret);
+    }
+    let mut secret = vec![0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    write_private(path, STANDARD.encode(&secret).as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a token-signing secret");
+    Ok(secret)
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_secret_is_kept_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwt-secret");
+        let first = generated_secret(&path).unwrap();
+        let again = generated_secret(&path).unwrap();
+        assert_eq!(first, again);
+        assert_eq!(first.len(), 32);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! Settings: defaults, then an optional TOML file, then `GSW_` environment
+//! variables (`__` separates nested keys, e.g. `GSW_LOGIN_LIMIT__BURST=5`).
+//!
+//! Every secret can also be given as a file: `GSW_JWT_SECRET_FILE=/run/secrets/jwt`
+//! (or `jwt_secret_file` in the TOML file) reads the secret from that file.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// A value that is never printed: `Debug` shows `[redacted]`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// A token bucket: `burst` attempts at once, then one more every `refill_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub burst: u32,
+    pub refill_secs: f64,
+}
+
+/// Everything the control plane can be told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Where the embedded database and generated secrets live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` or `sqlite://…`; unset means an SQLite file in `data_dir`.
+    pub database_url: Option<Secret>,
+    pub database_url_file: Option<PathBuf>,
+    /// `redis://…`; unset means in-process queues and state.
+    pub redis_url: Option<Secret>,
+    pub redis_url_file: Option<PathBuf>,
+    /// Key for signing access tokens (at least 32 bytes); unset means one
+    /// generated once and kept in `data_dir/jwt-secret`.
+    pub jwt_secret: Option<Secret>,
+    pub jwt_secret_file: Option<PathBuf>,
+    /// Lifetime of an access token.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token.
+    pub refresh_token_ttl_secs: u64,
+    /// Login attempts allowed per email address.
+    pub login_limit_per_email: RateLimit,
+    /// Login and registration attempts allowed per client address.
+    pub login_limit_per_client: RateLimit,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace_secs: u64,
+    /// Folder with the built dashboard (`web/dist`); unset serves the built-in page.
+    pub web_dir: Option<PathBuf>,
+    pub log_format: LogFormat,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            database_url_file: None,
+            redis_url: None,
+            redis_url_file: None,
+            jwt_secret: None,
+            jwt_secret_file: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            login_limit_per_email: RateLimit {
+                burst: 5,
+                refill_secs: 12.0,
+            },
+            login_limit_per_client: RateLimit {
+                burst: 30,
+                refill_secs: 2.0,
+            },
+            trust_forwarded_for: false,
+            max_body_bytes: 256 * 1024,
+            shutdown_grace_secs: 30,
+            web_dir: None,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings from defaults, the optional file, then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                bail!("settings file {} does not exist", file.display());
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let figment = figment.merge(Env::prefixed("GSW_").split("__").ignore(&["config"]));
+        let mut settings: Settings = figment.extract().context("reading settings")?;
+        settings.read_secret_files()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn read_secret_files(&mut self) -> anyhow::Result<()> {
+        let slots = [
+            (
+                "database_url",
+                &mut self.database_url,
+                &self.database_url_file,
+            ),
+            ("redis_url", &mut self.redis_url, &self.redis_url_file),
+            ("jwt_secret", &mut self.jwt_secret, &self.jwt_secret_file),
+        ];
+        for (name, value, file) in slots {
+            let Some(file) = file else { continue };
+            if value.is_some() {
+                bail!("both {name} and {name}_file are set; set only one");
+            }
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {name}_file {}", file.display()))?;
+            *value = Some(Secret::new(text.trim()));
+        }
+        Ok(())
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if let Some(secret) = &self.jwt_secret {
+            if secret.expose().len() < 32 {
+                bail!("jwt_secret must be at least 32 bytes");
+            }
+        }
+        if self.access_token_ttl_secs == 0 || self.refresh_token_ttl_secs == 0 {
+            bail!("token lifetimes must be positive");
+        }
+        for limit in [self.login_limit_per_email, self.login_limit_per_client] {
+            if limit.burst == 0 || limit.refill_secs.is_nan() || limit.refill_secs <= 0.0 {
+                bail!("rate limits need a burst of at least 1 and a positive refill_secs");
+            }
+        }
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one, or the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!("sqlite://{}", self.data_dir.join("gsw.db").display()),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail closures return figment::Error
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let settings = Settings {
+            database_url: Some(Secret::new("postgres://app:hunter2@db/gsw")),
+            jwt_secret: Some(Secret::new("x".repeat(40))),
+            ..Settings::default()
+        };
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains(&"x".repeat(40)), "{printed}");
+        assert!(printed.contains("[redacted]"));
+    }
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "gsw.toml",
+                "listen = \"0.0.0.0:9000\"\nshutdown_grace_secs = 5\n[login_limit_per_email]\nburst = 2\nrefill_secs = 1.5\n",
+            )?;
+            jail.set_env("GSW_LISTEN", "127.0.0.1:9100");
+            jail.set_env("GSW_LOGIN_LIMIT_PER_EMAIL__BURST", "3");
+            jail.create_file("jwt", "  0123456789abcdef0123456789abcdef  \n")?;
+            jail.set_env("GSW_JWT_SECRET_FILE", "jwt");
+            let settings = Settings::load(Some(Path::new("gsw.toml"))).expect("settings load");
+            assert_eq!(settings.listen, "127.0.0.1:9100".parse().unwrap());
+            assert_eq!(settings.shutdown_grace_secs, 5);
+            assert_eq!(
+                settings.login_limit_per_email,
+                RateLimit {
+                    burst: 3,
+                    refill_secs: 1.5
+                }
+            );
+            assert_eq!(
+                settings.jwt_secret.as_ref().map(Secret::expose),
+                Some("0123456789abcdef0123456789abcdef")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_the_reason() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GSW_JWT_SECRET", "short");
+            let err = Settings::load(None).unwrap_err();
+            assert!(err.to_string().contains("at least 32 bytes"), "{err}");
+            jail.set_env("GSW_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+            jail.create_file("jwt", "0123456789abcdef0123456789abcdef")?;
+            jail.set_env("GSW_JWT_SECRET_FILE", "jwt");
+            let err = Settings::load(None).unwrap_err();
+            assert!(err.to_string().contains("set only one"), "{err}");
+            jail.clear_env();
+            jail.set_env("GSW_LISTEN", "not an address");
+            assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn embedded_database_lives_in_the_data_dir() {
+        let settings = Settings {
+            data_dir: PathBuf::from("/var/lib/gsw"),
+            ..Settings::default()
+        };
+        assert_eq!(settings.database_url(), "sqlite:///var/lib/gsw/gsw.db");
+    }
+
+    /// Every `GSW_` name in the README and the deploy files must be a real
+    /// setting: a typo there would be silently ignored by a user's deployment.
+    #[test]
+    fn deploy_files_name_only_real_settings() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = vec![root.join("README.md")];
+        let mut dirs = vec![root.join("deploy")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+        let known = serde_json::to_value(Settings::default()).unwrap();
+        let mut checked = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for (at, _) in text.match_indices("GSW_") {
+                let name: String = text[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                let key = name["GSW_".len()..].to_lowercase();
+                if key.is_empty() || key == "config" || key.starts_with("test_") {
+                    continue;
+                }
+                let mut value = &known;
+                for part in key.split("__") {
+                    value = value.get(part).unwrap_or_else(|| {
+                        panic!("{name} in {} is not a setting", file.display())
+                    });
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 10, "found only {checked} GSW_ names");
+    }
+}

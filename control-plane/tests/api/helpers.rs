@@ -1,0 +1,208 @@
+//! `spawn_app()` and the helpers that make tests read like a user's story.
+
+use std::sync::Arc;
+
+use gsw_control_plane::{Server, Settings};
+use gsw_storage::testing::TestDatabase;
+use gsw_storage::{Backend, Store};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+/// Declares tests that take a [`TestApp`], each run on SQLite and PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::helpers::spawn_app(gsw_storage::Backend::Sqlite).await).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name($crate::helpers::spawn_app(gsw_storage::Backend::Postgres).await).await
+            }
+        }
+    )+};
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A running control plane and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    _db: TestDatabase,
+    _data: tempfile::TempDir,
+}
+
+/// A signed-up user with a live session.
+pub struct TestUser {
+    pub id: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+/// Starts the control plane on port 0 with a fresh database.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like [`spawn_app`], with settings changed first.
+pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDatabase::create(backend).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data.path().to_owned(),
+        database_url: Some(gsw_control_plane::settings::Secret::new(db.url.clone())),
+        jwt_secret: Some(gsw_control_plane::settings::Secret::new(
+            "test-secret-test-secret-test-secret!",
+        )),
+        shutdown_grace_secs: 5,
+        ..Settings::default()
+    };
+    change(&mut settings);
+    let server = Server::bind(settings)
+        .await
+        .expect("starting the control plane");
+    let address = format!("http://{}", server.local_addr().unwrap());
+    let store = server.state().store.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        address,
+        client,
+        store,
+        _stop: stop,
+        _db: db,
+        _data: data,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Sends a request to `/api/v1{path}` with an optional bearer token and JSON body.
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, self.url(&format!("/api/v1{path}")));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request failed")
+    }
+
+    /// Sends raw bytes as the body, with the given content type.
+    pub async fn api_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, self.url(&format!("/api/v1{path}")))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request failed")
+    }
+
+    pub async fn post_register(&self, email: &str, password: &str) -> Response {
+        self.api(
+            Method::POST,
+            "/auth/register",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn post_login(&self, email: &str, password: &str) -> Response {
+        self.api(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn post_refresh(&self, refresh: &str) -> Response {
+        self.api(
+            Method::POST,
+            "/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await
+    }
+
+    /// Registers `email` and returns the signed-in user.
+    pub async fn signed_up(&self, email: &str) -> TestUser {
+        let response = self.post_register(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let session: Value = response.json().await.unwrap();
+        TestUser {
+            id: session["user"]["id"].as_str().unwrap().to_owned(),
+
+            access: session["access_token"].as_str().unwrap().to_owned(),
+            refresh: session["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Creates a site for `user` and returns its JSON.
+    pub async fn create_site(&self, user: &TestUser, body: Value) -> Value {
+        let response = self
+            .api(Method::POST, "/sites", Some(&user.access), Some(body))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+}
+
+/// Reads an error response and checks its shape; returns its code.
+pub async fn error_code(response: Response) -> String {
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .expect("every response carries x-request-id");
+    let body: Value = response.json().await.expect("error bodies are JSON");
+    let error = body["error"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no error object in {body}"));
+    assert_eq!(
+        error.len(),
+        3,
+        "error has exactly code, message, request_id: {body}"
+    );
+    assert!(!error["message"].as_str().unwrap().is_empty());
+    assert_eq!(error["request_id"].as_str().unwrap(), request_id);
+    error["code"].as_str().unwrap().to_owned()
+}

@@ -1,0 +1,12 @@
+//! Integration tests: each starts the real server on port 0, over a real
+//! socket, with a database of its own. Every test runs on both backends:
+//! `<name>::sqlite` and `<name>::postgres`.
+
+mod helpers;
+
+mod auth;
+mod health;
+mod jobs;
+mod shutdown;
+mod sites;
+mod validation;
