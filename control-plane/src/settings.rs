@@ -292,9 +292,9 @@ mod tests {
                 }
                 let mut value = &known;
                 for part in key.split("__") {
-                    value = value.get(part).unwrap_or_else(|| {
-                        panic!("{name} in {} is not a setting", file.display())
-                    });
+                    value = value
+                        .get(part)
+                        .unwrap_or_else(|| panic!("{name} in {} is not a setting", file.display()));
                 }
                 checked += 1;
             }

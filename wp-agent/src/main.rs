@@ -10,7 +10,11 @@ fn main() {
     let arg = std::env::args().nth(1);
     match arg.as_deref() {
         Some("--version" | "-V" | "version") => {
-            println!("wp-agent {} (API v{})", env!("CARGO_PKG_VERSION"), gsw_protocol::API_VERSION);
+            println!(
+                "wp-agent {} (API v{})",
+                env!("CARGO_PKG_VERSION"),
+                gsw_protocol::API_VERSION
+            );
         }
         _ => {
             eprintln!("usage: wp-agent --version");
