@@ -30,6 +30,7 @@ on_both_backends!(
     roles_can_be_changed,
     refresh_tokens_rotate_within_a_family,
     a_reused_refresh_token_revokes_its_family,
+    racing_rotations_of_one_token_have_one_winner,
     expired_and_unknown_refresh_tokens_are_refused,
     logout_revokes_the_family,
     sites_belong_to_their_owner,
@@ -208,6 +209,27 @@ async fn a_reused_refresh_token_revokes_its_family(store: Box<dyn Store>, _: Str
         .await
         .unwrap();
     assert!(matches!(outcome, Rotation::Rotated { .. }));
+}
+
+async fn racing_rotations_of_one_token_have_one_winner(store: Box<dyn Store>, _: String) {
+    let user = store.create_user(&new_user("a@example.com")).await.unwrap();
+    let first = token(1);
+    store.start_refresh_family(user.id, &first).await.unwrap();
+    let (a, b) = (token(2), token(3));
+    let (ra, rb) = tokio::join!(
+        store.rotate_refresh_token(&first.token_hash, &a, Utc::now()),
+        store.rotate_refresh_token(&first.token_hash, &b, Utc::now()),
+    );
+    let outcomes = [ra.unwrap(), rb.unwrap()];
+    let rotated = outcomes
+        .iter()
+        .filter(|o| matches!(o, Rotation::Rotated { .. }))
+        .count();
+    let reused = outcomes
+        .iter()
+        .filter(|o| matches!(o, Rotation::Reused { .. }))
+        .count();
+    assert_eq!((rotated, reused), (1, 1), "{outcomes:?}");
 }
 
 async fn expired_and_unknown_refresh_tokens_are_refused(store: Box<dyn Store>, _: String) {
