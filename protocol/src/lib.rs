@@ -2,8 +2,12 @@
 //!
 //! Anything that crosses a process boundary between the control plane, the
 //! `wp-agent` sidecar and the PHP extension is defined here once, so the
-//! three cannot drift apart.
+//! three cannot drift apart: the REST API's error body, the agent's
+//! WebSocket frames ([`frame`]) and the signed bundle format ([`bundle`]).
 #![forbid(unsafe_code)]
+
+pub mod bundle;
+pub mod frame;
 
 use serde::{Deserialize, Serialize};
 
