@@ -139,6 +139,68 @@ pub trait Store: Send + Sync + 'static {
 
     /// The user's subscription, if they have one.
     async fn subscription(&self, user_id: Uuid) -> Result<Option<Subscription>>;
+
+    // Fleet
+
+    /// Stores an enrollment token for one of the owner's sites; false if there is no such site.
+    async fn create_enrollment_token(
+        &self,
+        owner: Uuid,
+        token: &NewEnrollmentToken,
+    ) -> Result<bool>;
+    /// Uses an enrollment token (once, within its lifetime) to register an
+    /// agent for the token's site, revoking the site's earlier agent.
+    async fn enroll_agent(
+        &self,
+        token_hash: &[u8],
+        agent: &NewAgent,
+        now: DateTime<Utc>,
+    ) -> Result<Enrollment>;
+    /// The agent with this id, revoked or not (for the connection handshake).
+    async fn agent(&self, id: Uuid) -> Result<Option<Agent>>;
+    /// The live agent of one of the owner's sites.
+    async fn site_agent(&self, owner: Uuid, site_id: Uuid) -> Result<Option<Agent>>;
+    /// Revokes the live agent of one of the owner's sites; its id, or `None` if there was none.
+    async fn revoke_site_agent(
+        &self,
+        owner: Uuid,
+        site_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Uuid>>;
+    /// Records when agents were last heard from, in one batch.
+    async fn record_agents_seen(&self, seen: &[(Uuid, DateTime<Utc>)]) -> Result<()>;
+    /// Stores a release and one signed deployment per site, each with the
+    /// site's next sequence number, all or nothing. `None` (and nothing
+    /// written) if any site is not the owner's.
+    async fn create_deployments(
+        &self,
+        owner: Uuid,
+        release: &NewRelease,
+        site_ids: &[Uuid],
+        sign: &SignManifest<'_>,
+    ) -> Result<Option<Vec<Deployment>>>;
+    /// A site's deployments not yet confirmed by its agent, in sequence order.
+    async fn outbox(&self, site_id: Uuid) -> Result<Vec<Deployment>>;
+    /// The payload of a release.
+    async fn release_payload(&self, release_id: Uuid) -> Result<Option<Vec<u8>>>;
+    /// Records what a site's agent reported about a deployment; false if
+    /// the report does not apply (unknown, another site's, or already final).
+    async fn report_delivery(
+        &self,
+        site_id: Uuid,
+        deployment_id: Uuid,
+        report: &DeliveryReport,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// One of the owner's deployments.
+    async fn deployment(&self, owner: Uuid, id: Uuid) -> Result<Option<Deployment>>;
+    /// Deployments of one of the owner's sites, newest first.
+    async fn site_deployments(
+        &self,
+        owner: Uuid,
+        site_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<Deployment>>;
 }
 
 /// Opens the database a URL names, applies its migrations, and returns it.

@@ -229,3 +229,123 @@ pub struct Page {
     /// At most this many records.
     pub limit: u32,
 }
+
+text_enum!(
+    /// Where a deployment is on its way to a site.
+    DeploymentStatus {
+        /// In the outbox, not yet confirmed by the agent.
+        Queued => "queued",
+        /// Verified and on the agent's disk.
+        Delivered => "delivered",
+        /// Applied; every item succeeded.
+        Applied => "applied",
+        /// Applied, but at least one item failed.
+        Failed => "failed",
+        /// The agent refused the bundle; nothing was applied.
+        Refused => "refused",
+    }
+);
+
+/// A one-time enrollment token to store (only its hash).
+#[derive(Debug, Clone)]
+pub struct NewEnrollmentToken {
+    pub id: Uuid,
+    pub site_id: Uuid,
+    pub token_hash: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The sidecar on one site's host, known by its public key.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Agent {
+    pub id: Uuid,
+    pub site_id: Uuid,
+    /// Ed25519 public key, 32 bytes.
+    pub public_key: Vec<u8>,
+    pub agent_version: String,
+    pub hostname: String,
+    pub enrolled_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_seen: Option<DateTime<Utc>>,
+    /// Highest bundle sequence the agent has reported applied.
+    pub last_applied: i64,
+}
+
+/// An agent to register at enrollment.
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    pub id: Uuid,
+    pub public_key: Vec<u8>,
+    pub agent_version: String,
+    pub hostname: String,
+}
+
+/// What presenting an enrollment token led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enrollment {
+    /// The agent is registered (any earlier agent of the site is revoked).
+    Enrolled(Agent),
+    /// The token was already used.
+    Used,
+    /// The token's hour is over.
+    Expired,
+    /// No such token.
+    Unknown,
+}
+
+/// The items of a deployment, stored once for all its sites.
+#[derive(Debug, Clone)]
+pub struct NewRelease {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// The manifest's item entries, as JSON.
+    pub items: serde_json::Value,
+    pub payload: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A signed manifest for one site, made once its sequence number is known.
+#[derive(Debug, Clone)]
+pub struct SignedForSite {
+    pub manifest: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// Signs the manifest of deployment `id` to `site` with sequence `sequence`.
+pub type SignManifest<'a> = dyn Fn(Uuid, Uuid, u64) -> SignedForSite + Send + Sync + 'a;
+
+/// One bundle for one site.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Deployment {
+    pub id: Uuid,
+    pub site_id: Uuid,
+    pub user_id: Uuid,
+    pub release_id: Uuid,
+    pub sequence: i64,
+    #[sqlx(try_from = "String")]
+    pub status: DeploymentStatus,
+    pub manifest: Vec<u8>,
+    pub signature: Vec<u8>,
+    #[sqlx(json(nullable))]
+    pub results: Option<serde_json::Value>,
+    pub error_code: Option<String>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What an agent reported about a delivery.
+#[derive(Debug, Clone)]
+pub enum DeliveryReport {
+    /// Verified and spooled.
+    Acked,
+    /// Refused, with a code and reason; nothing applied.
+    Refused { code: String, reason: String },
+    /// Applied, with per-item results; `failed` if any item failed.
+    Applied {
+        results: serde_json::Value,
+        failed: bool,
+        sequence: i64,
+    },
+}

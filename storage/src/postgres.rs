@@ -10,8 +10,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
-    conflict_on_unique, page_limit, Backend, Job, NewJob, NewRefreshToken, NewSite, NewUser, Page,
-    Result, Role, Rotation, Site, SitePatch, Store, Subscription, User,
+    conflict_on_unique, page_limit, Agent, Backend, DeliveryReport, Deployment, Enrollment, Job,
+    NewAgent, NewEnrollmentToken, NewJob, NewRefreshToken, NewRelease, NewSite, NewUser, Page,
+    Result, Role, Rotation, SignManifest, Site, SitePatch, Store, Subscription, User,
 };
 
 /// [`Store`] on a PostgreSQL database.
@@ -311,5 +312,283 @@ impl Store for PostgresStore {
                 .fetch_optional(&self.pool)
                 .await?,
         )
+    }
+
+    async fn create_enrollment_token(
+        &self,
+        owner: Uuid,
+        token: &NewEnrollmentToken,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO enrollment_tokens (id, site_id, token_hash, created_at, expires_at)
+             SELECT $1, id, $3, $4, $5 FROM sites WHERE id = $2 AND user_id = $6",
+        )
+        .bind(token.id)
+        .bind(token.site_id)
+        .bind(&token.token_hash)
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn enroll_agent(
+        &self,
+        token_hash: &[u8],
+        agent: &NewAgent,
+        now: DateTime<Utc>,
+    ) -> Result<Enrollment> {
+        let mut tx = self.pool.begin().await?;
+        let site: Option<(Uuid,)> = sqlx::query_as(
+            "UPDATE enrollment_tokens SET used_at = $2
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+             RETURNING site_id",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((site_id,)) = site else {
+            let seen: Option<(Option<DateTime<Utc>>,)> =
+                sqlx::query_as("SELECT used_at FROM enrollment_tokens WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Ok(match seen {
+                None => Enrollment::Unknown,
+                Some((Some(_),)) => Enrollment::Used,
+                Some((None,)) => Enrollment::Expired,
+            });
+        };
+        sqlx::query("UPDATE agents SET revoked_at = $2 WHERE site_id = $1 AND revoked_at IS NULL")
+            .bind(site_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let enrolled: Agent = sqlx::query_as(
+            "INSERT INTO agents (id, site_id, public_key, agent_version, hostname, enrolled_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+        )
+        .bind(agent.id)
+        .bind(site_id)
+        .bind(&agent.public_key)
+        .bind(&agent.agent_version)
+        .bind(&agent.hostname)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Enrollment::Enrolled(enrolled))
+    }
+
+    async fn agent(&self, id: Uuid) -> Result<Option<Agent>> {
+        Ok(sqlx::query_as("SELECT * FROM agents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn site_agent(&self, owner: Uuid, site_id: Uuid) -> Result<Option<Agent>> {
+        Ok(sqlx::query_as(
+            "SELECT agents.* FROM agents JOIN sites ON sites.id = agents.site_id
+             WHERE agents.site_id = $1 AND sites.user_id = $2 AND agents.revoked_at IS NULL",
+        )
+        .bind(site_id)
+        .bind(owner)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn revoke_site_agent(
+        &self,
+        owner: Uuid,
+        site_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Uuid>> {
+        let revoked: Option<(Uuid,)> = sqlx::query_as(
+            "UPDATE agents SET revoked_at = $3
+             WHERE site_id = $1 AND revoked_at IS NULL
+               AND site_id IN (SELECT id FROM sites WHERE id = $1 AND user_id = $2)
+             RETURNING id",
+        )
+        .bind(site_id)
+        .bind(owner)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(revoked.map(|(id,)| id))
+    }
+
+    async fn record_agents_seen(&self, seen: &[(Uuid, DateTime<Utc>)]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (id, at) in seen {
+            sqlx::query("UPDATE agents SET last_seen = $2 WHERE id = $1")
+                .bind(id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_deployments(
+        &self,
+        owner: Uuid,
+        release: &NewRelease,
+        site_ids: &[Uuid],
+        sign: &SignManifest<'_>,
+    ) -> Result<Option<Vec<Deployment>>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO releases (id, user_id, items, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(release.id)
+            .bind(release.user_id)
+            .bind(Json(&release.items))
+            .bind(&release.payload)
+            .bind(release.created_at)
+            .execute(&mut *tx)
+            .await?;
+        let mut created = Vec::with_capacity(site_ids.len());
+        for &site_id in site_ids {
+            let next: Option<(i64,)> = sqlx::query_as(
+                "UPDATE sites SET bundle_sequence = bundle_sequence + 1
+                 WHERE id = $1 AND user_id = $2 RETURNING bundle_sequence",
+            )
+            .bind(site_id)
+            .bind(owner)
+            .fetch_optional(&mut *tx)
+            .await?;
+            // Dropping the transaction rolls everything back.
+            let Some((sequence,)) = next else {
+                return Ok(None);
+            };
+            let id = Uuid::now_v7();
+            let signed = sign(id, site_id, sequence as u64);
+            let deployment: Deployment = sqlx::query_as(
+                "INSERT INTO deployments
+                     (id, site_id, user_id, release_id, sequence, status, manifest, signature, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $8) RETURNING *",
+            )
+            .bind(id)
+            .bind(site_id)
+            .bind(owner)
+            .bind(release.id)
+            .bind(sequence)
+            .bind(&signed.manifest)
+            .bind(&signed.signature)
+            .bind(release.created_at)
+            .fetch_one(&mut *tx)
+            .await?;
+            created.push(deployment);
+        }
+        tx.commit().await?;
+        Ok(Some(created))
+    }
+
+    async fn outbox(&self, site_id: Uuid) -> Result<Vec<Deployment>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM deployments WHERE site_id = $1 AND status = 'queued' ORDER BY sequence",
+        )
+        .bind(site_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn release_payload(&self, release_id: Uuid) -> Result<Option<Vec<u8>>> {
+        let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT payload FROM releases WHERE id = $1")
+            .bind(release_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(payload,)| payload))
+    }
+
+    async fn report_delivery(
+        &self,
+        site_id: Uuid,
+        deployment_id: Uuid,
+        report: &DeliveryReport,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = match report {
+            DeliveryReport::Acked => {
+                sqlx::query(
+                    "UPDATE deployments SET status = 'delivered', updated_at = $3
+                     WHERE id = $1 AND site_id = $2 AND status = 'queued'",
+                )
+                .bind(deployment_id)
+                .bind(site_id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+            }
+            DeliveryReport::Refused { code, reason } => {
+                sqlx::query(
+                    "UPDATE deployments SET status = 'refused', error_code = $3, error = $4, updated_at = $5
+                     WHERE id = $1 AND site_id = $2 AND status IN ('queued', 'delivered')",
+                )
+                .bind(deployment_id)
+                .bind(site_id)
+                .bind(code)
+                .bind(reason)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+            }
+            DeliveryReport::Applied { results, failed, sequence } => {
+                let mut tx = self.pool.begin().await?;
+                let status = if *failed { "failed" } else { "applied" };
+                let done = sqlx::query(
+                    "UPDATE deployments SET status = $3, results = $4, updated_at = $5
+                     WHERE id = $1 AND site_id = $2 AND sequence = $6 AND status IN ('queued', 'delivered')",
+                )
+                .bind(deployment_id)
+                .bind(site_id)
+                .bind(status)
+                .bind(Json(results))
+                .bind(now)
+                .bind(sequence)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE agents SET last_applied = GREATEST(last_applied, $2)
+                     WHERE site_id = $1 AND revoked_at IS NULL",
+                )
+                .bind(site_id)
+                .bind(sequence)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                done
+            }
+        };
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn deployment(&self, owner: Uuid, id: Uuid) -> Result<Option<Deployment>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM deployments WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(owner)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn site_deployments(
+        &self,
+        owner: Uuid,
+        site_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<Deployment>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM deployments WHERE site_id = $1 AND user_id = $2 ORDER BY sequence DESC LIMIT $3",
+        )
+        .bind(site_id)
+        .bind(owner)
+        .bind(page_limit(Page { after: None, limit }))
+        .fetch_all(&self.pool)
+        .await?)
     }
 }

@@ -4,8 +4,9 @@
 use chrono::{Duration, Utc};
 use gsw_storage::testing::TestDatabase;
 use gsw_storage::{
-    connect, Backend, JobKind, JobStatus, NewJob, NewRefreshToken, NewSite, NewUser, Page, Role,
-    Rotation, SitePatch, SiteStatus, Store, StoreError,
+    connect, Backend, DeliveryReport, DeploymentStatus, Enrollment, JobKind, JobStatus, NewAgent,
+    NewEnrollmentToken, NewJob, NewRefreshToken, NewRelease, NewSite, NewUser, Page, Role,
+    Rotation, SignedForSite, SitePatch, SiteStatus, Store, StoreError,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -39,6 +40,9 @@ on_both_backends!(
     jobs_belong_to_the_owner_of_their_site,
     deleting_a_site_deletes_its_jobs,
     migrations_are_idempotent,
+    enrollment_tokens_work_once_and_only_in_time,
+    deployments_get_increasing_sequences_per_site,
+    delivery_reports_move_deployments_forward_only,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -460,4 +464,313 @@ async fn migrations_are_idempotent(store: Box<dyn Store>, url: String) {
     let again = connect(&url).await.unwrap();
     assert_eq!(again.user_by_id(user.id).await.unwrap(), Some(user));
     assert!(again.subscription(Uuid::now_v7()).await.unwrap().is_none());
+}
+
+fn enrollment_token(site_id: Uuid, hash: u8, ttl: Duration) -> NewEnrollmentToken {
+    let now = Utc::now();
+    NewEnrollmentToken {
+        id: Uuid::now_v7(),
+        site_id,
+        token_hash: vec![hash; 32],
+        created_at: now,
+        expires_at: now + ttl,
+    }
+}
+
+fn new_agent(key: u8) -> NewAgent {
+    NewAgent {
+        id: Uuid::now_v7(),
+        public_key: vec![key; 32],
+        agent_version: "0.1.0".into(),
+        hostname: "wp1".into(),
+    }
+}
+
+async fn enrollment_tokens_work_once_and_only_in_time(store: Box<dyn Store>, _: String) {
+    let ada = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(&new_user("bob@example.com"))
+        .await
+        .unwrap();
+    let site = store
+        .create_site(&new_site(ada.id, "Ada's Bakery"))
+        .await
+        .unwrap();
+    assert!(!store
+        .create_enrollment_token(bob.id, &enrollment_token(site.id, 9, Duration::hours(1)))
+        .await
+        .unwrap());
+
+    let token = enrollment_token(site.id, 1, Duration::hours(1));
+    assert!(store.create_enrollment_token(ada.id, &token).await.unwrap());
+    let Enrollment::Enrolled(first) = store
+        .enroll_agent(&token.token_hash, &new_agent(1), Utc::now())
+        .await
+        .unwrap()
+    else {
+        panic!("first use enrolls");
+    };
+    assert_eq!(first.site_id, site.id);
+    assert_eq!(
+        store
+            .enroll_agent(&token.token_hash, &new_agent(2), Utc::now())
+            .await
+            .unwrap(),
+        Enrollment::Used
+    );
+    assert_eq!(
+        store
+            .enroll_agent(&[9; 32], &new_agent(2), Utc::now())
+            .await
+            .unwrap(),
+        Enrollment::Unknown
+    );
+    let old = enrollment_token(site.id, 3, Duration::seconds(-1));
+    assert!(store.create_enrollment_token(ada.id, &old).await.unwrap());
+    assert_eq!(
+        store
+            .enroll_agent(&old.token_hash, &new_agent(2), Utc::now())
+            .await
+            .unwrap(),
+        Enrollment::Expired
+    );
+    assert_eq!(
+        store.site_agent(ada.id, site.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.site_agent(bob.id, site.id).await.unwrap(), None);
+
+    // Enrolling again replaces the site's agent.
+    let again = enrollment_token(site.id, 4, Duration::hours(1));
+    store.create_enrollment_token(ada.id, &again).await.unwrap();
+    let Enrollment::Enrolled(second) = store
+        .enroll_agent(&again.token_hash, &new_agent(5), Utc::now())
+        .await
+        .unwrap()
+    else {
+        panic!("second token enrolls");
+    };
+    assert!(store
+        .agent(first.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .revoked_at
+        .is_some());
+    assert_eq!(
+        store.site_agent(ada.id, site.id).await.unwrap().unwrap().id,
+        second.id
+    );
+
+    store
+        .record_agents_seen(&[(second.id, Utc::now())])
+        .await
+        .unwrap();
+    assert!(store
+        .agent(second.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .last_seen
+        .is_some());
+    assert_eq!(
+        store
+            .revoke_site_agent(bob.id, site.id, Utc::now())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .revoke_site_agent(ada.id, site.id, Utc::now())
+            .await
+            .unwrap(),
+        Some(second.id)
+    );
+    assert_eq!(store.site_agent(ada.id, site.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .revoke_site_agent(ada.id, site.id, Utc::now())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+fn release(owner: Uuid) -> NewRelease {
+    NewRelease {
+        id: Uuid::now_v7(),
+        user_id: owner,
+        items: json!([]),
+        payload: vec![1, 2, 3],
+        created_at: Utc::now(),
+    }
+}
+
+fn sign(id: Uuid, site: Uuid, sequence: u64) -> SignedForSite {
+    SignedForSite {
+        manifest: format!("{id} {site} {sequence}").into_bytes(),
+        signature: vec![0; 64],
+    }
+}
+
+async fn deployments_get_increasing_sequences_per_site(store: Box<dyn Store>, _: String) {
+    let ada = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(&new_user("bob@example.com"))
+        .await
+        .unwrap();
+    let a = store.create_site(&new_site(ada.id, "A")).await.unwrap();
+    let b = store.create_site(&new_site(ada.id, "B")).await.unwrap();
+    let bobs = store.create_site(&new_site(bob.id, "Bob's")).await.unwrap();
+
+    let first = store
+        .create_deployments(ada.id, &release(ada.id), &[a.id, b.id], &sign)
+        .await
+        .unwrap()
+        .unwrap();
+    let second = store
+        .create_deployments(ada.id, &release(ada.id), &[a.id], &sign)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.iter().map(|d| d.sequence).collect::<Vec<_>>(), [1, 1]);
+    assert_eq!(second[0].sequence, 2);
+    assert_eq!(
+        second[0].manifest,
+        format!("{} {} 2", second[0].id, a.id).into_bytes()
+    );
+    assert_eq!(second[0].status, DeploymentStatus::Queued);
+
+    // One foreign site spoils the whole bulk deployment, and nothing is written.
+    let mixed = store
+        .create_deployments(ada.id, &release(ada.id), &[b.id, bobs.id], &sign)
+        .await
+        .unwrap();
+    assert!(mixed.is_none());
+    assert_eq!(store.outbox(b.id).await.unwrap().len(), 1);
+    let next = store
+        .create_deployments(ada.id, &release(ada.id), &[b.id], &sign)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        next[0].sequence, 2,
+        "the refused bulk deployment used no sequence"
+    );
+
+    let outbox = store.outbox(a.id).await.unwrap();
+    assert_eq!(
+        outbox.iter().map(|d| d.sequence).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert_eq!(
+        store.release_payload(outbox[0].release_id).await.unwrap(),
+        Some(vec![1, 2, 3])
+    );
+    assert_eq!(
+        store
+            .deployment(ada.id, outbox[0].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        outbox[0].id
+    );
+    assert_eq!(store.deployment(bob.id, outbox[0].id).await.unwrap(), None);
+    let listed = store.site_deployments(ada.id, a.id, 10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|d| d.sequence).collect::<Vec<_>>(),
+        [2, 1]
+    );
+    assert!(store
+        .site_deployments(bob.id, a.id, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn delivery_reports_move_deployments_forward_only(store: Box<dyn Store>, _: String) {
+    let ada = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let site = store.create_site(&new_site(ada.id, "A")).await.unwrap();
+    let other = store.create_site(&new_site(ada.id, "B")).await.unwrap();
+    let token = enrollment_token(site.id, 1, Duration::hours(1));
+    store.create_enrollment_token(ada.id, &token).await.unwrap();
+    let Enrollment::Enrolled(agent) = store
+        .enroll_agent(&token.token_hash, &new_agent(1), Utc::now())
+        .await
+        .unwrap()
+    else {
+        panic!("enrolls");
+    };
+    let made = store
+        .create_deployments(ada.id, &release(ada.id), &[site.id, site.id], &sign)
+        .await
+        .unwrap()
+        .unwrap();
+    let (one, two) = (&made[0], &made[1]);
+    let now = Utc::now();
+
+    // Reports about another site's deployment change nothing.
+    assert!(!store
+        .report_delivery(other.id, one.id, &DeliveryReport::Acked, now)
+        .await
+        .unwrap());
+    assert!(store
+        .report_delivery(site.id, one.id, &DeliveryReport::Acked, now)
+        .await
+        .unwrap());
+    assert!(!store
+        .report_delivery(site.id, one.id, &DeliveryReport::Acked, now)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.outbox(site.id).await.unwrap().len(),
+        1,
+        "acked deployments leave the outbox"
+    );
+    let results = json!([{"kind": "content", "path": "a", "status": "applied"}]);
+    let applied = DeliveryReport::Applied {
+        results: results.clone(),
+        failed: false,
+        sequence: one.sequence,
+    };
+    assert!(store
+        .report_delivery(site.id, one.id, &applied, now)
+        .await
+        .unwrap());
+    let stored = store.deployment(ada.id, one.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, DeploymentStatus::Applied);
+    assert_eq!(stored.results, Some(results));
+    assert_eq!(
+        store.agent(agent.id).await.unwrap().unwrap().last_applied,
+        one.sequence
+    );
+    // A late refusal cannot undo an applied deployment.
+    let refused = DeliveryReport::Refused {
+        code: "replay".into(),
+        reason: "late".into(),
+    };
+    assert!(!store
+        .report_delivery(site.id, one.id, &refused, now)
+        .await
+        .unwrap());
+
+    assert!(store
+        .report_delivery(site.id, two.id, &refused, now)
+        .await
+        .unwrap());
+    let stored = store.deployment(ada.id, two.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, DeploymentStatus::Refused);
+    assert_eq!(stored.error_code.as_deref(), Some("replay"));
+    assert!(store.outbox(site.id).await.unwrap().is_empty());
 }
