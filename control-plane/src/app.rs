@@ -16,6 +16,7 @@ use crate::api;
 use crate::auth::ratelimit::RateLimiter;
 use crate::auth::tokens::TokenIssuer;
 use crate::error::AppError;
+use crate::fleet::Fleet;
 use crate::metrics::HttpMetrics;
 use crate::settings::Settings;
 use crate::telemetry;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub client_limiter: Arc<RateLimiter>,
     pub metrics: Arc<HttpMetrics>,
     pub settings: Arc<Settings>,
+    pub fleet: Arc<Fleet>,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
         settings: Settings,
         store: Arc<dyn Store>,
         jwt_secret: &[u8],
+        fleet: Arc<Fleet>,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             tokens: Arc::new(TokenIssuer::new(
@@ -49,6 +52,7 @@ impl AppState {
             metrics: Arc::new(HttpMetrics::default()),
             settings: Arc::new(settings),
             store,
+            fleet,
         })
     }
 }
@@ -65,6 +69,7 @@ impl AppState {
         (name = "auth", description = "Accounts and sessions"),
         (name = "sites", description = "The caller's WordPress sites"),
         (name = "jobs", description = "Background work on sites"),
+        (name = "fleet", description = "Agents, enrollment and deployments"),
         (name = "admin", description = "Operating the control plane"),
     )
 )]
@@ -83,12 +88,13 @@ impl Modify for BearerAuth {
 }
 
 /// The `/api/v1` routes and the OpenAPI document describing them.
-fn api() -> (Router<AppState>, OpenApiDoc) {
+fn api(max_bundle_bytes: u64) -> (Router<AppState>, OpenApiDoc) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::router())
         .merge(api::sites::router())
         .merge(api::jobs::router())
         .merge(api::admin::router())
+        .merge(crate::fleet::api::router(max_bundle_bytes))
         .split_for_parts();
     doc.servers = Some(vec![utoipa::openapi::Server::new(gsw_protocol::API_PREFIX)]);
     (router, doc)
@@ -96,12 +102,12 @@ fn api() -> (Router<AppState>, OpenApiDoc) {
 
 /// The OpenAPI document of the REST API.
 pub fn openapi() -> OpenApiDoc {
-    api().1
+    api(Settings::default().max_bundle_bytes).1
 }
 
 /// The whole HTTP surface: API, docs, health, metrics and the dashboard.
 pub fn router(state: AppState) -> Router {
-    let (api, doc) = api();
+    let (api, doc) = api(state.settings.max_bundle_bytes);
     let doc = Arc::new(doc);
     let api = api
         .route(

@@ -49,6 +49,9 @@ pub enum AppError {
     /// A refresh token was presented twice: its family is now revoked.
     #[error("this refresh token was already used; every session it belonged to has been signed out, log in again")]
     RefreshTokenReused,
+    /// An enrollment token that cannot be used.
+    #[error("{0}")]
+    EnrollmentRefused(&'static str),
     /// Signed in, but the role does not allow this.
     #[error("this needs the {0} role")]
     Forbidden(&'static str),
@@ -88,6 +91,7 @@ impl AppError {
             InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             InvalidRefreshToken => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
             RefreshTokenReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
+            EnrollmentRefused(_) => (StatusCode::UNAUTHORIZED, "enrollment_refused"),
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             NotFound(_) | NoRoute => (StatusCode::NOT_FOUND, "not_found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),

@@ -7,10 +7,13 @@ pub mod app;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod fleet;
 pub mod metrics;
 pub mod server;
 pub mod settings;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod validate;
 mod web;
 

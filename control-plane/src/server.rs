@@ -13,7 +13,9 @@ use rand::RngCore;
 use tokio::net::TcpListener;
 
 use crate::app::{self, AppState};
+use crate::fleet::{Bus, Fleet, FleetSettings};
 use crate::settings::Settings;
+use ed25519_dalek::SigningKey;
 
 /// A bound, ready-to-run control plane.
 pub struct Server {
@@ -30,11 +32,38 @@ impl Server {
             Some(secret) => secret.expose().as_bytes().to_vec(),
             None => generated_secret(&settings.data_dir.join("jwt-secret"))?,
         };
-        let store = open_store(&settings).await?;
+        let signing_key = match &settings.bundle_signing_key {
+            Some(seed) => signing_key_from_base64(seed.expose())?,
+            None => {
+                let seed = generated_secret(&settings.data_dir.join("bundle-signing-key"))?;
+                let seed: [u8; 32] = seed[..32].try_into().context("bundle-signing-key")?;
+                SigningKey::from_bytes(&seed)
+            }
+        };
+        let store: Arc<dyn gsw_storage::Store> = Arc::from(open_store(&settings).await?);
+        let node_id = settings
+            .node_id
+            .clone()
+            .unwrap_or_else(|| format!("node-{}", uuid::Uuid::new_v4().simple()));
+        let fleet_settings = FleetSettings {
+            heartbeat: Duration::from_secs(settings.agent_heartbeat_secs),
+            timeout: Duration::from_secs(settings.agent_timeout_secs),
+            max_bundle_bytes: settings.max_bundle_bytes,
+            bundle_ttl: Duration::from_secs(settings.bundle_ttl_secs),
+            node_id: node_id.clone(),
+        };
+        let bus = match &settings.redis_url {
+            Some(url) => Bus::redis(url.expose(), &node_id, fleet_settings.timeout * 2)
+                .await
+                .context("connecting to Redis")?,
+            None => Bus::Local,
+        };
+        let fleet = Fleet::new(store.clone(), signing_key, fleet_settings, bus);
+        fleet.start();
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
-        let state = AppState::new(settings, Arc::from(store), &jwt_secret)?;
+        let state = AppState::new(settings, store, &jwt_secret, fleet)?;
         Ok(Self { listener, state })
     }
 
@@ -56,12 +85,16 @@ impl Server {
     ) -> anyhow::Result<()> {
         let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs);
         let store = self.state.store.clone();
+        let fleet = self.state.fleet.clone();
         let app = app::router(self.state);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stopping_tx.send(());
+            // Agent WebSockets are upgraded connections, outside the HTTP
+            // server's graceful shutdown: tell them, and let them go.
+            fleet.shutdown(Duration::from_secs(5)).await;
         };
         let serve = axum::serve(
             self.listener,
@@ -94,6 +127,18 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Box<dyn gsw_stora
         .with_context(|| format!("opening the {backend:?} database"))?;
     tracing::info!(?backend, "storage ready");
     Ok(store)
+}
+
+/// Reads an Ed25519 signing key given as a base64 32-byte seed.
+fn signing_key_from_base64(text: &str) -> anyhow::Result<SigningKey> {
+    let seed = STANDARD
+        .decode(text.trim())
+        .context("bundle_signing_key is not base64")?;
+    let seed: [u8; 32] = seed
+        .as_slice()
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("bundle_signing_key must be 32 bytes"))?;
+    Ok(SigningKey::from_bytes(&seed))
 }
 
 /// Reads the signing secret kept in `path`, creating it (mode 0600) on first start.

@@ -89,6 +89,24 @@ pub struct Settings {
     /// Folder with the built dashboard (`web/dist`); unset serves the built-in page.
     pub web_dir: Option<PathBuf>,
     pub log_format: LogFormat,
+    /// The URL agents and browsers reach this control plane at (for the
+    /// enrollment command); unset means `http://` plus the request's Host.
+    pub public_url: Option<String>,
+    /// Ed25519 seed (32 bytes, base64) signing bundles; unset means one
+    /// generated once and kept in `data_dir/bundle-signing-key`. Every node
+    /// of one control plane needs the same key.
+    pub bundle_signing_key: Option<Secret>,
+    pub bundle_signing_key_file: Option<PathBuf>,
+    /// Largest bundle, in bytes.
+    pub max_bundle_bytes: u64,
+    /// How long a bundle stays valid unless a deployment says otherwise.
+    pub bundle_ttl_secs: u64,
+    /// Seconds between heartbeats on agent connections.
+    pub agent_heartbeat_secs: u64,
+    /// An agent silent for this long is disconnected and shown offline.
+    pub agent_timeout_secs: u64,
+    /// This node's name among several sharing a Redis; unset means a random one.
+    pub node_id: Option<String>,
 }
 
 impl Default for Settings {
@@ -117,6 +135,14 @@ impl Default for Settings {
             shutdown_grace_secs: 30,
             web_dir: None,
             log_format: LogFormat::Text,
+            public_url: None,
+            bundle_signing_key: None,
+            bundle_signing_key_file: None,
+            max_bundle_bytes: 64 * 1024 * 1024,
+            bundle_ttl_secs: 7 * 24 * 3600,
+            agent_heartbeat_secs: 20,
+            agent_timeout_secs: 60,
+            node_id: None,
         }
     }
 }
@@ -147,6 +173,11 @@ impl Settings {
             ),
             ("redis_url", &mut self.redis_url, &self.redis_url_file),
             ("jwt_secret", &mut self.jwt_secret, &self.jwt_secret_file),
+            (
+                "bundle_signing_key",
+                &mut self.bundle_signing_key,
+                &self.bundle_signing_key_file,
+            ),
         ];
         for (name, value, file) in slots {
             let Some(file) = file else { continue };
@@ -165,6 +196,9 @@ impl Settings {
             if secret.expose().len() < 32 {
                 bail!("jwt_secret must be at least 32 bytes");
             }
+        }
+        if self.agent_heartbeat_secs == 0 || self.agent_timeout_secs <= self.agent_heartbeat_secs {
+            bail!("agent_timeout_secs must be longer than agent_heartbeat_secs, and both positive");
         }
         if self.access_token_ttl_secs == 0 || self.refresh_token_ttl_secs == 0 {
             bail!("token lifetimes must be positive");

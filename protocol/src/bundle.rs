@@ -276,11 +276,17 @@ impl<'a> VerifiedBundle<'a> {
 /// Reads a bundle's manifest without checking anything: for logs and
 /// reports about a bundle that failed verification. Never use it to apply.
 pub fn peek_manifest(bytes: &[u8]) -> Option<Manifest> {
-    let (manifest, _, _) = split(bytes).ok()?;
-    serde_json::from_slice(manifest).ok()
+    serde_json::from_slice(split(bytes).ok()?.manifest).ok()
 }
 
-fn split(bytes: &[u8]) -> Result<(&[u8], Option<&[u8]>, &[u8]), BundleError> {
+/// A bundle cut into its parts, nothing checked yet.
+struct Parts<'a> {
+    manifest: &'a [u8],
+    signature: Option<&'a [u8]>,
+    payload: &'a [u8],
+}
+
+fn split(bytes: &[u8]) -> Result<Parts<'_>, BundleError> {
     let rest = bytes
         .strip_prefix(MAGIC.as_slice())
         .ok_or(if bytes.len() < MAGIC.len() {
@@ -300,10 +306,18 @@ fn split(bytes: &[u8]) -> Result<(&[u8], Option<&[u8]>, &[u8]), BundleError> {
         .split_first_chunk::<2>()
         .ok_or(BundleError::Truncated)?;
     match u16::from_be_bytes(*sig_len) {
-        0 => Ok((manifest, None, rest)),
+        0 => Ok(Parts {
+            manifest,
+            signature: None,
+            payload: rest,
+        }),
         64 => {
             let (signature, payload) = rest.split_at_checked(64).ok_or(BundleError::Truncated)?;
-            Ok((manifest, Some(signature), payload))
+            Ok(Parts {
+                manifest,
+                signature: Some(signature),
+                payload,
+            })
         }
         _ => Err(BundleError::BadSignature),
     }
@@ -343,7 +357,11 @@ pub fn verify<'a>(
             limit: expect.max_bundle_bytes,
         });
     }
-    let (manifest_bytes, signature, payload) = split(bytes)?;
+    let Parts {
+        manifest: manifest_bytes,
+        signature,
+        payload,
+    } = split(bytes)?;
     let signature = signature.ok_or(BundleError::MissingSignature)?;
     let signature = Signature::from_slice(signature).map_err(|_| BundleError::BadSignature)?;
     key.verify(&signed_message(manifest_bytes), &signature)

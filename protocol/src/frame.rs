@@ -49,8 +49,9 @@ pub enum ServerFrame {
     Challenge { version: u32, nonce: String },
     /// Authenticated; deliveries follow.
     Welcome { site_id: Uuid, heartbeat_secs: u64 },
-    /// The server is going away; reconnect with backoff, at the earliest after `retry_after_ms`.
-    Restarting { retry_after_ms: u64 },
+    /// The server is going away: reconnect after `retry_after_ms` plus a
+    /// random share of `spread_ms`, so agents do not all return at once.
+    Restarting { retry_after_ms: u64, spread_ms: u64 },
     /// This agent has been revoked; stop reconnecting.
     Revoked,
 }

@@ -1,24 +1,113 @@
 //! `wp-agent`: the gsWstudio sidecar on a WordPress host.
 //!
-//! It will dial out to the control plane over one WebSocket and apply signed
-//! bundles; enrollment (`wp-agent enroll`) and the connection (`wp-agent run`)
-//! arrive with the fleet-connection work. Until then this binary only reports
-//! which protocol it speaks, so hosts can be checked for the right build.
+//! It never listens on a port: it dials out to the control plane over one
+//! WebSocket, so hosts behind NAT and firewalls can be managed.
 #![forbid(unsafe_code)]
 
-fn main() {
-    let arg = std::env::args().nth(1);
-    match arg.as_deref() {
-        Some("--version" | "-V" | "version") => {
+mod agent;
+mod apply;
+mod config;
+mod disk;
+mod enroll;
+mod spool;
+mod tls;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// The gsWstudio agent for a WordPress host.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Folder for the agent's identity, spool and journal.
+    #[arg(
+        long,
+        global = true,
+        env = "GSW_AGENT_STATE_DIR",
+        default_value = "/var/lib/gsw-agent"
+    )]
+    state_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Registers this host with the control plane using a one-time token.
+    Enroll {
+        /// The control plane's URL, e.g. https://gsw.example.com
+        #[arg(long)]
+        server: String,
+        /// The one-time enrollment token from the dashboard or API.
+        #[arg(long)]
+        token: String,
+        /// The WordPress installation to manage.
+        #[arg(long)]
+        wp_path: PathBuf,
+        /// Where bundles are applied (default: `<state-dir>/site`).
+        #[arg(long)]
+        apply_dir: Option<PathBuf>,
+        /// Extra CA certificate (PEM) to trust for the control plane.
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
+        /// Largest bundle to accept, in bytes.
+        #[arg(long, default_value_t = 64 * 1024 * 1024)]
+        max_bundle_bytes: u64,
+    },
+    /// Connects to the control plane and applies what it sends, until revoked.
+    Run,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    tls::install_crypto();
+    let cli = Cli::parse();
+    if let Err(err) = run(cli).await {
+        eprintln!("wp-agent: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Enroll {
+            server,
+            token,
+            wp_path,
+            apply_dir,
+            ca_cert,
+            max_bundle_bytes,
+        } => {
+            let config = enroll::enroll(enroll::EnrollOptions {
+                server,
+                token,
+                wp_path,
+                state_dir: cli.state_dir.clone(),
+                apply_dir,
+                ca_cert,
+                max_bundle_bytes,
+            })
+            .await?;
             println!(
-                "wp-agent {} (API v{})",
-                env!("CARGO_PKG_VERSION"),
-                gsw_protocol::API_VERSION
+                "enrolled agent {} for site {}; identity in {}. Start it with: wp-agent run",
+                config.agent_id,
+                config.site_id,
+                enroll::config_path(&cli.state_dir).display()
             );
+            Ok(())
         }
-        _ => {
-            eprintln!("usage: wp-agent --version");
-            std::process::exit(2);
+        Command::Run => {
+            let config = config::AgentConfig::load(&cli.state_dir)?;
+            let applier = Box::new(apply::FolderApplier::new(config.apply_dir.clone()));
+            let agent = agent::Agent::new(config, &cli.state_dir, applier)?;
+            agent.run().await
         }
     }
 }

@@ -2,7 +2,12 @@
 //! socket, with a database of its own. Every test runs on both backends:
 //! `<name>::sqlite` and `<name>::postgres`.
 
-mod helpers;
+use gsw_control_plane::on_both_backends;
+
+/// The shared harness, under the name the test modules use.
+mod helpers {
+    pub use gsw_control_plane::testing::*;
+}
 
 mod auth;
 mod health;

@@ -1,8 +1,11 @@
-//! `spawn_app()` and the helpers that make tests read like a user's story.
+//! `spawn_app()` and the helpers that make tests read like a user's story
+//! (feature `testing`): used by this crate's API tests and by the agent's
+//! end-to-end tests.
 
 use std::sync::Arc;
 
-use gsw_control_plane::{Server, Settings};
+use crate::app::AppState;
+use crate::{Server, Settings};
 use gsw_storage::testing::TestDatabase;
 use gsw_storage::{Backend, Store};
 use reqwest::{Method, Response, StatusCode};
@@ -15,11 +18,11 @@ macro_rules! on_both_backends {
         mod $name {
             #[tokio::test]
             async fn sqlite() {
-                super::$name($crate::helpers::spawn_app(gsw_storage::Backend::Sqlite).await).await
+                super::$name($crate::testing::spawn_app(gsw_storage::Backend::Sqlite).await).await
             }
             #[tokio::test]
             async fn postgres() {
-                super::$name($crate::helpers::spawn_app(gsw_storage::Backend::Postgres).await).await
+                super::$name($crate::testing::spawn_app(gsw_storage::Backend::Postgres).await).await
             }
         }
     )+};
@@ -32,9 +35,12 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
-    _stop: tokio::sync::oneshot::Sender<()>,
-    _db: TestDatabase,
-    _data: tempfile::TempDir,
+    pub state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stopped: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    pub settings: Settings,
+    pub db: Arc<TestDatabase>,
+    pub data: Arc<tempfile::TempDir>,
 }
 
 /// A signed-up user with a live session.
@@ -51,27 +57,37 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Like [`spawn_app`], with settings changed first.
 pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut Settings)) -> TestApp {
-    let db = TestDatabase::create(backend).await;
-    let data = tempfile::tempdir().unwrap();
+    let db = Arc::new(TestDatabase::create(backend).await);
+    let data = Arc::new(tempfile::tempdir().unwrap());
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data.path().to_owned(),
-        database_url: Some(gsw_control_plane::settings::Secret::new(db.url.clone())),
-        jwt_secret: Some(gsw_control_plane::settings::Secret::new(
+        database_url: Some(crate::settings::Secret::new(db.url.clone())),
+        jwt_secret: Some(crate::settings::Secret::new(
             "test-secret-test-secret-test-secret!",
         )),
         shutdown_grace_secs: 5,
         ..Settings::default()
     };
     change(&mut settings);
-    let server = Server::bind(settings)
+    start(settings, db, data).await
+}
+
+/// Starts a control plane with exactly these settings on `db` and `data`.
+pub async fn start(
+    settings: Settings,
+    db: Arc<TestDatabase>,
+    data: Arc<tempfile::TempDir>,
+) -> TestApp {
+    let server = Server::bind(settings.clone())
         .await
         .expect("starting the control plane");
     let address = format!("http://{}", server.local_addr().unwrap());
-    let store = server.state().store.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async move {
-        let _ = stopped.await;
+    let state = server.state().clone();
+    let store = state.store.clone();
+    let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
+    let stopped = tokio::spawn(server.run(async move {
+        let _ = stopping.await;
     }));
     let client = reqwest::Client::builder()
         .no_proxy()
@@ -82,13 +98,38 @@ pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut Settings)
         address,
         client,
         store,
-        _stop: stop,
-        _db: db,
-        _data: data,
+        state,
+        stop: Some(stop),
+        stopped: Some(stopped),
+        settings,
+        db,
+        data,
     }
 }
 
 impl TestApp {
+    /// Shuts the control plane down as SIGTERM would, and waits until it has stopped.
+    pub async fn shut_down(mut self) -> (Settings, Arc<TestDatabase>, Arc<tempfile::TempDir>) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(stopped) = self.stopped.take() {
+            stopped
+                .await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+        (self.settings.clone(), self.db.clone(), self.data.clone())
+    }
+
+    /// Starts this control plane again on the same address, database and data folder.
+    pub async fn restart(self) -> TestApp {
+        let listen = self.address.trim_start_matches("http://").parse().unwrap();
+        let (mut settings, db, data) = self.shut_down().await;
+        settings.listen = listen;
+        start(settings, db, data).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

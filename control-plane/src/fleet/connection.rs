@@ -1,0 +1,294 @@
+//! One agent's WebSocket, from challenge to close.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chrono::Utc;
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use gsw_protocol::bundle::SignedManifest;
+use gsw_protocol::frame::{
+    auth_message, close, delivery_frame, parse_frame, AgentFrame, ServerFrame, PROTOCOL_VERSION,
+};
+use gsw_storage::DeliveryReport;
+use rand::RngCore;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::{Command, Fleet};
+
+/// How long an agent has to answer the challenge.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a connection ended, for the log.
+#[derive(Debug)]
+struct Closed {
+    code: u16,
+    reason: String,
+}
+
+impl Closed {
+    fn new(code: u16, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Serves one agent connection until it closes. Nothing that happens on it
+/// can affect another connection: every failure ends here, with a close code.
+pub async fn serve_agent(fleet: Arc<Fleet>, mut socket: WebSocket, peer: String) {
+    let mut session = None;
+    let outcome = run(&fleet, &mut socket, &mut session).await;
+    if let Some((site_id, agent_id, conn_id)) = session {
+        fleet.unregister(site_id, conn_id);
+        fleet.mark_seen(agent_id);
+    }
+    let closed = match outcome {
+        Ok(()) => return,
+        Err(closed) => closed,
+    };
+    match closed.code {
+        close::SERVICE_RESTART | close::REPLACED | close::REVOKED => {
+            tracing::info!(%peer, code = closed.code, reason = %closed.reason, "agent connection closed")
+        }
+        _ => {
+            tracing::warn!(%peer, code = closed.code, reason = %closed.reason, "agent connection closed")
+        }
+    }
+    let frame = CloseFrame {
+        code: closed.code,
+        reason: closed.reason.into(),
+    };
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        socket.send(Message::Close(Some(frame))),
+    )
+    .await;
+}
+
+async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), Closed> {
+    let text = serde_json::to_string(frame).map_err(|e| Closed::new(1011, e.to_string()))?;
+    socket
+        .send(Message::Text(text.into()))
+        .await
+        .map_err(|e| Closed::new(1006, format!("send failed: {e}")))
+}
+
+/// Challenge, identity check, then the delivery loop.
+async fn run(
+    fleet: &Arc<Fleet>,
+    socket: &mut WebSocket,
+    session: &mut Option<(Uuid, Uuid, u64)>,
+) -> Result<(), Closed> {
+    let mut nonce = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    send_frame(
+        socket,
+        &ServerFrame::Challenge {
+            version: PROTOCOL_VERSION,
+            nonce: STANDARD.encode(nonce),
+        },
+    )
+    .await?;
+
+    let first = tokio::time::timeout(HELLO_TIMEOUT, socket.recv())
+        .await
+        .map_err(|_| Closed::new(close::TIMEOUT, "no hello within 10 seconds"))?;
+    let text = match first {
+        Some(Ok(Message::Text(text))) => text,
+        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
+        Some(Ok(_)) => return Err(Closed::new(close::OUT_OF_ORDER, "expected hello")),
+    };
+    let (agent_id, signature, version) = match parse_frame::<AgentFrame>(&text) {
+        Ok(AgentFrame::Hello {
+            version,
+            agent_id,
+            signature,
+            ..
+        }) => (agent_id, signature, version),
+        Ok(_) => return Err(Closed::new(close::OUT_OF_ORDER, "expected hello")),
+        Err(err) => return Err(Closed::new(err.close_code, err.reason)),
+    };
+    if version != PROTOCOL_VERSION {
+        return Err(Closed::new(
+            close::UNSUPPORTED_VERSION,
+            format!("protocol {version} is not {PROTOCOL_VERSION}"),
+        ));
+    }
+    let agent = fleet
+        .store
+        .agent(agent_id)
+        .await
+        .map_err(|e| Closed::new(1011, format!("storage: {e}")))?
+        .ok_or_else(|| Closed::new(close::AUTH_FAILED, "unknown agent"))?;
+    let key = <[u8; 32]>::try_from(agent.public_key.as_slice())
+        .ok()
+        .and_then(|k| VerifyingKey::from_bytes(&k).ok())
+        .ok_or_else(|| Closed::new(close::AUTH_FAILED, "stored key unusable"))?;
+    let signature = STANDARD
+        .decode(signature.as_bytes())
+        .ok()
+        .and_then(|s| Signature::from_slice(&s).ok())
+        .ok_or_else(|| Closed::new(close::AUTH_FAILED, "signature is not base64 Ed25519"))?;
+    key.verify(&auth_message(&nonce, agent_id), &signature)
+        .map_err(|_| {
+            Closed::new(
+                close::AUTH_FAILED,
+                "signature does not match the agent's key",
+            )
+        })?;
+    if agent.revoked_at.is_some() {
+        let _ = send_frame(socket, &ServerFrame::Revoked).await;
+        return Err(Closed::new(close::REVOKED, "agent revoked"));
+    }
+
+    let site_id = agent.site_id;
+    let (tx, mut commands) = mpsc::channel(4);
+    let conn_id = fleet.register(site_id, agent_id, tx);
+    *session = Some((site_id, agent_id, conn_id));
+    fleet.mark_seen(agent_id);
+    tracing::info!(%agent_id, %site_id, "agent connected");
+    let heartbeat = fleet.settings.heartbeat;
+    send_frame(
+        socket,
+        &ServerFrame::Welcome {
+            site_id,
+            heartbeat_secs: heartbeat.as_secs(),
+        },
+    )
+    .await?;
+
+    let mut sent_up_to = 0i64;
+    flush(fleet, socket, site_id, &mut sent_up_to).await?;
+    let mut last_heard = Instant::now();
+    let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                last_heard = Instant::now();
+                let text = match incoming {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Binary(_))) => {
+                        return Err(Closed::new(close::OUT_OF_ORDER, "agents do not send binary frames"))
+                    }
+                    Some(Ok(Message::Text(text))) => text,
+                };
+                let frame = parse_frame::<AgentFrame>(&text).map_err(|e| Closed::new(e.close_code, e.reason))?;
+                handle_report(fleet, site_id, frame).await?;
+            }
+            command = commands.recv() => match command {
+                Some(Command::Flush) => flush(fleet, socket, site_id, &mut sent_up_to).await?,
+                Some(Command::Revoked) => {
+                    let _ = send_frame(socket, &ServerFrame::Revoked).await;
+                    return Err(Closed::new(close::REVOKED, "agent revoked"));
+                }
+                Some(Command::Replaced) => return Err(Closed::new(close::REPLACED, "a newer connection of this agent took over")),
+                Some(Command::Restarting) | None => {
+                    let restarting = ServerFrame::Restarting { retry_after_ms: 1000, spread_ms: fleet.restart_spread_ms() };
+                    let _ = send_frame(socket, &restarting).await;
+                    return Err(Closed::new(close::SERVICE_RESTART, "control plane restarting"));
+                }
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() > fleet.settings.timeout {
+                    return Err(Closed::new(close::TIMEOUT, "missed heartbeats"));
+                }
+                fleet.mark_seen(agent_id);
+                socket.send(Message::Ping(Default::default())).await
+                    .map_err(|e| Closed::new(1006, format!("send failed: {e}")))?;
+            }
+        }
+    }
+}
+
+/// Sends the site's outbox entries this connection has not sent yet.
+async fn flush(
+    fleet: &Fleet,
+    socket: &mut WebSocket,
+    site_id: Uuid,
+    sent_up_to: &mut i64,
+) -> Result<(), Closed> {
+    let outbox = fleet
+        .store
+        .outbox(site_id)
+        .await
+        .map_err(|e| Closed::new(1011, format!("storage: {e}")))?;
+    let already_sent = *sent_up_to;
+    for deployment in outbox.into_iter().filter(|d| d.sequence > already_sent) {
+        let payload = fleet
+            .release_payload(deployment.release_id)
+            .await
+            .map_err(|e| Closed::new(1011, format!("storage: {e}")))?;
+        let Ok(signature) = <[u8; 64]>::try_from(deployment.signature.as_slice()) else {
+            tracing::error!(deployment_id = %deployment.id, "stored signature is not 64 bytes; skipping");
+            continue;
+        };
+        let bundle = SignedManifest {
+            manifest: deployment.manifest,
+            signature,
+        }
+        .encode(&payload);
+        let frame = delivery_frame(deployment.id, &bundle);
+        socket
+            .send(Message::Binary(frame.into()))
+            .await
+            .map_err(|e| Closed::new(1006, format!("send failed: {e}")))?;
+        *sent_up_to = deployment.sequence;
+        tracing::debug!(deployment_id = %deployment.id, sequence = deployment.sequence, "bundle sent");
+    }
+    Ok(())
+}
+
+/// Stores what the agent reports about a delivery.
+async fn handle_report(fleet: &Fleet, site_id: Uuid, frame: AgentFrame) -> Result<(), Closed> {
+    let (deployment_id, report) = match frame {
+        AgentFrame::Hello { .. } => {
+            return Err(Closed::new(close::OUT_OF_ORDER, "hello after welcome"))
+        }
+        AgentFrame::Ack { deployment_id, .. } => (deployment_id, DeliveryReport::Acked),
+        AgentFrame::Refused {
+            deployment_id,
+            code,
+            reason,
+            ..
+        } => {
+            tracing::warn!(%deployment_id, %site_id, %code, %reason, "agent refused a bundle");
+            (deployment_id, DeliveryReport::Refused { code, reason })
+        }
+        AgentFrame::Applied {
+            deployment_id,
+            sequence,
+            results,
+        } => {
+            let failed = results.iter().any(|r| r.status == "failed");
+            let results =
+                serde_json::to_value(&results).map_err(|e| Closed::new(1011, e.to_string()))?;
+            let sequence = i64::try_from(sequence)
+                .map_err(|_| Closed::new(close::MALFORMED, "sequence out of range"))?;
+            (
+                deployment_id,
+                DeliveryReport::Applied {
+                    results,
+                    failed,
+                    sequence,
+                },
+            )
+        }
+    };
+    let recorded = fleet
+        .store
+        .report_delivery(site_id, deployment_id, &report, Utc::now())
+        .await
+        .map_err(|e| Closed::new(1011, format!("storage: {e}")))?;
+    if !recorded {
+        // A repeat after a reconnect, or about a deployment already final: harmless.
+        tracing::debug!(%deployment_id, %site_id, "report changed nothing");
+    }
+    Ok(())
+}

@@ -1,0 +1,261 @@
+//! The fleet: agents dialling in over WebSockets, and the deployments they
+//! receive.
+//!
+//! `Fleet` is the hub of one control-plane node: it knows which site's agent
+//! is connected here, wakes that connection when the site's outbox changes,
+//! and (with Redis) passes wake-ups and revocations to the node that holds
+//! the agent. Deliveries themselves always come from the database outbox, so
+//! a lost wake-up only delays a bundle until the agent's next connection.
+
+pub mod api;
+mod bus;
+mod connection;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
+use gsw_storage::Store;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+pub use bus::Bus;
+pub use connection::serve_agent;
+
+/// How the fleet behaves; from [`crate::settings::Settings`].
+#[derive(Debug, Clone)]
+pub struct FleetSettings {
+    pub heartbeat: Duration,
+    pub timeout: Duration,
+    pub max_bundle_bytes: u64,
+    pub bundle_ttl: Duration,
+    pub node_id: String,
+}
+
+/// What a connection task can be told by the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// The site's outbox may have new deployments.
+    Flush,
+    /// The agent was revoked: tell it, then close.
+    Revoked,
+    /// A newer connection of the same agent took over.
+    Replaced,
+    /// The node is shutting down.
+    Restarting,
+}
+
+struct Connection {
+    agent_id: Uuid,
+    conn_id: u64,
+    tx: mpsc::Sender<Command>,
+}
+
+/// Payloads of recent releases, so one bulk deployment reads its payload once.
+const RELEASE_CACHE: usize = 32;
+
+/// The hub of this node's agent connections.
+pub struct Fleet {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) signing_key: SigningKey,
+    pub(crate) settings: FleetSettings,
+    connections: Mutex<HashMap<Uuid, Connection>>,
+    seen: Mutex<HashMap<Uuid, DateTime<Utc>>>,
+    releases: Mutex<Vec<(Uuid, Arc<Vec<u8>>)>>,
+    next_conn: AtomicU64,
+    bus: Bus,
+}
+
+impl Fleet {
+    /// A hub over `store`, signing bundles with `signing_key`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        signing_key: SigningKey,
+        settings: FleetSettings,
+        bus: Bus,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            signing_key,
+            settings,
+            connections: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashMap::new()),
+            releases: Mutex::new(Vec::new()),
+            next_conn: AtomicU64::new(1),
+            bus,
+        })
+    }
+
+    /// Starts the background work: flushing `last_seen`, and listening on the bus.
+    pub fn start(self: &Arc<Self>) {
+        let fleet = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                fleet.flush_seen().await;
+            }
+        });
+        self.bus.listen(Arc::clone(self));
+    }
+
+    /// Registers a connection for a site, replacing (and closing) any older one.
+    pub(crate) fn register(&self, site_id: Uuid, agent_id: Uuid, tx: mpsc::Sender<Command>) -> u64 {
+        let conn_id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let old = self.lock_connections().insert(
+            site_id,
+            Connection {
+                agent_id,
+                conn_id,
+                tx,
+            },
+        );
+        if let Some(old) = old {
+            let _ = old.tx.try_send(Command::Replaced);
+        }
+        self.bus.claim(site_id);
+        conn_id
+    }
+
+    /// Forgets a connection, unless a newer one already replaced it.
+    pub(crate) fn unregister(&self, site_id: Uuid, conn_id: u64) {
+        let mut connections = self.lock_connections();
+        if connections
+            .get(&site_id)
+            .is_some_and(|c| c.conn_id == conn_id)
+        {
+            connections.remove(&site_id);
+            drop(connections);
+            self.bus.release(site_id);
+        }
+    }
+
+    fn lock_connections(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Connection>> {
+        self.connections.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether this site's agent is connected to this node.
+    pub fn is_connected_here(&self, site_id: Uuid, agent_id: Uuid) -> bool {
+        self.lock_connections()
+            .get(&site_id)
+            .is_some_and(|c| c.agent_id == agent_id)
+    }
+
+    /// Whether this site's agent is connected to any node.
+    pub async fn is_online(&self, site_id: Uuid, agent_id: Uuid) -> bool {
+        self.is_connected_here(site_id, agent_id) || self.bus.held_elsewhere(site_id).await
+    }
+
+    /// How widely agents should spread their return after a restart: about
+    /// 500 reconnections a second, between one second and one minute.
+    pub(crate) fn restart_spread_ms(&self) -> u64 {
+        (self.connected() as u64 * 2).clamp(1_000, 60_000)
+    }
+
+    /// Number of agents connected to this node.
+    pub fn connected(&self) -> usize {
+        self.lock_connections().len()
+    }
+
+    /// Tells the connection of a site on this node something; false if it is not here.
+    pub(crate) fn tell_local(&self, site_id: Uuid, command: Command) -> bool {
+        match self.lock_connections().get(&site_id) {
+            Some(connection) => {
+                // A full queue already holds a flush or a close; either covers this one.
+                let _ = connection.tx.try_send(command);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Wakes the site's connection, wherever it is, to send its outbox.
+    pub async fn notify_site(&self, site_id: Uuid) {
+        if !self.tell_local(site_id, Command::Flush) {
+            self.bus.forward(site_id, Command::Flush).await;
+        }
+    }
+
+    /// Closes the site's agent connection, wherever it is, as revoked.
+    pub async fn disconnect_revoked(&self, site_id: Uuid) {
+        if !self.tell_local(site_id, Command::Revoked) {
+            self.bus.forward(site_id, Command::Revoked).await;
+        }
+    }
+
+    pub(crate) fn mark_seen(&self, agent_id: Uuid) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(agent_id, Utc::now());
+    }
+
+    /// Writes the `last_seen` times gathered since the last flush, in one batch.
+    pub async fn flush_seen(&self) {
+        let seen: Vec<_> =
+            std::mem::take(&mut *self.seen.lock().unwrap_or_else(|p| p.into_inner()))
+                .into_iter()
+                .collect();
+        if seen.is_empty() {
+            return;
+        }
+        self.bus.refresh_claims(&self.held_sites()).await;
+        if let Err(err) = self.store.record_agents_seen(&seen).await {
+            tracing::warn!(%err, agents = seen.len(), "recording last_seen failed");
+        }
+    }
+
+    fn held_sites(&self) -> Vec<Uuid> {
+        self.lock_connections().keys().copied().collect()
+    }
+
+    /// The payload of a release, from the cache or storage.
+    pub(crate) async fn release_payload(&self, release_id: Uuid) -> anyhow::Result<Arc<Vec<u8>>> {
+        if let Some((_, payload)) = self
+            .lock_releases()
+            .iter()
+            .find(|(id, _)| *id == release_id)
+        {
+            return Ok(Arc::clone(payload));
+        }
+        let payload = self
+            .store
+            .release_payload(release_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("release {release_id} has no payload"))?;
+        let payload = Arc::new(payload);
+        let mut releases = self.lock_releases();
+        if releases.len() >= RELEASE_CACHE {
+            releases.remove(0);
+        }
+        releases.push((release_id, Arc::clone(&payload)));
+        Ok(payload)
+    }
+
+    fn lock_releases(&self) -> std::sync::MutexGuard<'_, Vec<(Uuid, Arc<Vec<u8>>)>> {
+        self.releases.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Tells every connected agent the node is restarting, and waits (up to
+    /// `wait`) for their connections to close.
+    pub async fn shutdown(&self, wait: Duration) {
+        let senders: Vec<_> = self
+            .lock_connections()
+            .values()
+            .map(|c| c.tx.clone())
+            .collect();
+        let count = senders.len();
+        for tx in senders {
+            let _ = tx.send(Command::Restarting).await;
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        while self.connected() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.flush_seen().await;
+        tracing::info!(agents = count, "told agents the node is restarting");
+    }
+}

@@ -1,0 +1,66 @@
+//! Applying a verified bundle. WordPress apply arrives with the PHP
+//! extension; until then bundles are applied into a plain folder through
+//! the same interface.
+
+use std::path::{Path, PathBuf};
+
+use gsw_protocol::bundle::{check_path, VerifiedBundle};
+use gsw_protocol::frame::ItemResult;
+
+use crate::disk;
+
+/// Applies verified bundles somewhere and says what happened to each item.
+pub trait Applier: Send + Sync {
+    /// Applies every item; never panics, reports failures per item.
+    fn apply(&self, bundle: &VerifiedBundle<'_>) -> Vec<ItemResult>;
+}
+
+/// Writes each item to `<root>/<kind>/<path>`.
+pub struct FolderApplier {
+    root: PathBuf,
+}
+
+impl FolderApplier {
+    /// An applier writing under `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    fn apply_item(&self, kind: &str, path: &str, bytes: &[u8]) -> Result<&'static str, String> {
+        // Verification already refused escaping paths; check again where it matters.
+        check_path(path).map_err(|e| e.to_string())?;
+        let target = self.root.join(kind).join(path);
+        if !target.starts_with(self.root.join(kind)) {
+            return Err("path escapes its folder".into());
+        }
+        if std::fs::read(&target).is_ok_and(|current| current == bytes) {
+            return Ok("unchanged");
+        }
+        let parent = target.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("creating {}: {e}", parent.display()))?;
+        disk::write_atomic(&target, bytes, 0o644).map_err(|e| format!("{e:#}"))?;
+        Ok("applied")
+    }
+}
+
+impl Applier for FolderApplier {
+    fn apply(&self, bundle: &VerifiedBundle<'_>) -> Vec<ItemResult> {
+        bundle
+            .items()
+            .map(|(entry, bytes)| {
+                let kind = entry.kind.as_str();
+                let (status, message) = match self.apply_item(kind, &entry.path, bytes) {
+                    Ok(status) => (status, None),
+                    Err(message) => ("failed", Some(message)),
+                };
+                ItemResult {
+                    kind: kind.to_owned(),
+                    path: entry.path.clone(),
+                    status: status.to_owned(),
+                    message,
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,113 @@
+//! The agent's identity and settings, written once by `enroll`, readable
+//! only by the agent's user.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::disk;
+
+/// Name of the identity file inside the state folder.
+pub const CONFIG_FILE: &str = "agent.json";
+
+/// Everything `wp-agent run` needs; written by `wp-agent enroll`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Control plane base URL, `http(s)://host[:port]`.
+    pub server: String,
+    pub agent_id: Uuid,
+    pub site_id: Uuid,
+    /// The agent's Ed25519 seed, base64. Never leaves this file.
+    pub secret_key: String,
+    /// The control plane's bundle-signing public key, base64.
+    pub bundle_signing_key: String,
+    /// Path of the WebSocket on the server.
+    pub connect_path: String,
+    /// The WordPress installation this agent manages.
+    pub wp_path: PathBuf,
+    /// Where bundles are applied until WordPress apply is wired in.
+    pub apply_dir: PathBuf,
+    /// Extra CA certificate (PEM) trusted for `https://`/`wss://`.
+    pub ca_cert: Option<PathBuf>,
+    /// Largest bundle accepted.
+    pub max_bundle_bytes: u64,
+}
+
+impl std::fmt::Debug for AgentConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentConfig")
+            .field("server", &self.server)
+            .field("agent_id", &self.agent_id)
+            .field("site_id", &self.site_id)
+            .field("secret_key", &"[redacted]")
+            .field("wp_path", &self.wp_path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentConfig {
+    /// Reads the identity from a state folder; a clear error if never enrolled.
+    pub fn load(state_dir: &Path) -> anyhow::Result<Self> {
+        let path = state_dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "{} cannot be read: enroll this agent first (wp-agent enroll)",
+                path.display()
+            )
+        })?;
+        let config: Self = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid", path.display()))?;
+        config.signing_key()?;
+        config.bundle_key()?;
+        Ok(config)
+    }
+
+    /// Writes the identity, readable by its owner only.
+    pub fn save(&self, state_dir: &Path) -> anyhow::Result<()> {
+        let json = serde_json::to_vec_pretty(self)?;
+        disk::write_atomic(&state_dir.join(CONFIG_FILE), &json, 0o600)
+    }
+
+    /// The agent's own key.
+    pub fn signing_key(&self) -> anyhow::Result<SigningKey> {
+        let seed = STANDARD
+            .decode(&self.secret_key)
+            .context("secret_key is not base64")?;
+        let seed: [u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("secret_key is not 32 bytes"))?;
+        Ok(SigningKey::from_bytes(&seed))
+    }
+
+    /// The control plane's bundle-signing key.
+    pub fn bundle_key(&self) -> anyhow::Result<VerifyingKey> {
+        let key = STANDARD
+            .decode(&self.bundle_signing_key)
+            .context("bundle_signing_key is not base64")?;
+        let key: [u8; 32] = key
+            .as_slice()
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("bundle_signing_key is not 32 bytes"))?;
+        VerifyingKey::from_bytes(&key).context("bundle_signing_key is not an Ed25519 key")
+    }
+
+    /// The WebSocket URL: `ws(s)://…` from the server's `http(s)://…`.
+    pub fn connect_url(&self) -> anyhow::Result<String> {
+        let base = self.server.trim_end_matches('/');
+        let ws = if let Some(rest) = base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            anyhow::bail!("server {base:?} must start with http:// or https://");
+        };
+        Ok(format!("{ws}{}", self.connect_path))
+    }
+}

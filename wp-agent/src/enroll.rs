@@ -1,0 +1,113 @@
+//! `wp-agent enroll`: make a key pair, register it with a one-time token,
+//! and write the identity file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use ed25519_dalek::SigningKey;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::config::AgentConfig;
+use crate::{disk, tls};
+
+/// What `enroll` is told.
+pub struct EnrollOptions {
+    pub server: String,
+    pub token: String,
+    pub wp_path: PathBuf,
+    pub state_dir: PathBuf,
+    pub apply_dir: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
+    pub max_bundle_bytes: u64,
+}
+
+#[derive(Deserialize)]
+struct EnrollResponse {
+    agent_id: Uuid,
+    site_id: Uuid,
+    bundle_signing_key: String,
+    connect_path: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    message: String,
+}
+
+/// Enrolls this host; returns the written identity.
+pub async fn enroll(options: EnrollOptions) -> anyhow::Result<AgentConfig> {
+    let server = options.server.trim_end_matches('/').to_owned();
+    if !server.starts_with("http://") && !server.starts_with("https://") {
+        bail!("--server must be an http:// or https:// URL");
+    }
+    disk::private_dir(&options.state_dir)?;
+    let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    let hostname = hostname();
+
+    let client = tls::http_client(options.ca_cert.as_deref())?;
+    let response = client
+        .post(format!("{server}/api/v1/agents/enroll"))
+        .json(&serde_json::json!({
+            "token": options.token,
+            "public_key": STANDARD.encode(key.verifying_key().as_bytes()),
+            "hostname": hostname,
+            "agent_version": env!("CARGO_PKG_VERSION"),
+        }))
+        .send()
+        .await
+        .with_context(|| format!("reaching the control plane at {server}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        let message = response
+            .json::<ErrorBody>()
+            .await
+            .map(|b| b.error.message)
+            .unwrap_or_else(|_| format!("HTTP {status}"));
+        bail!("enrollment refused: {message}");
+    }
+    let enrolled: EnrollResponse = response
+        .json()
+        .await
+        .context("the control plane's answer is not readable")?;
+    let config = AgentConfig {
+        server,
+        agent_id: enrolled.agent_id,
+        site_id: enrolled.site_id,
+        secret_key: STANDARD.encode(key.to_bytes()),
+        bundle_signing_key: enrolled.bundle_signing_key,
+        connect_path: enrolled.connect_path,
+        wp_path: options.wp_path,
+        apply_dir: options
+            .apply_dir
+            .unwrap_or_else(|| options.state_dir.join("site")),
+        ca_cert: options.ca_cert,
+        max_bundle_bytes: options.max_bundle_bytes,
+    };
+    config
+        .bundle_key()
+        .context("the control plane sent an unusable signing key")?;
+    config.save(&options.state_dir)?;
+    Ok(config)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".to_owned())
+}
+
+/// The identity file's path, for messages.
+pub fn config_path(state_dir: &Path) -> PathBuf {
+    state_dir.join(crate::config::CONFIG_FILE)
+}
