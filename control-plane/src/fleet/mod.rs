@@ -60,7 +60,7 @@ const RELEASE_CACHE: usize = 32;
 /// The hub of this node's agent connections.
 pub struct Fleet {
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) signing_key: SigningKey,
+    pub signing_key: SigningKey,
     pub(crate) settings: FleetSettings,
     connections: Mutex<HashMap<Uuid, Connection>>,
     seen: Mutex<HashMap<Uuid, DateTime<Utc>>>,

@@ -1,0 +1,908 @@
+//! End to end: the real `wp-agent` binary against the real control plane,
+//! over real sockets.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use chrono::Utc;
+use gsw_control_plane::testing::{spawn_app, spawn_app_with, TestApp, TestUser};
+use gsw_protocol::bundle::{ItemEntry, ItemKind, Manifest, Payload, SignedManifest, FORMAT};
+use gsw_storage::{Backend, NewEnrollmentToken, NewRelease, SignedForSite};
+use reqwest::Method;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+const AGENT: &str = env!("CARGO_BIN_EXE_wp-agent");
+
+/// One WordPress host: the agent's state folder, and the agent if running.
+struct Host {
+    dir: tempfile::TempDir,
+    agent: Option<Child>,
+}
+
+impl Host {
+    fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn site_dir(&self) -> PathBuf {
+        self.state_dir().join("site")
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.path().join("agent.log")
+    }
+
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log())
+            .unwrap();
+        let child = Command::new(AGENT)
+            .arg("--state-dir")
+            .arg(self.state_dir())
+            .arg("run")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("starting wp-agent run");
+        self.agent = Some(child);
+    }
+
+    async fn kill(&mut self) {
+        if let Some(mut child) = self.agent.take() {
+            child.kill().await.unwrap();
+        }
+    }
+
+    /// Files under the apply folder with their contents.
+    fn files(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut dirs = vec![self.site_dir()];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    let name = path
+                        .strip_prefix(self.site_dir())
+                        .unwrap()
+                        .display()
+                        .to_string();
+                    out.push((name, std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+async fn enroll_command(
+    server: &str,
+    token: &str,
+    state_dir: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    Command::new(AGENT)
+        .arg("--state-dir")
+        .arg(state_dir)
+        .args([
+            "enroll",
+            "--server",
+            server,
+            "--token",
+            token,
+            "--wp-path",
+            "/var/www/html",
+        ])
+        .args(extra)
+        .output()
+        .await
+        .expect("running wp-agent enroll")
+}
+
+async fn enrollment_token(app: &TestApp, user: &TestUser, site_id: &str) -> Value {
+    let response = app
+        .api(
+            Method::POST,
+            &format!("/sites/{site_id}/enrollment-tokens"),
+            Some(&user.access),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+/// Enrolls a new host for the site and starts its agent.
+async fn connected_host(app: &TestApp, user: &TestUser, site_id: &str, extra: &[&str]) -> Host {
+    let token = enrollment_token(app, user, site_id).await;
+    let mut host = Host {
+        dir: tempfile::tempdir().unwrap(),
+        agent: None,
+    };
+    let output = enroll_command(
+        &app.address,
+        token["token"].as_str().unwrap(),
+        &host.state_dir(),
+        extra,
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "enroll failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    host.start();
+    wait_until("the agent is online", || async {
+        let response = app
+            .api(
+                Method::GET,
+                &format!("/sites/{site_id}/agent"),
+                Some(&user.access),
+                None,
+            )
+            .await;
+        response.status() == 200 && response.json::<Value>().await.unwrap()["online"] == true
+    })
+    .await;
+    host
+}
+
+async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+/// Waits for a deployment to reach a final status and returns it.
+async fn settled(app: &TestApp, user: &TestUser, deployment_id: &str) -> Value {
+    let path = format!("/deployments/{deployment_id}");
+    let mut last = Value::Null;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        last = app
+            .api(Method::GET, &path, Some(&user.access), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if ["applied", "failed", "refused"].contains(&last["status"].as_str().unwrap_or_default()) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("deployment {deployment_id} did not settle: {last}");
+}
+
+async fn deploy(app: &TestApp, user: &TestUser, site_id: &str, items: Value) -> String {
+    let response = app
+        .api(
+            Method::POST,
+            &format!("/sites/{site_id}/deployments"),
+            Some(&user.access),
+            Some(json!({"items": items})),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "queued");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+async fn user_with_site(app: &TestApp) -> (TestUser, String) {
+    let ada = app.signed_up("ada@example.com").await;
+    let site = app.create_site(&ada, json!({"name": "Ada's Bakery"})).await;
+    (ada, site["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrollment_then_a_deployment_is_applied() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (ada, site_id) = user_with_site(&app).await;
+
+    let token = enrollment_token(&app, &ada, &site_id).await;
+    let command = token["command"].as_str().unwrap();
+    assert!(
+        command.starts_with(&format!(
+            "wp-agent enroll --server {} --token gswe_",
+            app.address
+        )),
+        "{command}"
+    );
+
+    let mut host = connected_host(&app, &ada, &site_id, &[]).await;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(host.state_dir().join("agent.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the identity file is readable only by its owner"
+        );
+    }
+
+    let plugin = vec![0x50u8, 0x4b, 3, 4, 0, 1, 2, 3];
+    use base64::Engine;
+    let items = json!([
+        {"kind": "content", "path": "pages/home.json", "content": "{\"title\": \"Home\"}"},
+        {"kind": "plugin", "path": "contact-form.zip", "content_base64": base64::engine::general_purpose::STANDARD.encode(&plugin)},
+    ]);
+    let id = deploy(&app, &ada, &site_id, items.clone()).await;
+    let done = settled(&app, &ada, &id).await;
+    assert_eq!(done["status"], "applied", "{done}");
+    assert_eq!(done["sequence"], 1);
+    let statuses: Vec<_> = done["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].clone())
+        .collect();
+    assert_eq!(statuses, [json!("applied"), json!("applied")]);
+    assert_eq!(
+        host.files(),
+        [
+            (
+                "content/pages/home.json".to_owned(),
+                b"{\"title\": \"Home\"}".to_vec()
+            ),
+            ("plugin/contact-form.zip".to_owned(), plugin)
+        ]
+    );
+
+    // The same content again is applied as a no-op.
+    let again = settled(&app, &ada, &deploy(&app, &ada, &site_id, items).await).await;
+    assert_eq!(again["status"], "applied");
+    assert_eq!(again["sequence"], 2);
+    assert!(
+        again["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "unchanged"),
+        "{again}"
+    );
+
+    let agent: Value = app
+        .api(
+            Method::GET,
+            &format!("/sites/{site_id}/agent"),
+            Some(&ada.access),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(agent["last_applied"], 2);
+    host.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reused_expired_and_unknown_enrollment_tokens_are_refused() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (ada, site_id) = user_with_site(&app).await;
+    let token = enrollment_token(&app, &ada, &site_id).await;
+    let token = token["token"].as_str().unwrap();
+
+    let first = tempfile::tempdir().unwrap();
+    assert!(enroll_command(&app.address, token, first.path(), &[])
+        .await
+        .status
+        .success());
+
+    let second = tempfile::tempdir().unwrap();
+    let reused = enroll_command(&app.address, token, second.path(), &[]).await;
+    assert!(!reused.status.success());
+    assert!(
+        String::from_utf8_lossy(&reused.stderr).contains("already used"),
+        "{reused:?}"
+    );
+    assert!(
+        !second.path().join("agent.json").exists(),
+        "a refused enrollment writes no identity"
+    );
+
+    let expired = "gswe_expired-token";
+    let now = Utc::now();
+    let record = NewEnrollmentToken {
+        id: Uuid::now_v7(),
+        site_id: site_id.parse().unwrap(),
+        token_hash: Sha256::digest(expired.as_bytes()).to_vec(),
+        created_at: now - chrono::Duration::hours(2),
+        expires_at: now - chrono::Duration::hours(1),
+    };
+    assert!(app
+        .store
+        .create_enrollment_token(ada.id.parse().unwrap(), &record)
+        .await
+        .unwrap());
+    let refused = enroll_command(&app.address, expired, second.path(), &[]).await;
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("expired"),
+        "{refused:?}"
+    );
+
+    let unknown = enroll_command(&app.address, "gswe_never-issued", second.path(), &[]).await;
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("unknown enrollment token"),
+        "{unknown:?}"
+    );
+
+    // An agent that was never enrolled has nothing to run with.
+    let never = Command::new(AGENT)
+        .arg("--state-dir")
+        .arg(second.path())
+        .arg("run")
+        .output()
+        .await
+        .unwrap();
+    assert!(!never.status.success());
+    assert!(
+        String::from_utf8_lossy(&never.stderr).contains("enroll this agent first"),
+        "{never:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_agent_is_disconnected_and_cannot_reconnect() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (ada, site_id) = user_with_site(&app).await;
+    let mut host = connected_host(&app, &ada, &site_id, &[]).await;
+
+    let response = app
+        .api(
+            Method::DELETE,
+            &format!("/sites/{site_id}/agent"),
+            Some(&ada.access),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    let mut agent = host.agent.take().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), agent.wait())
+        .await
+        .expect("agent stops")
+        .unwrap();
+    assert!(!status.success());
+
+    // Starting it again gets it refused at once.
+    let again = Command::new(AGENT)
+        .arg("--state-dir")
+        .arg(host.state_dir())
+        .arg("run")
+        .output();
+    let again = tokio::time::timeout(Duration::from_secs(10), again)
+        .await
+        .expect("refused quickly")
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("revoked"),
+        "{again:?}"
+    );
+    let response = app
+        .api(
+            Method::GET,
+            &format!("/sites/{site_id}/agent"),
+            Some(&ada.access),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 404);
+    let response = app
+        .api(
+            Method::DELETE,
+            &format!("/sites/{site_id}/agent"),
+            Some(&ada.access),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 404);
+}
+
+/// Queues a bundle built by hand, bypassing the API's checks, as an attacker
+/// or a bug might produce it.
+async fn queue_raw(
+    app: &TestApp,
+    user: &TestUser,
+    site_id: &str,
+    payload_bytes: Vec<u8>,
+    manifest: impl Fn(Uuid, Uuid, u64) -> Manifest + Send + Sync,
+    key: &ed25519_dalek::SigningKey,
+) -> String {
+    let owner: Uuid = user.id.parse().unwrap();
+    let release = NewRelease {
+        id: Uuid::now_v7(),
+        user_id: owner,
+        items: json!([]),
+        payload: payload_bytes,
+        created_at: Utc::now(),
+    };
+    let sign = |id: Uuid, site: Uuid, sequence: u64| {
+        let signed = SignedManifest::sign(&manifest(id, site, sequence), key);
+        SignedForSite {
+            manifest: signed.manifest,
+            signature: signed.signature.to_vec(),
+        }
+    };
+    let site: Uuid = site_id.parse().unwrap();
+    let made = app
+        .store
+        .create_deployments(owner, &release, &[site], &sign)
+        .await
+        .unwrap()
+        .unwrap();
+    app.state.fleet.notify_site(site).await;
+    made[0].id.to_string()
+}
+
+fn manifest_for(items: &[ItemEntry], id: Uuid, site: Uuid, sequence: u64) -> Manifest {
+    let now = Utc::now().timestamp();
+    Manifest {
+        format: FORMAT,
+        bundle_id: id,
+        site_id: site,
+        sequence,
+        created_at: now,
+        expires_at: now + 3600,
+        items: items.to_vec(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bundles_are_refused_reported_and_never_applied() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (ada, site_id) = user_with_site(&app).await;
+    let mut host = connected_host(&app, &ada, &site_id, &["--max-bundle-bytes", "65536"]).await;
+    let good = settled(
+        &app,
+        &ada,
+        &deploy(
+            &app,
+            &ada,
+            &site_id,
+            json!([{"kind": "content", "path": "a.json", "content": "1"}]),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(good["status"], "applied");
+    let before = host.files();
+
+    let key = app.state.fleet.signing_key.clone();
+    let payload = Payload::build([(ItemKind::Content, "a.json", b"evil".to_vec())]).unwrap();
+    let items = payload.items.clone();
+    let other_key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let escaping =
+        Payload::build([(ItemKind::Plugin, "x.php", b"<?php evil();".to_vec())]).unwrap();
+    let mut escaping_items = escaping.items.clone();
+    escaping_items[0].path = "../../../wp-config.php".into();
+    let big = Payload::build([(ItemKind::Media, "big.bin", vec![1u8; 100_000])]).unwrap();
+
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "hash_mismatch",
+            queue_raw(
+                &app,
+                &ada,
+                &site_id,
+                b"evjl".to_vec(),
+                |id, s, q| manifest_for(&items, id, s, q),
+                &key,
+            )
+            .await,
+        ),
+        (
+            "bad_signature",
+            queue_raw(
+                &app,
+                &ada,
+                &site_id,
+                payload.bytes.clone(),
+                |id, s, q| manifest_for(&items, id, s, q),
+                &other_key,
+            )
+            .await,
+        ),
+        (
+            "replay",
+            queue_raw(
+                &app,
+                &ada,
+                &site_id,
+                payload.bytes.clone(),
+                |id, s, _| manifest_for(&items, id, s, 1),
+                &key,
+            )
+            .await,
+        ),
+        (
+            "expired",
+            queue_raw(
+                &app,
+                &ada,
+                &site_id,
+                payload.bytes.clone(),
+                |id, s, q| Manifest {
+                    expires_at: Utc::now().timestamp() - 5,
+                    ..manifest_for(&items, id, s, q)
+                },
+                &key,
+            )
+            .await,
+        ),
+        (
+            "wrong_site",
+            queue_raw(
+                &app,
+                &ada,
+                &site_id,
+                payload.bytes.clone(),
+                |id, _, q| manifest_for(&items, id, Uuid::now_v7(), q),
+                &key,
+            )
+            .await,
+        ),
+        (
+            "unsafe_path",
+            queue_raw(
+                &app,
+                &ada,
+                &site_id,
+                escaping.bytes.clone(),
+                |id, s, q| manifest_for(&escaping_items, id, s, q),
+                &key,
+            )
+            .await,
+        ),
+        (
+            "too_large",
+            queue_raw(
+                &app,
+                &ada,
+                &site_id,
+                big.bytes.clone(),
+                |id, s, q| manifest_for(&big.items, id, s, q),
+                &key,
+            )
+            .await,
+        ),
+    ];
+    for (code, id) in cases {
+        let done = settled(&app, &ada, &id).await;
+        assert_eq!(done["status"], "refused", "{code}: {done}");
+        assert_eq!(done["error_code"], code, "{done}");
+        assert!(!done["error"].as_str().unwrap().is_empty());
+        assert_eq!(host.files(), before, "{code}: nothing may be applied");
+    }
+    assert!(!host.dir.path().join("wp-config.php").exists());
+
+    // The agent is still connected and a good bundle still goes through.
+    let fine = settled(
+        &app,
+        &ada,
+        &deploy(
+            &app,
+            &ada,
+            &site_id,
+            json!([{"kind": "content", "path": "b.json", "content": "2"}]),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(fine["status"], "applied", "{fine}");
+    host.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_killed_mid_transfer_gets_the_bundle_again_and_applies_it_once() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (ada, site_id) = user_with_site(&app).await;
+    let mut host = connected_host(&app, &ada, &site_id, &[]).await;
+
+    use base64::Engine;
+    let blob: Vec<u8> = (0..24 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let items = json!([{"kind": "media", "path": "video.bin", "content_base64": base64::engine::general_purpose::STANDARD.encode(&blob)}]);
+    let id = deploy(&app, &ada, &site_id, items).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    host.kill().await;
+    let status: Value = app
+        .api(
+            Method::GET,
+            &format!("/deployments/{id}"),
+            Some(&ada.access),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(status["status"], "refused");
+
+    host.start();
+    let done = settled(&app, &ada, &id).await;
+    assert_eq!(done["status"], "applied", "{done}");
+    assert_eq!(
+        done["results"][0]["status"], "applied",
+        "applied once, not found already there: {done}"
+    );
+    assert_eq!(host.files(), [("media/video.bin".to_owned(), blob)]);
+    let journal = std::fs::read_dir(host.state_dir().join("journal"))
+        .unwrap()
+        .count();
+    assert_eq!(journal, 1);
+    assert_eq!(
+        std::fs::read_dir(host.state_dir().join("spool"))
+            .unwrap()
+            .count(),
+        0,
+        "spool emptied"
+    );
+    host.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_plane_restart_loses_no_queued_deployment() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (ada, site_id) = user_with_site(&app).await;
+    let mut host = connected_host(&app, &ada, &site_id, &[]).await;
+
+    // Queued while the agent is away, then the control plane restarts.
+    host.kill().await;
+    let queued = deploy(
+        &app,
+        &ada,
+        &site_id,
+        json!([{"kind": "content", "path": "queued.json", "content": "q"}]),
+    )
+    .await;
+    let app = app.restart().await;
+    host.start();
+    let done = settled(&app, &ada, &queued).await;
+    assert_eq!(done["status"], "applied", "{done}");
+
+    // A restart with the agent connected: it is told, comes back by itself,
+    // and the next deployment reaches it.
+    let app = app.restart().await;
+    let after = deploy(
+        &app,
+        &ada,
+        &site_id,
+        json!([{"kind": "content", "path": "after.json", "content": "a"}]),
+    )
+    .await;
+    let done = settled(&app, &ada, &after).await;
+    assert_eq!(done["status"], "applied", "{done}");
+    assert_eq!(host.files().len(), 2);
+    host.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_made_on_one_node_reaches_an_agent_on_another_through_redis() {
+    let redis = "redis://127.0.0.1:6379";
+    let key =
+        gsw_control_plane::settings::Secret::new("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=");
+    let node_a = spawn_app_with(Backend::Postgres, |s| {
+        s.redis_url = Some(gsw_control_plane::settings::Secret::new(redis));
+        s.bundle_signing_key = Some(key.clone());
+        s.node_id = Some(format!("a-{}", Uuid::new_v4().simple()));
+    })
+    .await;
+    let mut settings_b = node_a.settings.clone();
+    settings_b.listen = "127.0.0.1:0".parse().unwrap();
+    settings_b.node_id = Some(format!("b-{}", Uuid::new_v4().simple()));
+    let data_b = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    settings_b.data_dir = data_b.path().to_owned();
+    let node_b = gsw_control_plane::testing::start(settings_b, node_a.db.clone(), data_b).await;
+
+    let (ada, site_id) = user_with_site(&node_a).await;
+    // The agent is enrolled through, and connected to, node B.
+    let mut host = connected_host(&node_b, &ada, &site_id, &[]).await;
+    let agent: Value = node_a
+        .api(
+            Method::GET,
+            &format!("/sites/{site_id}/agent"),
+            Some(&ada.access),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        agent["online"], true,
+        "node A sees the agent online through Redis"
+    );
+
+    let id = deploy(
+        &node_a,
+        &ada,
+        &site_id,
+        json!([{"kind": "design", "path": "palette.json", "content": "{}"}]),
+    )
+    .await;
+    let done = settled(&node_a, &ada, &id).await;
+    assert_eq!(done["status"], "applied", "{done}");
+
+    // Revoking through node A closes the connection held by node B.
+    let response = node_a
+        .api(
+            Method::DELETE,
+            &format!("/sites/{site_id}/agent"),
+            Some(&ada.access),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    let mut agent = host.agent.take().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), agent.wait())
+        .await
+        .expect("agent stops")
+        .unwrap();
+    assert!(!status.success());
+}
+
+/// Opens a raw WebSocket to the agent endpoint and returns it after the challenge.
+async fn raw_connection(
+    app: &TestApp,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use futures::StreamExt;
+    let url = format!(
+        "{}/api/v1/agent/connect",
+        app.address.replace("http://", "ws://")
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connecting");
+    let challenge = socket.next().await.unwrap().unwrap();
+    assert!(
+        challenge.to_text().unwrap().contains("\"challenge\""),
+        "{challenge:?}"
+    );
+    socket
+}
+
+/// The close code the server ends a raw connection with.
+async fn close_code(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> u16 {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(15), socket.next())
+            .await
+            .expect("server closes")
+        {
+            Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
+            Some(Ok(_)) => continue,
+            other => panic!("connection ended without a close frame: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misbehaving_connections_are_closed_alone() {
+    use futures::SinkExt;
+    use gsw_protocol::frame::close;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app = spawn_app(Backend::Sqlite).await;
+    let (ada, site_id) = user_with_site(&app).await;
+    let mut host = connected_host(&app, &ada, &site_id, &[]).await;
+    let agent_id = {
+        let config: Value =
+            serde_json::from_slice(&std::fs::read(host.state_dir().join("agent.json")).unwrap())
+                .unwrap();
+        config["agent_id"].as_str().unwrap().to_owned()
+    };
+    let hello = |signature: &str| {
+        json!({"type": "hello", "version": 1, "agent_id": agent_id, "signature": signature, "agent_version": "x", "last_applied": 0}).to_string()
+    };
+
+    let cases: Vec<(&str, Message, u16)> = vec![
+        ("not JSON", Message::Text("{{{".into()), close::MALFORMED),
+        (
+            "an unknown frame type",
+            Message::Text(r#"{"type":"format_disk"}"#.into()),
+            close::UNKNOWN_TYPE,
+        ),
+        (
+            "a report before hello",
+            Message::Text(
+                format!(
+                    r#"{{"type":"ack","deployment_id":"{}","sequence":1}}"#,
+                    Uuid::nil()
+                )
+                .into(),
+            ),
+            close::OUT_OF_ORDER,
+        ),
+        (
+            "a binary frame before hello",
+            Message::Binary(vec![0u8; 32].into()),
+            close::OUT_OF_ORDER,
+        ),
+        (
+            "an oversized frame",
+            Message::Text("x".repeat(100 * 1024).into()),
+            close::TOO_LARGE,
+        ),
+        (
+            "someone else's identity",
+            Message::Text(hello(&"A".repeat(88)).into()),
+            close::AUTH_FAILED,
+        ),
+        (
+            "an unknown agent",
+            Message::Text(
+                hello("sig")
+                    .replace(&agent_id, &Uuid::now_v7().to_string())
+                    .into(),
+            ),
+            close::AUTH_FAILED,
+        ),
+        (
+            "another protocol version",
+            Message::Text(
+                hello("sig")
+                    .replace("\"version\":1", "\"version\":99")
+                    .into(),
+            ),
+            close::UNSUPPORTED_VERSION,
+        ),
+    ];
+    for (what, message, expected) in cases {
+        let mut socket = raw_connection(&app).await;
+        socket.send(message).await.unwrap();
+        assert_eq!(close_code(&mut socket).await, expected, "{what}");
+    }
+    // Silence after the challenge ends in a timeout close, too.
+    let mut silent = raw_connection(&app).await;
+    assert_eq!(close_code(&mut silent).await, close::TIMEOUT);
+
+    // The honest agent was never disturbed.
+    let done = settled(
+        &app,
+        &ada,
+        &deploy(
+            &app,
+            &ada,
+            &site_id,
+            json!([{"kind": "content", "path": "ok.json", "content": "ok"}]),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(done["status"], "applied", "{done}");
+    host.kill().await;
+}
