@@ -158,14 +158,24 @@ impl SignedManifest {
 
     /// The whole bundle: header, this manifest and signature, then the payload.
     pub fn encode(&self, payload: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + 4 + self.manifest.len() + 2 + 64 + payload.len());
+        let mut out = Vec::with_capacity(self.encoded_len(payload.len()));
+        self.encode_into(&mut out, payload);
+        out
+    }
+
+    /// Size of the bundle [`Self::encode`] makes.
+    pub fn encoded_len(&self, payload_len: usize) -> usize {
+        MAGIC.len() + 4 + self.manifest.len() + 2 + 64 + payload_len
+    }
+
+    /// Appends the bundle to `out` (after a frame header, say), copying the payload once.
+    pub fn encode_into(&self, out: &mut Vec<u8>, payload: &[u8]) {
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(self.manifest.len() as u32).to_be_bytes());
         out.extend_from_slice(&self.manifest);
         out.extend_from_slice(&64u16.to_be_bytes());
         out.extend_from_slice(&self.signature);
         out.extend_from_slice(payload);
-        out
     }
 }
 

@@ -107,11 +107,15 @@ pub fn split_delivery(frame: &[u8]) -> Option<(Uuid, &[u8])> {
     Some((Uuid::from_bytes(*id), bundle))
 }
 
-/// Joins a deployment id and a bundle into a delivery binary frame.
-pub fn delivery_frame(deployment_id: Uuid, bundle: &[u8]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(16 + bundle.len());
+/// Makes a delivery binary frame: the deployment id, then the bundle.
+pub fn delivery_frame(
+    deployment_id: Uuid,
+    bundle: &crate::bundle::SignedManifest,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(16 + bundle.encoded_len(payload.len()));
     frame.extend_from_slice(deployment_id.as_bytes());
-    frame.extend_from_slice(bundle);
+    bundle.encode_into(&mut frame, payload);
     frame
 }
 
@@ -212,8 +216,15 @@ mod tests {
     #[test]
     fn delivery_frames_round_trip() {
         let id = Uuid::now_v7();
-        let frame = delivery_frame(id, b"bundle");
-        assert_eq!(split_delivery(&frame), Some((id, &b"bundle"[..])));
+        let signed = crate::bundle::SignedManifest {
+            manifest: b"{}".to_vec(),
+            signature: [7; 64],
+        };
+        let frame = delivery_frame(id, &signed, b"payload");
+        assert_eq!(
+            split_delivery(&frame),
+            Some((id, signed.encode(b"payload").as_slice()))
+        );
         assert_eq!(split_delivery(b"short"), None);
     }
 }

@@ -183,15 +183,30 @@ pub trait Store: Send + Sync + 'static {
     async fn outbox(&self, site_id: Uuid) -> Result<Vec<Deployment>>;
     /// The payload of a release.
     async fn release_payload(&self, release_id: Uuid) -> Result<Option<Vec<u8>>>;
-    /// Records what a site's agent reported about a deployment; false if
-    /// the report does not apply (unknown, another site's, or already final).
+    /// Records what agents reported about deployments, in one transaction:
+    /// `(site, deployment, report)` each. For each, false if the report does
+    /// not apply (unknown, another site's, or already final).
+    async fn report_deliveries(
+        &self,
+        reports: &[(Uuid, Uuid, DeliveryReport)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<bool>>;
+    /// [`Store::report_deliveries`] for one report.
     async fn report_delivery(
         &self,
         site_id: Uuid,
         deployment_id: Uuid,
         report: &DeliveryReport,
         now: DateTime<Utc>,
-    ) -> Result<bool>;
+    ) -> Result<bool> {
+        let reports = [(site_id, deployment_id, report.clone())];
+        Ok(self
+            .report_deliveries(&reports, now)
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(false))
+    }
     /// One of the owner's deployments.
     async fn deployment(&self, owner: Uuid, id: Uuid) -> Result<Option<Deployment>>;
     /// Deployments of one of the owner's sites, newest first.
@@ -218,6 +233,10 @@ fn conflict_on_unique(err: sqlx::Error, what: &'static str) -> StoreError {
         _ => StoreError::Database(err),
     }
 }
+
+/// Sites per statement when creating deployments in bulk (10 binds a row,
+/// well under SQLite's 32,766 and PostgreSQL's 65,535 bind limits).
+const DEPLOY_CHUNK: usize = 500;
 
 /// Clamps a page size to what one query may return.
 fn page_limit(page: Page) -> i64 {

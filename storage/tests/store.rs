@@ -712,12 +712,22 @@ async fn delivery_reports_move_deployments_forward_only(store: Box<dyn Store>, _
     else {
         panic!("enrolls");
     };
-    let made = store
-        .create_deployments(ada.id, &release(ada.id), &[site.id, site.id], &sign)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut made = Vec::new();
+    for _ in 0..2 {
+        let mut one = store
+            .create_deployments(ada.id, &release(ada.id), &[site.id], &sign)
+            .await
+            .unwrap()
+            .unwrap();
+        made.push(one.remove(0));
+    }
     let (one, two) = (&made[0], &made[1]);
+    // The same site twice in one bulk deployment is refused whole.
+    let twice = store
+        .create_deployments(ada.id, &release(ada.id), &[other.id, other.id], &sign)
+        .await
+        .unwrap();
+    assert!(twice.is_none());
     let now = Utc::now();
 
     // Reports about another site's deployment change nothing.

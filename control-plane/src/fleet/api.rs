@@ -239,7 +239,7 @@ async fn connect(
         .max(MAX_TEXT_FRAME_BYTES);
     upgrade
         // Small buffers: one node holds many thousands of mostly idle agents.
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_message_size(max_message)
         .max_frame_size(max_message)

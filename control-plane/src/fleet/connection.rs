@@ -6,7 +6,6 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use chrono::Utc;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use gsw_protocol::bundle::SignedManifest;
 use gsw_protocol::frame::{
@@ -229,12 +228,11 @@ async fn flush(
             tracing::error!(deployment_id = %deployment.id, "stored signature is not 64 bytes; skipping");
             continue;
         };
-        let bundle = SignedManifest {
+        let signed = SignedManifest {
             manifest: deployment.manifest,
             signature,
-        }
-        .encode(&payload);
-        let frame = delivery_frame(deployment.id, &bundle);
+        };
+        let frame = delivery_frame(deployment.id, &signed, &payload);
         socket
             .send(Message::Binary(frame.into()))
             .await
@@ -281,14 +279,6 @@ async fn handle_report(fleet: &Fleet, site_id: Uuid, frame: AgentFrame) -> Resul
             )
         }
     };
-    let recorded = fleet
-        .store
-        .report_delivery(site_id, deployment_id, &report, Utc::now())
-        .await
-        .map_err(|e| Closed::new(1011, format!("storage: {e}")))?;
-    if !recorded {
-        // A repeat after a reconnect, or about a deployment already final: harmless.
-        tracing::debug!(%deployment_id, %site_id, "report changed nothing");
-    }
+    fleet.record_report(site_id, deployment_id, report);
     Ok(())
 }

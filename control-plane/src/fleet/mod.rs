@@ -12,13 +12,13 @@ mod bus;
 mod connection;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
-use gsw_storage::Store;
+use gsw_storage::{DeliveryReport, Store};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -67,7 +67,16 @@ pub struct Fleet {
     releases: Mutex<Vec<(Uuid, Arc<Vec<u8>>)>>,
     next_conn: AtomicU64,
     bus: Bus,
+    reports: mpsc::UnboundedSender<Report>,
+    report_queue: Mutex<Option<mpsc::UnboundedReceiver<Report>>>,
+    reports_pending: AtomicUsize,
 }
+
+/// What an agent said about a deployment of its site: (site, deployment, report).
+type Report = (Uuid, Uuid, DeliveryReport);
+
+/// Most reports written in one transaction.
+const REPORT_BATCH: usize = 1000;
 
 impl Fleet {
     /// A hub over `store`, signing bundles with `signing_key`.
@@ -77,7 +86,11 @@ impl Fleet {
         settings: FleetSettings,
         bus: Bus,
     ) -> Arc<Self> {
+        let (reports, report_queue) = mpsc::unbounded_channel();
         Arc::new(Self {
+            reports,
+            report_queue: Mutex::new(Some(report_queue)),
+            reports_pending: AtomicUsize::new(0),
             store,
             signing_key,
             settings,
@@ -100,6 +113,53 @@ impl Fleet {
             }
         });
         self.bus.listen(Arc::clone(self));
+        let queue = self
+            .report_queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(mut queue) = queue {
+            let fleet = Arc::clone(self);
+            tokio::spawn(async move {
+                let mut batch = Vec::with_capacity(REPORT_BATCH);
+                while queue.recv_many(&mut batch, REPORT_BATCH).await > 0 {
+                    fleet.write_reports(&batch).await;
+                    fleet
+                        .reports_pending
+                        .fetch_sub(batch.len(), Ordering::AcqRel);
+                    batch.clear();
+                }
+            });
+        }
+    }
+
+    /// Queues an agent's report; reports are written in batches, so ten
+    /// thousand acknowledgements cost a few transactions, not ten thousand.
+    /// A report lost to a crash before it is written only means the bundle
+    /// is delivered again, and the agent answers again without re-applying.
+    pub(crate) fn record_report(&self, site_id: Uuid, deployment_id: Uuid, report: DeliveryReport) {
+        self.reports_pending.fetch_add(1, Ordering::AcqRel);
+        if self.reports.send((site_id, deployment_id, report)).is_err() {
+            self.reports_pending.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    async fn write_reports(&self, batch: &[Report]) {
+        match self.store.report_deliveries(batch, Utc::now()).await {
+            Ok(recorded) => {
+                for ((site_id, deployment_id, _), recorded) in batch.iter().zip(recorded) {
+                    if !recorded {
+                        // A repeat after a reconnect, or about a final deployment: harmless.
+                        tracing::debug!(%deployment_id, %site_id, "report changed nothing");
+                    }
+                }
+            }
+            Err(err) => tracing::error!(
+                %err,
+                reports = batch.len(),
+                "recording agent reports failed; the bundles will be delivered again"
+            ),
+        }
     }
 
     /// Registers a connection for a site, replacing (and closing) any older one.
@@ -252,7 +312,9 @@ impl Fleet {
             let _ = tx.send(Command::Restarting).await;
         }
         let deadline = tokio::time::Instant::now() + wait;
-        while self.connected() > 0 && tokio::time::Instant::now() < deadline {
+        while (self.connected() > 0 || self.reports_pending.load(Ordering::Acquire) > 0)
+            && tokio::time::Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         self.flush_seen().await;
