@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,6 +19,8 @@ use gsw_storage::{
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use utoipa::ToSchema;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
@@ -228,22 +230,66 @@ async fn enroll(
 
 /// The agent's WebSocket. Unauthenticated at the HTTP level: the agent
 /// proves its identity inside, by signing the server's challenge.
+///
+/// The upgrade is done here rather than with axum's `WebSocketUpgrade` so the
+/// connection is a plain tokio-tungstenite stream, which can send a bundle as
+/// fragments sharing one payload buffer across thousands of agents.
 async fn connect(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    upgrade: WebSocketUpgrade,
-) -> Response {
+    mut request: axum::extract::Request,
+) -> ApiResult<Response> {
+    let headers = request.headers();
+    let wants_websocket = headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let version_13 = headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_some_and(|v| v == "13");
+    let key = headers.get(header::SEC_WEBSOCKET_KEY).cloned();
+    let (true, true, Some(key)) = (wants_websocket, version_13, key) else {
+        return Err(AppError::MalformedRequest(
+            "this endpoint takes a WebSocket upgrade (version 13) from wp-agent".into(),
+        ));
+    };
+    let on_upgrade = hyper::upgrade::on(&mut request);
     let fleet = state.fleet.clone();
     let max_message = usize::try_from(fleet.settings.max_bundle_bytes)
         .unwrap_or(usize::MAX)
         .max(MAX_TEXT_FRAME_BYTES);
-    upgrade
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(err) => {
+                tracing::warn!(%peer, %err, "agent WebSocket upgrade failed");
+                return;
+            }
+        };
         // Small buffers: one node holds many thousands of mostly idle agents.
-        .read_buffer_size(1024)
-        .write_buffer_size(0)
-        .max_message_size(max_message)
-        .max_frame_size(max_message)
-        .on_upgrade(move |socket| super::serve_agent(fleet, socket, peer.to_string()))
+        let config = WebSocketConfig::default()
+            .read_buffer_size(1024)
+            .write_buffer_size(0)
+            .max_message_size(Some(max_message))
+            .max_frame_size(Some(max_message));
+        let socket = tokio_tungstenite::WebSocketStream::from_raw_socket(
+            hyper_util::rt::TokioIo::new(upgraded),
+            Role::Server,
+            Some(config),
+        )
+        .await;
+        super::serve_agent(fleet, socket, peer.to_string()).await;
+    });
+    Ok(Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(
+            header::SEC_WEBSOCKET_ACCEPT,
+            derive_accept_key(key.as_bytes()),
+        )
+        .body(axum::body::Body::empty())
+        .map_err(anyhow::Error::from)?)
 }
 
 /// A site's agent as the API shows it.

@@ -3,21 +3,35 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use bytes::Bytes;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use futures::{SinkExt, StreamExt};
 use gsw_protocol::bundle::SignedManifest;
 use gsw_protocol::frame::{
-    auth_message, close, delivery_frame, parse_frame, AgentFrame, ServerFrame, PROTOCOL_VERSION,
+    auth_message, close, parse_frame, AgentFrame, ServerFrame, PROTOCOL_VERSION,
 };
 use gsw_storage::DeliveryReport;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
 use rand::RngCore;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 use super::{Command, Fleet};
+
+/// An agent's WebSocket on this node.
+pub type WebSocket = tokio_tungstenite::WebSocketStream<TokioIo<Upgraded>>;
+
+/// Bundles go out in fragments of this size: a socket's write buffer never
+/// holds a whole bundle, and every agent's fragments share one payload buffer.
+const FRAGMENT_BYTES: usize = 16 * 1024;
 
 /// How long an agent has to answer the challenge.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,14 +74,10 @@ pub async fn serve_agent(fleet: Arc<Fleet>, mut socket: WebSocket, peer: String)
         }
     }
     let frame = CloseFrame {
-        code: closed.code,
+        code: CloseCode::from(closed.code),
         reason: closed.reason.into(),
     };
-    let _ = tokio::time::timeout(
-        Duration::from_secs(2),
-        socket.send(Message::Close(Some(frame))),
-    )
-    .await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), socket.close(Some(frame))).await;
 }
 
 async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), Closed> {
@@ -95,7 +105,7 @@ async fn run(
     )
     .await?;
 
-    let first = tokio::time::timeout(HELLO_TIMEOUT, socket.recv())
+    let first = tokio::time::timeout(HELLO_TIMEOUT, socket.next())
         .await
         .map_err(|_| Closed::new(close::TIMEOUT, "no hello within 10 seconds"))?;
     let text = match first {
@@ -168,11 +178,11 @@ async fn run(
     let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
     loop {
         tokio::select! {
-            incoming = socket.recv() => {
+            incoming = socket.next() => {
                 last_heard = Instant::now();
                 let text = match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
                     Some(Ok(Message::Binary(_))) => {
                         return Err(Closed::new(close::OUT_OF_ORDER, "agents do not send binary frames"))
                     }
@@ -232,9 +242,7 @@ async fn flush(
             manifest: deployment.manifest,
             signature,
         };
-        let frame = delivery_frame(deployment.id, &signed, &payload);
-        socket
-            .send(Message::Binary(frame.into()))
+        send_delivery(socket, deployment.id, &signed, &payload)
             .await
             .map_err(|e| Closed::new(1006, format!("send failed: {e}")))?;
         *sent_up_to = deployment.sequence;
@@ -281,4 +289,34 @@ async fn handle_report(fleet: &Fleet, site_id: Uuid, frame: AgentFrame) -> Resul
     };
     fleet.record_report(site_id, deployment_id, report);
     Ok(())
+}
+
+/// Sends one delivery (deployment id, then the bundle) as a fragmented
+/// binary message: a small first fragment with the header and signed
+/// manifest, then the shared payload in [`FRAGMENT_BYTES`] slices. The agent's
+/// WebSocket library reassembles them into one message.
+async fn send_delivery(
+    socket: &mut WebSocket,
+    deployment_id: Uuid,
+    signed: &SignedManifest,
+    payload: &Bytes,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    let mut head = Vec::with_capacity(16 + signed.encoded_len(0));
+    head.extend_from_slice(deployment_id.as_bytes());
+    signed.encode_into(&mut head, &[]);
+    let chunks = payload.len().div_ceil(FRAGMENT_BYTES);
+    let first = Frame::message(head, OpCode::Data(Data::Binary), chunks == 0);
+    socket.feed(Message::Frame(first)).await?;
+    for index in 0..chunks {
+        let start = index * FRAGMENT_BYTES;
+        let end = (start + FRAGMENT_BYTES).min(payload.len());
+        let last = index + 1 == chunks;
+        let fragment = Frame::message(
+            payload.slice(start..end),
+            OpCode::Data(Data::Continue),
+            last,
+        );
+        socket.feed(Message::Frame(fragment)).await?;
+    }
+    socket.flush().await
 }

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use gsw_storage::{DeliveryReport, Store};
@@ -64,7 +65,7 @@ pub struct Fleet {
     pub(crate) settings: FleetSettings,
     connections: Mutex<HashMap<Uuid, Connection>>,
     seen: Mutex<HashMap<Uuid, DateTime<Utc>>>,
-    releases: Mutex<Vec<(Uuid, Arc<Vec<u8>>)>>,
+    releases: Mutex<Vec<(Uuid, Bytes)>>,
     next_conn: AtomicU64,
     bus: Bus,
     reports: mpsc::UnboundedSender<Report>,
@@ -273,29 +274,29 @@ impl Fleet {
     }
 
     /// The payload of a release, from the cache or storage.
-    pub(crate) async fn release_payload(&self, release_id: Uuid) -> anyhow::Result<Arc<Vec<u8>>> {
+    pub(crate) async fn release_payload(&self, release_id: Uuid) -> anyhow::Result<Bytes> {
         if let Some((_, payload)) = self
             .lock_releases()
             .iter()
             .find(|(id, _)| *id == release_id)
         {
-            return Ok(Arc::clone(payload));
+            return Ok(payload.clone());
         }
         let payload = self
             .store
             .release_payload(release_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("release {release_id} has no payload"))?;
-        let payload = Arc::new(payload);
+        let payload = Bytes::from(payload);
         let mut releases = self.lock_releases();
         if releases.len() >= RELEASE_CACHE {
             releases.remove(0);
         }
-        releases.push((release_id, Arc::clone(&payload)));
+        releases.push((release_id, payload.clone()));
         Ok(payload)
     }
 
-    fn lock_releases(&self) -> std::sync::MutexGuard<'_, Vec<(Uuid, Arc<Vec<u8>>)>> {
+    fn lock_releases(&self) -> std::sync::MutexGuard<'_, Vec<(Uuid, Bytes)>> {
         self.releases.lock().unwrap_or_else(|p| p.into_inner())
     }
 
