@@ -321,7 +321,12 @@ mod tests {
                     .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
                     .collect();
                 let key = name["GSW_".len()..].to_lowercase();
-                if key.is_empty() || key == "config" || key.starts_with("test_") {
+                // GSW_CONFIG is a flag; GSW_TEST_* configure tests; GSW_AGENT_STATE_DIR is wp-agent's.
+                if key.is_empty()
+                    || key == "config"
+                    || key.starts_with("test_")
+                    || key == "agent_state_dir"
+                {
                     continue;
                 }
                 let mut value = &known;

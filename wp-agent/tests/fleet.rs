@@ -906,3 +906,99 @@ async fn misbehaving_connections_are_closed_alone() {
     assert_eq!(done["status"], "applied", "{done}");
     host.kill().await;
 }
+
+/// A TLS-terminating proxy in front of the control plane, with a CA of its
+/// own: what production looks like, and the agent's `--ca-cert` option.
+async fn tls_proxy(backend: String, dir: &Path) -> (u16, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .unwrap();
+    let ca_pem = dir.join("ca.pem");
+    std::fs::write(&ca_pem, ca.pem()).unwrap();
+
+    let config = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der())
+                .into(),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let backend = backend.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(&backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    (port, ca_pem)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_connects_over_wss_trusting_a_custom_ca() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (ada, site_id) = user_with_site(&app).await;
+    let mut host = Host {
+        dir: tempfile::tempdir().unwrap(),
+        agent: None,
+    };
+    let (port, ca_pem) = tls_proxy(
+        app.address.trim_start_matches("http://").to_owned(),
+        host.dir.path(),
+    )
+    .await;
+    let server = format!("https://localhost:{port}");
+    let token = enrollment_token(&app, &ada, &site_id).await;
+    let token = token["token"].as_str().unwrap();
+
+    // Without the CA, the proxy's certificate is not trusted.
+    let untrusted = enroll_command(&server, token, &host.state_dir(), &[]).await;
+    assert!(!untrusted.status.success(), "an unknown CA must be refused");
+
+    let ca = ca_pem.display().to_string();
+    let output = enroll_command(&server, token, &host.state_dir(), &["--ca-cert", &ca]).await;
+    assert!(
+        output.status.success(),
+        "enroll over https failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    host.start();
+    let id = deploy(
+        &app,
+        &ada,
+        &site_id,
+        json!([{"kind": "content", "path": "tls.json", "content": "over wss"}]),
+    )
+    .await;
+    let done = settled(&app, &ada, &id).await;
+    assert_eq!(
+        done["status"],
+        "applied",
+        "{done}; agent log: {}",
+        std::fs::read_to_string(host.log()).unwrap_or_default()
+    );
+    assert_eq!(
+        host.files(),
+        [("content/tls.json".to_owned(), b"over wss".to_vec())]
+    );
+    host.kill().await;
+}

@@ -41,8 +41,15 @@ async fn readyz(State(state): State<AppState>) -> ApiResult<Json<serde_json::Val
 
 /// Prometheus text exposition.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut text = state.metrics.render();
+    text.push_str("# HELP gsw_fleet_agents_connected Agents connected to this node.\n");
+    text.push_str("# TYPE gsw_fleet_agents_connected gauge\n");
+    text.push_str(&format!(
+        "gsw_fleet_agents_connected {}\n",
+        state.fleet.connected()
+    ));
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(),
+        text,
     )
 }

@@ -72,6 +72,7 @@ async fn metrics_count_requests_by_route_and_status(app: TestApp) {
         !text.contains(&id.to_string()),
         "raw paths must not become labels"
     );
+    assert!(text.contains("gsw_fleet_agents_connected 0"), "{text}");
 }
 
 async fn request_ids_are_echoed_or_made(app: TestApp) {
