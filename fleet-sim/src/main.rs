@@ -330,7 +330,7 @@ async fn session(
     socket.bind(SocketAddr::new(agent.source, 0))?;
     let stream = socket.connect(shared.server).await?;
     let config = WebSocketConfig::default()
-        .read_buffer_size(64 * 1024)
+        .read_buffer_size(16 * 1024)
         .max_message_size(Some(64 << 20));
     let (mut ws, _) =
         tokio_tungstenite::client_async_with_config(&shared.url, stream, Some(config)).await?;

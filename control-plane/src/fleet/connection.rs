@@ -242,9 +242,15 @@ async fn flush(
             manifest: deployment.manifest,
             signature,
         };
+        let permit = fleet
+            .sending
+            .acquire()
+            .await
+            .map_err(|_| Closed::new(1011, "shutting down"))?;
         send_delivery(socket, deployment.id, &signed, &payload)
             .await
             .map_err(|e| Closed::new(1006, format!("send failed: {e}")))?;
+        drop(permit);
         *sent_up_to = deployment.sequence;
         tracing::debug!(deployment_id = %deployment.id, sequence = deployment.sequence, "bundle sent");
     }

@@ -71,7 +71,15 @@ pub struct Fleet {
     reports: mpsc::UnboundedSender<Report>,
     report_queue: Mutex<Option<mpsc::UnboundedReceiver<Report>>>,
     reports_pending: AtomicUsize,
+    /// Bounds how many connections send a bundle at once, so the bytes in
+    /// flight (and the kernel's socket memory) stay bounded however many
+    /// agents a push targets; past the kernel's TCP memory pressure point
+    /// every socket slows down.
+    pub(crate) sending: tokio::sync::Semaphore,
 }
+
+/// Connections sending a bundle at the same time.
+const CONCURRENT_SENDS: usize = 128;
 
 /// What an agent said about a deployment of its site: (site, deployment, report).
 type Report = (Uuid, Uuid, DeliveryReport);
@@ -92,6 +100,7 @@ impl Fleet {
             reports,
             report_queue: Mutex::new(Some(report_queue)),
             reports_pending: AtomicUsize::new(0),
+            sending: tokio::sync::Semaphore::new(CONCURRENT_SENDS),
             store,
             signing_key,
             settings,
