@@ -369,27 +369,34 @@ async fn reused_expired_and_unknown_enrollment_tokens_are_refused() {
     );
 }
 
+/// Revokes the site's agent through `app` and waits for the agent process to
+/// exit with a failure.
+async fn revoke_and_see_the_agent_stop(
+    app: &TestApp,
+    user: &TestUser,
+    site_id: &str,
+    host: &mut Host,
+) {
+    let path = format!("/sites/{site_id}/agent");
+    let response = app
+        .api(Method::DELETE, &path, Some(&user.access), None)
+        .await;
+    assert_eq!(response.status(), 204);
+    let mut agent = host.agent.take().expect("the agent is running");
+    let status = tokio::time::timeout(Duration::from_secs(10), agent.wait())
+        .await
+        .expect("the revoked agent stops")
+        .unwrap();
+    assert!(!status.success());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_agent_is_disconnected_and_cannot_reconnect() {
     let app = spawn_app(Backend::Sqlite).await;
     let (ada, site_id) = user_with_site(&app).await;
     let mut host = connected_host(&app, &ada, &site_id, &[]).await;
 
-    let response = app
-        .api(
-            Method::DELETE,
-            &format!("/sites/{site_id}/agent"),
-            Some(&ada.access),
-            None,
-        )
-        .await;
-    assert_eq!(response.status(), 204);
-    let mut agent = host.agent.take().unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(10), agent.wait())
-        .await
-        .expect("agent stops")
-        .unwrap();
-    assert!(!status.success());
+    revoke_and_see_the_agent_stop(&app, &ada, &site_id, &mut host).await;
 
     // Starting it again gets it refused at once.
     let again = Command::new(AGENT)
@@ -753,21 +760,7 @@ async fn a_deployment_made_on_one_node_reaches_an_agent_on_another_through_redis
     assert_eq!(done["status"], "applied", "{done}");
 
     // Revoking through node A closes the connection held by node B.
-    let response = node_a
-        .api(
-            Method::DELETE,
-            &format!("/sites/{site_id}/agent"),
-            Some(&ada.access),
-            None,
-        )
-        .await;
-    assert_eq!(response.status(), 204);
-    let mut agent = host.agent.take().unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(10), agent.wait())
-        .await
-        .expect("agent stops")
-        .unwrap();
-    assert!(!status.success());
+    revoke_and_see_the_agent_stop(&node_a, &ada, &site_id, &mut host).await;
 }
 
 /// Opens a raw WebSocket to the agent endpoint and returns it after the challenge.
