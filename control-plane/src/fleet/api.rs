@@ -521,9 +521,7 @@ pub(crate) async fn deploy(
         .create_deployments(owner, &release, site_ids, &sign)
         .await?
         .ok_or(AppError::NotFound("site"))?;
-    for site_id in site_ids {
-        state.fleet.notify_site(*site_id).await;
-    }
+    state.fleet.deliver(deployments.clone()).await;
     Ok(deployments)
 }
 

@@ -12,7 +12,7 @@ use gsw_protocol::bundle::SignedManifest;
 use gsw_protocol::frame::{
     auth_message, close, parse_frame, AgentFrame, ServerFrame, PROTOCOL_VERSION,
 };
-use gsw_storage::DeliveryReport;
+use gsw_storage::{DeliveryReport, Deployment};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use rand::RngCore;
@@ -24,7 +24,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-use super::{Command, Fleet};
+use super::{Command, Fleet, Handoff};
 
 /// An agent's WebSocket on this node.
 pub type WebSocket = tokio_tungstenite::WebSocketStream<TokioIo<Upgraded>>;
@@ -113,13 +113,14 @@ async fn run(
         Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
         Some(Ok(_)) => return Err(Closed::new(close::OUT_OF_ORDER, "expected hello")),
     };
-    let (agent_id, signature, version) = match parse_frame::<AgentFrame>(&text) {
+    let (agent_id, signature, version, last_applied) = match parse_frame::<AgentFrame>(&text) {
         Ok(AgentFrame::Hello {
             version,
             agent_id,
             signature,
+            last_applied,
             ..
-        }) => (agent_id, signature, version),
+        }) => (agent_id, signature, version, last_applied),
         Ok(_) => return Err(Closed::new(close::OUT_OF_ORDER, "expected hello")),
         Err(err) => return Err(Closed::new(err.close_code, err.reason)),
     };
@@ -158,7 +159,8 @@ async fn run(
 
     let site_id = agent.site_id;
     let (tx, mut commands) = mpsc::channel(4);
-    let conn_id = fleet.register(site_id, agent_id, tx);
+    let handoff = Handoff::default();
+    let conn_id = fleet.register(site_id, agent_id, tx, Arc::clone(&handoff));
     *session = Some((site_id, agent_id, conn_id));
     fleet.mark_seen(agent_id);
     tracing::info!(%agent_id, %site_id, "agent connected");
@@ -172,8 +174,11 @@ async fn run(
     )
     .await?;
 
+    // Everything queued goes out first, whatever the agent says it applied
+    // (it answers repeats from its journal); after that, only what is newer.
     let mut sent_up_to = 0i64;
     flush(fleet, socket, site_id, &mut sent_up_to).await?;
+    sent_up_to = sent_up_to.max(i64::try_from(last_applied).unwrap_or(i64::MAX));
     let mut last_heard = Instant::now();
     let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
     loop {
@@ -192,7 +197,7 @@ async fn run(
                 handle_report(fleet, site_id, frame).await?;
             }
             command = commands.recv() => match command {
-                Some(Command::Flush) => flush(fleet, socket, site_id, &mut sent_up_to).await?,
+                Some(Command::Flush) => send_new(fleet, socket, site_id, &handoff, &mut sent_up_to).await?,
                 Some(Command::Revoked) => {
                     let _ = send_frame(socket, &ServerFrame::Revoked).await;
                     return Err(Closed::new(close::REVOKED, "agent revoked"));
@@ -229,31 +234,69 @@ async fn flush(
         .await
         .map_err(|e| Closed::new(1011, format!("storage: {e}")))?;
     let already_sent = *sent_up_to;
-    for deployment in outbox.into_iter().filter(|d| d.sequence > already_sent) {
-        let payload = fleet
-            .release_payload(deployment.release_id)
-            .await
-            .map_err(|e| Closed::new(1011, format!("storage: {e}")))?;
-        let Ok(signature) = <[u8; 64]>::try_from(deployment.signature.as_slice()) else {
-            tracing::error!(deployment_id = %deployment.id, "stored signature is not 64 bytes; skipping");
-            continue;
-        };
-        let signed = SignedManifest {
-            manifest: deployment.manifest,
-            signature,
-        };
-        let permit = fleet
-            .sending
-            .acquire()
-            .await
-            .map_err(|_| Closed::new(1011, "shutting down"))?;
-        send_delivery(socket, deployment.id, &signed, &payload)
-            .await
-            .map_err(|e| Closed::new(1006, format!("send failed: {e}")))?;
-        drop(permit);
-        *sent_up_to = deployment.sequence;
-        tracing::debug!(deployment_id = %deployment.id, sequence = deployment.sequence, "bundle sent");
+    for deployment in outbox.iter().filter(|d| d.sequence > already_sent) {
+        send_one(fleet, socket, deployment, sent_up_to).await?;
     }
+    Ok(())
+}
+
+/// Sends what was handed over since the last wake-up, when it follows on
+/// from what this connection already sent; otherwise (a plain wake-up, or a
+/// gap) reads the outbox.
+async fn send_new(
+    fleet: &Fleet,
+    socket: &mut WebSocket,
+    site_id: Uuid,
+    handoff: &Handoff,
+    sent_up_to: &mut i64,
+) -> Result<(), Closed> {
+    let mut handed = std::mem::take(&mut *handoff.lock().unwrap_or_else(|p| p.into_inner()));
+    handed.retain(|d| d.sequence > *sent_up_to);
+    handed.sort_by_key(|d| d.sequence);
+    let follows_on = !handed.is_empty()
+        && handed
+            .iter()
+            .zip(*sent_up_to + 1..)
+            .all(|(d, expected)| d.sequence == expected);
+    if !follows_on {
+        return flush(fleet, socket, site_id, sent_up_to).await;
+    }
+    for deployment in &handed {
+        send_one(fleet, socket, deployment, sent_up_to).await?;
+    }
+    Ok(())
+}
+
+/// Sends one deployment's bundle, holding one of the node's send permits.
+async fn send_one(
+    fleet: &Fleet,
+    socket: &mut WebSocket,
+    deployment: &Deployment,
+    sent_up_to: &mut i64,
+) -> Result<(), Closed> {
+    let payload = fleet
+        .release_payload(deployment.release_id)
+        .await
+        .map_err(|e| Closed::new(1011, format!("storage: {e}")))?;
+    let Ok(signature) = <[u8; 64]>::try_from(deployment.signature.as_slice()) else {
+        tracing::error!(deployment_id = %deployment.id, "stored signature is not 64 bytes; skipping");
+        return Ok(());
+    };
+    let signed = SignedManifest {
+        manifest: deployment.manifest.clone(),
+        signature,
+    };
+    let permit = fleet
+        .sending
+        .acquire()
+        .await
+        .map_err(|_| Closed::new(1011, "shutting down"))?;
+    send_delivery(socket, deployment.id, &signed, &payload)
+        .await
+        .map_err(|e| Closed::new(1006, format!("send failed: {e}")))?;
+    drop(permit);
+    *sent_up_to = deployment.sequence;
+    tracing::debug!(deployment_id = %deployment.id, sequence = deployment.sequence, "bundle sent");
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
-use gsw_storage::{DeliveryReport, Store};
+use gsw_storage::{DeliveryReport, Deployment, Store};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -53,7 +53,14 @@ struct Connection {
     agent_id: Uuid,
     conn_id: u64,
     tx: mpsc::Sender<Command>,
+    handoff: Handoff,
 }
+
+/// Deployments handed straight to a connection by the node that created
+/// them, so a push to thousands of agents does not make each connection read
+/// its outbox back from the database. The outbox stays the record: a
+/// connection that finds a gap reads it instead.
+pub(crate) type Handoff = Arc<Mutex<Vec<Arc<Deployment>>>>;
 
 /// Payloads of recent releases, so one bulk deployment reads its payload once.
 const RELEASE_CACHE: usize = 32;
@@ -173,7 +180,13 @@ impl Fleet {
     }
 
     /// Registers a connection for a site, replacing (and closing) any older one.
-    pub(crate) fn register(&self, site_id: Uuid, agent_id: Uuid, tx: mpsc::Sender<Command>) -> u64 {
+    pub(crate) fn register(
+        &self,
+        site_id: Uuid,
+        agent_id: Uuid,
+        tx: mpsc::Sender<Command>,
+        handoff: Handoff,
+    ) -> u64 {
         let conn_id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let old = self.lock_connections().insert(
             site_id,
@@ -181,6 +194,7 @@ impl Fleet {
                 agent_id,
                 conn_id,
                 tx,
+                handoff,
             },
         );
         if let Some(old) = old {
@@ -239,6 +253,31 @@ impl Fleet {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Hands new deployments to their sites' connections on this node, and
+    /// wakes the others wherever they are.
+    pub async fn deliver(&self, deployments: Vec<Deployment>) {
+        let mut elsewhere = Vec::new();
+        {
+            let connections = self.lock_connections();
+            for deployment in deployments {
+                match connections.get(&deployment.site_id) {
+                    Some(connection) => {
+                        connection
+                            .handoff
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(Arc::new(deployment));
+                        let _ = connection.tx.try_send(Command::Flush);
+                    }
+                    None => elsewhere.push(deployment.site_id),
+                }
+            }
+        }
+        for site_id in elsewhere {
+            self.bus.forward(site_id, Command::Flush).await;
         }
     }
 
