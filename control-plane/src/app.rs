@@ -88,6 +88,7 @@ fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(crate::auth::router())
         .merge(api::sites::router())
         .merge(api::jobs::router())
+        .merge(api::generation::router())
         .merge(api::admin::router())
         .split_for_parts();
     doc.servers = Some(vec![utoipa::openapi::Server::new(gsw_protocol::API_PREFIX)]);

@@ -10,6 +10,7 @@ pub mod events;
 pub mod extract;
 pub mod generation;
 pub mod metrics;
+pub mod queue;
 pub mod server;
 pub mod settings;
 pub mod telemetry;

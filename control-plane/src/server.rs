@@ -12,13 +12,17 @@ use base64::Engine;
 use rand::RngCore;
 use tokio::net::TcpListener;
 
+use axum::Extension;
+
 use crate::app::{self, AppState};
+use crate::generation::service::Generation;
 use crate::settings::Settings;
 
 /// A bound, ready-to-run control plane.
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    generation: Generation,
 }
 
 impl Server {
@@ -30,12 +34,17 @@ impl Server {
             Some(secret) => secret.expose().as_bytes().to_vec(),
             None => generated_secret(&settings.data_dir.join("jwt-secret"))?,
         };
-        let store = open_store(&settings).await?;
+        let store: Arc<dyn gsw_storage::Store> = Arc::from(open_store(&settings).await?);
+        let generation = Generation::from_settings(&settings, store.clone()).await?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
-        let state = AppState::new(settings, Arc::from(store), &jwt_secret)?;
-        Ok(Self { listener, state })
+        let state = AppState::new(settings, store, &jwt_secret)?;
+        Ok(Self {
+            listener,
+            state,
+            generation,
+        })
     }
 
     /// The address actually bound (useful with port 0).
@@ -48,6 +57,11 @@ impl Server {
         &self.state
     }
 
+    /// Generation's provider, queue and events, for tests that run workers of their own.
+    pub fn generation(&self) -> &Generation {
+        &self.generation
+    }
+
     /// Serves until `shutdown` completes, then lets in-flight requests finish
     /// (up to `shutdown_grace_secs`) and closes storage.
     pub async fn run(
@@ -56,7 +70,14 @@ impl Server {
     ) -> anyhow::Result<()> {
         let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs);
         let store = self.state.store.clone();
-        let app = app::router(self.state);
+        // Workers run beside the API unless told not to (`worker` processes instead).
+        let (stop_workers, workers_stopped) = tokio::sync::oneshot::channel::<()>();
+        let workers = self.state.settings.serve_workers.then(|| {
+            tokio::spawn(self.generation.worker().run(async move {
+                let _ = workers_stopped.await;
+            }))
+        });
+        let app = app::router(self.state).layer(Extension(self.generation));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
@@ -78,6 +99,10 @@ impl Server {
         tokio::select! {
             served = serve => served.context("serving HTTP")?,
             () = deadline => tracing::warn!(?grace, "in-flight requests outlived the grace period; stopping anyway"),
+        }
+        let _ = stop_workers.send(());
+        if let Some(workers) = workers {
+            let _ = workers.await;
         }
         store.close().await;
         tracing::info!("stopped");

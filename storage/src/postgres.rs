@@ -437,8 +437,9 @@ impl Store for PostgresStore {
         log_line: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
+        // Pages finish in any order: progress only ever goes up.
         let done = sqlx::query(
-            "UPDATE jobs SET progress = $4, stage = $5, logs = logs || $6, updated_at = $7
+            "UPDATE jobs SET progress = GREATEST(progress, $4), stage = $5, logs = logs || $6, updated_at = $7
              WHERE id = $1 AND user_id = $2 AND status = 'running' AND lease_owner = $3",
         )
         .bind(job.job_id)

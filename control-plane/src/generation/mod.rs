@@ -18,3 +18,4 @@ pub mod draft;
 pub mod offline;
 pub mod orchestrator;
 pub mod provider;
+pub mod service;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use futures::stream::{self, StreamExt};
+use futures::FutureExt;
 use gsw_storage::{JobRef, JobStatus, NewTokenUsage, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,7 +19,7 @@ use uuid::Uuid;
 use super::agents::{Agents, ContentInput, DesignInput, Outcome, PluginInput};
 use super::blocks::render_page;
 use super::draft::{
-    Brief, Design, DraftPage, PageContent, PageFailure, PluginPlan, SiteDraft, Sitemap,
+    Brief, Design, DraftPage, PageContent, PageFailure, PagePlan, PluginPlan, SiteDraft, Sitemap,
 };
 use super::provider::{ModelError, Stage};
 use crate::events::{JobEvent, JobEvents};
@@ -214,60 +215,26 @@ impl Orchestrator {
         };
         let total = sitemap.pages.len().max(1);
         let done = AtomicUsize::new(0);
-        let pages = stream::iter(sitemap.pages.iter().map(|plan| {
-            let stored = restore(&page_key(&plan.slug));
-            let done = &done;
-            let sitemap = &sitemap;
-            async move {
-                if let Some(content) =
-                    stored.and_then(|v| serde_json::from_value::<PageContent>(v).ok())
-                {
-                    done.fetch_add(1, Ordering::Relaxed);
-                    return Ok((plan.slug.clone(), Ok(content)));
-                }
-                let input = ContentInput {
-                    brief: brief.clone(),
-                    sitemap: sitemap.clone(),
-                    slug: plan.slug.clone(),
-                    variant: 0,
-                    section: None,
+        let pages: Vec<_> = sitemap
+            .pages
+            .iter()
+            .map(|plan| {
+                let work = PageWork {
+                    job,
+                    brief,
+                    sitemap: &sitemap,
+                    plan,
+                    stored: restore(&page_key(&plan.slug)),
+                    done: &done,
+                    total,
+                    progress,
                 };
-                let mut last = None;
-                for _ in 0..PAGE_TRIES {
-                    match self.agents.page(&input).await {
-                        Ok(outcome) => {
-                            self.record(job, Stage::Content, &outcome).await?;
-                            self.save(job, &page_key(&plan.slug), &outcome.output)
-                                .await?;
-                            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                            let pct = 15 + (70 * n / total) as i16;
-                            progress
-                                .report(pct, "content", &format!("wrote the {} page", plan.title))
-                                .await?;
-                            return Ok((plan.slug.clone(), Ok(outcome.output)));
-                        }
-                        Err(err) => {
-                            let permanent = err.is_permanent();
-                            last = Some(err);
-                            if permanent {
-                                break;
-                            }
-                        }
-                    }
-                }
-                let reason = last.map(|e| e.to_string()).unwrap_or_default();
-                progress
-                    .report(
-                        15 + (70 * done.load(Ordering::Relaxed) / total) as i16,
-                        "content",
-                        &format!("could not write the {} page: {reason}", plan.title),
-                    )
-                    .await?;
-                Ok::<_, GenerationError>((plan.slug.clone(), Err(reason)))
-            }
-        }))
-        .buffer_unordered(self.page_concurrency.max(1))
-        .collect::<Vec<_>>();
+                self.write_page(work).boxed()
+            })
+            .collect();
+        let pages = stream::iter(pages)
+            .buffer_unordered(self.page_concurrency.max(1))
+            .collect::<Vec<_>>();
         let (design, pages) = tokio::join!(design, pages);
         let design = design?;
         let mut written = HashMap::new();
@@ -318,6 +285,68 @@ impl Orchestrator {
             plugins,
             failed_pages,
         ))
+    }
+
+    /// Writes one page (or takes it from storage), retrying once; a failure is
+    /// returned as the page's reason, not as an error, so the rest carries on.
+    async fn write_page(
+        &self,
+        work: PageWork<'_>,
+    ) -> Result<(String, Result<PageContent, String>), GenerationError> {
+        let PageWork {
+            job,
+            brief,
+            sitemap,
+            plan,
+            stored,
+            done,
+            total,
+            progress,
+        } = work;
+        if let Some(content) = stored.and_then(|v| serde_json::from_value::<PageContent>(v).ok()) {
+            done.fetch_add(1, Ordering::Relaxed);
+            return Ok((plan.slug.clone(), Ok(content)));
+        }
+        let input = ContentInput {
+            brief: brief.clone(),
+            sitemap: sitemap.clone(),
+            slug: plan.slug.clone(),
+            variant: 0,
+            section: None,
+        };
+        let mut last = None;
+        for _ in 0..PAGE_TRIES {
+            match self.agents.page(&input).await {
+                Ok(outcome) => {
+                    self.record(job, Stage::Content, &outcome).await?;
+                    self.save(job, &page_key(&plan.slug), &outcome.output)
+                        .await?;
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    let pct = 15 + (70 * n / total) as i16;
+                    progress
+                        .report(pct, "content", &format!("wrote the {} page", plan.title))
+                        .await?;
+                    return Ok((plan.slug.clone(), Ok(outcome.output)));
+                }
+                Err(err) => {
+                    let permanent = err.is_permanent();
+                    last = Some(err);
+                    if permanent {
+                        break;
+                    }
+                }
+            }
+        }
+        let reason = last.map(|e| e.to_string()).unwrap_or_default();
+        let pct = 15 + (70 * done.load(Ordering::Relaxed) / total) as i16;
+        progress
+            .report(
+                pct,
+                "content",
+                &format!("could not write the {} page: {reason}", plan.title),
+            )
+            .await?;
+        Ok((plan.slug.clone(), Err(reason)))
     }
 
     async fn regenerate(
@@ -381,6 +410,18 @@ impl Orchestrator {
             .await?;
         Ok(draft)
     }
+}
+
+/// One page's share of a generation.
+struct PageWork<'a> {
+    job: JobRef,
+    brief: &'a Brief,
+    sitemap: &'a Sitemap,
+    plan: &'a PagePlan,
+    stored: Option<Value>,
+    done: &'a AtomicUsize,
+    total: usize,
+    progress: &'a Progress,
 }
 
 /// Puts the stages' outputs together, pages in sitemap order, rendered to blocks.

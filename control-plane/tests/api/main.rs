@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod generation;
 mod health;
 mod jobs;
 mod shutdown;
