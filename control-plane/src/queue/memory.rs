@@ -32,6 +32,10 @@ impl JobQueue for MemoryQueue {
         "in-process"
     }
 
+    fn durable(&self) -> bool {
+        false
+    }
+
     async fn enqueue(&self, jobs: &[JobRef]) -> anyhow::Result<()> {
         for job in jobs {
             self.sender.send(*job)?;

@@ -28,6 +28,9 @@ pub struct Delivery {
 pub trait JobQueue: Send + Sync + 'static {
     /// Short name for logs.
     fn name(&self) -> &'static str;
+    /// Whether entries outlive this process (then a starting worker need not
+    /// enqueue every unfinished job again, only the ones gone stale).
+    fn durable(&self) -> bool;
     /// Adds jobs to the queue.
     async fn enqueue(&self, jobs: &[JobRef]) -> anyhow::Result<()>;
     /// Waits up to `wait` for at most `max` deliveries: new ones, and ones

@@ -159,6 +159,10 @@ impl JobQueue for RedisQueue {
         "redis"
     }
 
+    fn durable(&self) -> bool {
+        true
+    }
+
     async fn enqueue(&self, jobs: &[JobRef]) -> anyhow::Result<()> {
         if jobs.is_empty() {
             return Ok(());

@@ -48,9 +48,16 @@ impl Worker {
         let permits = Arc::new(Semaphore::new(worker.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         tokio::pin!(shutdown);
-        // At start, anything unfinished and unleased is ours to enqueue: an
-        // in-process queue starts empty, and Redis may have lost entries.
-        let mut reconcile_before = Utc::now();
+        let stale = chrono::Duration::from_std(worker.reconcile_every.max(worker.visibility * 2))
+            .unwrap_or_else(|_| chrono::Duration::seconds(60));
+        // An in-process queue starts empty: everything unfinished and unleased
+        // is ours to enqueue. Redis keeps its entries, so only stale ones
+        // (lost in a restart without persistence) are enqueued again.
+        let mut reconcile_before = if worker.queue.durable() {
+            Utc::now() - stale
+        } else {
+            Utc::now()
+        };
         let mut next_reconcile = tokio::time::Instant::now();
         tracing::info!(worker = %worker.id, queue = worker.queue.name(), "worker started");
         loop {

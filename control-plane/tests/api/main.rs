@@ -8,6 +8,7 @@ mod auth;
 mod generation;
 mod health;
 mod jobs;
+mod queue;
 mod shutdown;
 mod sites;
 mod validation;
