@@ -160,7 +160,7 @@ impl Default for Settings {
             anthropic_backoff_max_ms: 30_000,
             anthropic_timeout_secs: 120,
             model_cache_ttl_secs: 30 * 24 * 3600,
-            generation_page_concurrency: 4,
+            generation_page_concurrency: 8,
             queue_stream: "gsw:jobs".into(),
             queue_visibility_timeout_secs: 60,
             queue_max_deliveries: 5,

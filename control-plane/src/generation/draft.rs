@@ -180,9 +180,14 @@ pub struct PageContent {
 pub struct PluginChoice {
     /// The wordpress.org slug.
     pub slug: String,
+    /// Filled in from the catalog.
+    #[serde(default)]
     pub name: String,
+    /// Filled in from the catalog.
+    #[serde(default)]
     pub category: String,
     pub reason: String,
+    #[serde(default)]
     #[schema(value_type = Object)]
     pub settings: serde_json::Value,
 }

@@ -4,7 +4,9 @@
 
 mod helpers;
 
+mod anthropic;
 mod auth;
+mod fake_anthropic;
 mod generation;
 mod health;
 mod jobs;
