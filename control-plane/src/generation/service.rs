@@ -42,11 +42,10 @@ impl Generation {
         let redis = match &settings.redis_url {
             Some(url) => {
                 let client = redis::Client::open(url.expose()).context("reading redis_url")?;
-                Some(
-                    redis::aio::ConnectionManager::new(client)
-                        .await
-                        .context("connecting to Redis")?,
-                )
+                let manager = redis::aio::ConnectionManager::new(client.clone())
+                    .await
+                    .context("connecting to Redis")?;
+                Some((client, manager))
             }
             None => None,
         };
@@ -63,7 +62,7 @@ impl Generation {
                     Duration::from_secs(settings.anthropic_timeout_secs),
                 )?;
                 let cache: Arc<dyn ResponseCache> = match &redis {
-                    Some(redis) => Arc::new(RedisCache {
+                    Some((_, redis)) => Arc::new(RedisCache {
                         redis: redis.clone(),
                         prefix: format!("{}:cache:", settings.queue_stream),
                         ttl_secs: settings.model_cache_ttl_secs,
@@ -78,9 +77,9 @@ impl Generation {
             None => Arc::new(OfflineEngine),
         };
         let queue: Arc<dyn JobQueue> = match redis {
-            Some(redis) => Arc::new(
+            Some((client, _)) => Arc::new(
                 RedisQueue::connect(
-                    redis,
+                    &client,
                     &settings.queue_stream,
                     Duration::from_secs(settings.queue_visibility_timeout_secs),
                 )

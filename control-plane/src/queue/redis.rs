@@ -26,6 +26,9 @@ pub const GROUP: &str = "workers";
 /// A queue on the stream `stream` (dead letters on `stream:dead`).
 pub struct RedisQueue {
     redis: ConnectionManager,
+    /// A connection of its own for `XREADGROUP … BLOCK`: a blocked read holds
+    /// up every command behind it on the same connection (enqueues, acks).
+    reader: ConnectionManager,
     stream: String,
     visibility: Duration,
     /// When this node last looked for abandoned entries.
@@ -35,10 +38,16 @@ pub struct RedisQueue {
 impl RedisQueue {
     /// Connects and makes sure the stream and its consumer group exist.
     pub async fn connect(
-        redis: ConnectionManager,
+        client: &redis::Client,
         stream: &str,
         visibility: Duration,
     ) -> anyhow::Result<Self> {
+        let redis = ConnectionManager::new(client.clone())
+            .await
+            .context("connecting to Redis")?;
+        let reader = ConnectionManager::new(client.clone())
+            .await
+            .context("connecting to Redis")?;
         let mut conn = redis.clone();
         let created: redis::RedisResult<()> = redis::cmd("XGROUP")
             .arg("CREATE")
@@ -55,6 +64,7 @@ impl RedisQueue {
         }
         Ok(Self {
             redis,
+            reader,
             stream: stream.to_owned(),
             visibility,
             last_claim: Mutex::new(Instant::now() - visibility),
@@ -194,7 +204,7 @@ impl JobQueue for RedisQueue {
         if out.len() >= max {
             return Ok(out);
         }
-        let mut conn = self.redis.clone();
+        let mut conn = self.reader.clone();
         let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
             .arg("GROUP")
             .arg(GROUP)

@@ -74,9 +74,13 @@ fn job() -> JobRef {
 #[tokio::test]
 async fn redis_queue_reclaims_from_dead_consumers_and_dead_letters() {
     let stream = stream_key();
-    let queue = RedisQueue::connect(redis().await, &stream, Duration::from_millis(300))
-        .await
-        .unwrap();
+    let queue = RedisQueue::connect(
+        &redis::Client::open(redis_url()).unwrap(),
+        &stream,
+        Duration::from_millis(300),
+    )
+    .await
+    .unwrap();
     let jobs = [job(), job(), job()];
     queue.enqueue(&jobs).await.unwrap();
 
@@ -249,9 +253,13 @@ async fn a_job_that_keeps_losing_its_worker_is_dead_lettered(backend: gsw_storag
     let job_id = accepted["job_id"].as_str().unwrap().to_owned();
 
     // Three consumers take the job and vanish without a word.
-    let queue = RedisQueue::connect(redis().await, &stream, Duration::from_millis(1000))
-        .await
-        .unwrap();
+    let queue = RedisQueue::connect(
+        &redis::Client::open(redis_url()).unwrap(),
+        &stream,
+        Duration::from_millis(1000),
+    )
+    .await
+    .unwrap();
     for ghost in ["ghost-1", "ghost-2", "ghost-3"] {
         let got = queue
             .receive(ghost, 1, Duration::from_millis(1500))
