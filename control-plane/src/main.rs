@@ -65,6 +65,11 @@ async fn main() -> anyhow::Result<()> {
                 store.clone(),
             )
             .await?;
+            if settings.redis_url.is_none() {
+                // The in-process queue cannot hear a separate `serve`: only the
+                // reconciler's look at the job table finds work.
+                tracing::warn!("no GSW_REDIS_URL: this worker finds new jobs only every GSW_QUEUE_RECONCILE_SECS; set GSW_REDIS_URL to run workers apart from serve");
+            }
             println!(
                 "gsWstudio worker running ({} queue)",
                 generation.queue.name()

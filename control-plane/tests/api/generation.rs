@@ -12,6 +12,7 @@ use crate::helpers::{error_code, TestApp, TestUser};
 use crate::on_both_backends;
 
 on_both_backends!(
+    generation_routes_are_documented,
     a_business_description_becomes_a_site_draft,
     generation_requests_are_validated,
     another_users_generation_is_not_found,
@@ -365,4 +366,28 @@ async fn regenerating_a_section_leaves_the_rest_as_it_was(app: TestApp) {
     assert_ne!(old_about["blocks"], new_about["blocks"]);
     assert_eq!(before["design"], after["design"]);
     assert_eq!(before["plugins"], after["plugins"]);
+}
+
+async fn generation_routes_are_documented(app: TestApp) {
+    let doc: Value = app
+        .api(Method::GET, "/openapi.json", None, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/sites/generate",
+        "/sites/{id}/draft",
+        "/sites/{id}/regenerate",
+        "/jobs/{id}/events",
+        "/jobs/{id}/usage",
+        "/usage",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} is not in the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"]["GenerateSite"].is_object());
+    assert!(doc["components"]["schemas"]["JobView"]["properties"]["stage"].is_object());
 }
