@@ -99,6 +99,12 @@ impl FakeAnthropic {
             .push((tool.to_owned(), delay));
     }
 
+    /// Answers without delay from now on.
+    #[allow(dead_code)] // not every user of this file needs it
+    pub fn clear_delays(&self) {
+        self.shared.delays.lock().unwrap().clear();
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.shared.calls.lock().unwrap().clone()
     }

@@ -171,6 +171,7 @@ async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
 }
 
 crate::on_both_backends_with_redis!(
+    a_killed_worker_process_s_job_completes_once,
     a_killed_worker_s_job_completes_once,
     a_job_that_keeps_losing_its_worker_is_dead_lettered,
     queued_jobs_redis_lost_are_enqueued_again,
@@ -356,5 +357,81 @@ async fn queued_jobs_redis_lost_are_enqueued_again(backend: gsw_storage::Backend
     let _ = stop.send(());
     let _ = worker.await;
     assert_eq!(done["status"], "completed", "{done}");
+    forget(&stream).await;
+}
+
+/// Starts `gsw-control-plane worker` on the test's database, Redis stream and fake model.
+fn worker_process(settings: &Settings, model_url: &str) -> std::process::Child {
+    let data = std::env::temp_dir();
+    std::process::Command::new(env!("CARGO_BIN_EXE_gsw-control-plane"))
+        .arg("worker")
+        .env("GSW_DATA_DIR", &data)
+        .env("GSW_DATABASE_URL", settings.database_url())
+        .env("GSW_REDIS_URL", redis_url())
+        .env("GSW_QUEUE_STREAM", &settings.queue_stream)
+        .env("GSW_QUEUE_VISIBILITY_TIMEOUT_SECS", "1")
+        .env("GSW_ANTHROPIC_API_KEY", "sk-test")
+        .env("GSW_ANTHROPIC_BASE_URL", model_url)
+        .env("GSW_ANTHROPIC_MAX_ATTEMPTS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting gsw-control-plane worker")
+}
+
+async fn a_killed_worker_process_s_job_completes_once(backend: gsw_storage::Backend) {
+    let stream = stream_key();
+    let (app, settings) = app_on_redis(backend, &stream).await;
+    let fake = crate::fake_anthropic::FakeAnthropic::start().await;
+    // The first worker gets as far as writing pages, which never come back.
+    fake.delay("record_page", Duration::from_secs(600));
+    let ada = app.signed_up("ada@example.com").await;
+    let accepted = generate(&app, &ada, bakery()).await;
+    let job_id: Uuid = accepted["job_id"].as_str().unwrap().parse().unwrap();
+    let owner: Uuid = ada.id.parse().unwrap();
+
+    let mut first = worker_process(&settings, &fake.url);
+    let store = app.store.clone();
+    wait_for("the first worker to plan", async || {
+        let job = store.job(owner, job_id).await.unwrap().unwrap();
+        job.stage.as_deref() == Some("content")
+    })
+    .await;
+    first.kill().unwrap(); // SIGKILL: no clean-up of any kind
+    first.wait().unwrap();
+
+    fake.clear_delays();
+    let mut second = worker_process(&settings, &fake.url);
+    let job = finished_job(&app, &ada, &job_id.to_string()).await;
+    let key = stream.clone();
+    wait_for("the delivery to be acked", async || {
+        pending(&key).await == 0
+    })
+    .await;
+    let pid = second.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert!(second.wait().unwrap().success());
+
+    assert_eq!(job["status"], "completed", "{job}");
+    let stored = app.store.job(owner, job_id).await.unwrap().unwrap();
+    assert_eq!(stored.attempts, 2, "{}", stored.logs);
+    assert_eq!(
+        stored.logs.matches("assembling the draft").count(),
+        1,
+        "{}",
+        stored.logs
+    );
+    assert!(stored.logs.contains("resumed;"), "{}", stored.logs);
+    // Planning was not paid for twice: the second worker started from the stored sitemap.
+    let plans = fake
+        .calls()
+        .iter()
+        .filter(|c| c.tool() == "record_sitemap")
+        .count();
+    assert_eq!(plans, 1);
     forget(&stream).await;
 }
