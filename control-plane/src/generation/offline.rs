@@ -604,17 +604,15 @@ impl<'a> Facts<'a> {
     fn lead(&self) -> String {
         match self.sentences.first() {
             Some(first) if first.contains(self.name) => first.clone(),
-            Some(first) => {
-                let rest = lowercase_first(first);
-                format!(
-                    "{} is {} {}{}: {}",
-                    self.name,
-                    self.article(),
-                    self.kind,
-                    self.in_place(),
-                    rest
-                )
+            // "A family bakery in Lyon…" → "Maison Lune is a family bakery in Lyon…"
+            Some(first) if ["A ", "An ", "The "].iter().any(|a| first.starts_with(a)) => {
+                format!("{} is {}", self.name, lowercase_first(first))
             }
+            // "We bake…" → "At Maison Lune, we bake…"
+            Some(first) if first.starts_with("We ") || first.starts_with("Our ") => {
+                format!("At {}, {}", self.name, lowercase_first(first))
+            }
+            Some(first) => format!("{}: {}", self.name, lowercase_first(first)),
             None => format!(
                 "{} is {} {}{}.",
                 self.name,
@@ -625,14 +623,67 @@ impl<'a> Facts<'a> {
         }
     }
 
+    /// The goals as "-ing" phrases: "taking online orders and being found on Google".
     fn goal_phrases(&self) -> String {
         join_and(
             &self
                 .goals
                 .iter()
-                .map(|(_, g)| lowercase_first(g))
+                .map(|(_, g)| gerund(&lowercase_first(g)))
                 .collect::<Vec<_>>(),
         )
+    }
+
+    /// One sentence on what the main goal means for the visitor.
+    fn goal_sentence(&self, variant: u32, salt: usize) -> String {
+        let first = self.goals.first().map(|(g, _)| *g).unwrap_or(Goal::Other);
+        match first {
+            Goal::Sell => "Order online in a few clicks and collect it when it suits you.".into(),
+            Goal::Booking => "Pick a time online and get a confirmation straight away.".into(),
+            Goal::Donations => format!(
+                "Every gift goes straight to {}'s work{}.",
+                self.name,
+                self.in_place()
+            ),
+            Goal::Events => "See what is coming up and save your place.".into(),
+            Goal::Newsletter => format!(
+                "Sign up for news from {} and hear first about what is new.",
+                self.name
+            ),
+            Goal::Leads | Goal::Visibility | Goal::Other => format!(
+                "Send {} a short message and get a clear answer. {}",
+                self.name,
+                pick(
+                    variant,
+                    salt,
+                    &["It only takes a minute.", "There is no obligation."]
+                )
+            ),
+        }
+    }
+}
+
+/// "take online orders" → "taking online orders"; leaves phrases that do not start with a verb we know.
+fn gerund(phrase: &str) -> String {
+    let (first, rest) = phrase.split_once(' ').unwrap_or((phrase, ""));
+    let ing = match first {
+        "be" => "being".to_owned(),
+        "get" | "set" | "win" | "run" => format!("{first}{}ing", &first[first.len() - 1..]),
+        "take" | "make" | "raise" | "increase" | "have" | "create" | "share" | "improve"
+        | "use" | "receive" | "manage" | "welcome" => {
+            format!("{}ing", &first[..first.len() - 1])
+        }
+        "sell" | "grow" | "book" | "build" | "reach" | "attract" | "accept" | "offer" | "show"
+        | "collect" | "find" | "recruit" | "launch" | "keep" | "bring" | "help" | "turn"
+        | "fill" | "sign" | "start" | "generate" | "list" | "rank" | "add" => {
+            format!("{first}ing")
+        }
+        _ => return phrase.to_owned(),
+    };
+    if rest.is_empty() {
+        ing
+    } else {
+        format!("{ing} {rest}")
     }
 }
 
@@ -640,7 +691,12 @@ fn lowercase_first(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         // Leave acronyms and names ("SEO", "Lyon") as they are.
-        Some(c) if chars.clone().next().is_some_and(|n| n.is_lowercase()) => {
+        Some(c)
+            if chars
+                .clone()
+                .next()
+                .is_some_and(|n| n.is_lowercase() || n == ' ') =>
+        {
             c.to_lowercase().chain(chars).collect()
         }
         _ => text.to_owned(),
@@ -1083,15 +1139,29 @@ fn write_page(f: &Facts, sitemap: &Sitemap, plan: &PagePlan, variant: u32) -> Pa
                     s.items = f
                         .services
                         .iter()
-                        .map(|svc| Item {
-                            title: capitalise(svc),
-                            text: format!(
-                                "{} from {}{}, for {}.",
-                                capitalise(svc),
-                                f.name,
-                                f.in_place(),
-                                f.audience
-                            ),
+                        .enumerate()
+                        .map(|(i, svc)| {
+                            let has_page = sitemap.page(&slugify(svc)).is_some();
+                            let text = match (i % 3, has_page) {
+                                (0, _) => format!(
+                                    "{} from {}{}, for {}.",
+                                    capitalise(svc),
+                                    f.name,
+                                    f.in_place(),
+                                    f.audience
+                                ),
+                                (1, true) => format!(
+                                    "{}, the way {} does it: the {} page says what to expect.",
+                                    capitalise(svc),
+                                    f.name,
+                                    svc
+                                ),
+                                _ => format!("Ask {} about {svc} when you get in touch.", f.name),
+                            };
+                            Item {
+                                title: capitalise(svc),
+                                text,
+                            }
                         })
                         .collect();
                     if plan.slug == "home" {
@@ -1105,8 +1175,8 @@ fn write_page(f: &Facts, sitemap: &Sitemap, plan: &PagePlan, variant: u32) -> Pa
             }
             SectionKind::Text => {
                 if let Some(service) = &service {
-                    s.heading = format!("What {service} involves");
-                    s.paragraphs.push(format!("At {}, {service} is done with care for {}. Tell us what you need and we will suggest the right option.", f.name, f.audience));
+                    s.heading = format!("{}: what to expect", capitalise(service));
+                    s.paragraphs.push(format!("{} takes care of {service} for {}{}. Tell {} what you need and you will get a clear suggestion and price before anything starts.", f.name, f.audience, f.in_place(), f.name));
                 } else if plan.slug == "about" {
                     s.heading = pick(variant, index, &["Our story", "How {name} began"])
                         .replace("{name}", f.name);
@@ -1218,12 +1288,7 @@ fn write_page(f: &Facts, sitemap: &Sitemap, plan: &PagePlan, variant: u32) -> Pa
                     _ => format!("Talk to {}", f.name),
                 };
                 s.paragraphs.push(match f.goals.first() {
-                    Some((_, goal)) => format!(
-                        "{} is here to help with {}. {}",
-                        f.name,
-                        lowercase_first(goal),
-                        pick(variant, index, &["It only takes a minute.", "Start today."])
-                    ),
+                    Some(_) => f.goal_sentence(variant, index),
                     None => format!("Tell {} what you need; it only takes a minute.", f.name),
                 });
                 s.link = action.clone().filter(|l| l.slug != plan.slug).or_else(|| {
@@ -1270,7 +1335,12 @@ fn write_page(f: &Facts, sitemap: &Sitemap, plan: &PagePlan, variant: u32) -> Pa
             place,
             f.services_list()
         ),
-        _ => format!("{} from {}{}: {}", plan.title, f.name, place, plan.purpose),
+        // The hero's lead says what the page is about, in this business's words.
+        _ => sections
+            .first()
+            .and_then(|s| s.paragraphs.first())
+            .cloned()
+            .unwrap_or_else(|| format!("{} | {}{}", plan.title, f.name, place)),
     };
     PageContent {
         seo_title,
