@@ -202,6 +202,7 @@ async fn client_errors_and_spending_limits_are_not_retried() {
 
 crate::on_both_backends_with_redis!(
     a_generation_routes_stages_caches_and_counts_tokens,
+    on_redis_the_cache_and_queue_live_in_redis,
     a_page_that_keeps_failing_is_reported_while_the_rest_completes,
 );
 
@@ -262,9 +263,38 @@ async fn a_page_that_keeps_failing_is_reported_while_the_rest_completes(
 }
 
 async fn a_generation_routes_stages_caches_and_counts_tokens(backend: gsw_storage::Backend) {
+    routes_caches_and_counts(backend, None).await
+}
+
+/// The same story with Redis: the queue is a stream, the cache Redis keys, the workers inside `serve`.
+async fn on_redis_the_cache_and_queue_live_in_redis(backend: gsw_storage::Backend) {
+    let stream = format!("gsw:test:{}", uuid::Uuid::new_v4().simple());
+    routes_caches_and_counts(backend, Some(stream.clone())).await;
+    let client = redis::Client::open(crate::queue::redis_url()).unwrap();
+    let mut conn = redis::aio::ConnectionManager::new(client).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{stream}:cache:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.len(),
+        3 + PAGES.len(),
+        "one cached answer per distinct request"
+    );
+    let mut del = redis::cmd("DEL");
+    del.arg(&stream).arg(&keys);
+    let _: redis::RedisResult<()> = del.query_async(&mut conn).await;
+}
+
+async fn routes_caches_and_counts(backend: gsw_storage::Backend, redis_stream: Option<String>) {
     let fake = FakeAnthropic::start().await;
     let url = fake.url.clone();
     let app = spawn_app_with(backend, |s| {
+        if let Some(stream) = redis_stream {
+            s.redis_url = Some(Secret::new(crate::queue::redis_url()));
+            s.queue_stream = stream;
+        }
         s.anthropic_api_key = Some(Secret::new("sk-test"));
         s.anthropic_base_url = url;
         s.anthropic_small_model = "claude-small".into();
