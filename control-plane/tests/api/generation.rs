@@ -230,7 +230,7 @@ async fn another_users_generation_is_not_found(app: TestApp) {
 }
 
 /// Reads events until the server closes the socket.
-async fn events_until_closed<S>(mut socket: S) -> Vec<Value>
+pub async fn events_until_closed<S>(mut socket: S) -> Vec<Value>
 where
     S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {

@@ -400,6 +400,17 @@ async fn a_killed_worker_process_s_job_completes_once(backend: gsw_storage::Back
     first.kill().unwrap(); // SIGKILL: no clean-up of any kind
     first.wait().unwrap();
 
+    // The API process runs no workers: its WebSocket follows the job row.
+    let url = format!(
+        "{}/api/v1/jobs/{job_id}/events?token={}",
+        app.address.replace("http", "ws"),
+        ada.access
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connecting");
+    let follower = tokio::spawn(crate::generation::events_until_closed(socket));
+
     fake.clear_delays();
     let mut second = worker_process(&settings, &fake.url);
     let job = finished_job(&app, &ada, &job_id.to_string()).await;
@@ -417,6 +428,8 @@ async fn a_killed_worker_process_s_job_completes_once(backend: gsw_storage::Back
     assert!(second.wait().unwrap().success());
 
     assert_eq!(job["status"], "completed", "{job}");
+    let events = follower.await.unwrap();
+    assert_eq!(events.last().unwrap()["status"], "completed", "{events:?}");
     let stored = app.store.job(owner, job_id).await.unwrap().unwrap();
     assert_eq!(stored.attempts, 2, "{}", stored.logs);
     assert_eq!(
