@@ -7,6 +7,10 @@ ALTER TABLE jobs ADD COLUMN input TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(i
 ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
 ALTER TABLE jobs ADD COLUMN lease_until TEXT;
 CREATE INDEX jobs_unfinished ON jobs (status, updated_at) WHERE status IN ('queued', 'running');
+-- One generation at a time per site: two regenerations racing would each
+-- store a draft missing the other's change.
+CREATE UNIQUE INDEX jobs_one_generation_per_site ON jobs (site_id)
+    WHERE kind = 'generation' AND status IN ('queued', 'running');
 
 CREATE TABLE job_stage_outputs (
     job_id     BLOB NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,

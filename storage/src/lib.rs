@@ -149,7 +149,8 @@ pub trait Store: Send + Sync + 'static {
         job: &NewJob,
         input: &serde_json::Value,
     ) -> Result<Job>;
-    /// Queues a job working from `input` on one of the owner's sites; `None` if there is no such site.
+    /// Queues a job working from `input` on one of the owner's sites; `None` if
+    /// there is no such site, [`StoreError::Conflict`] if a generation job on it is unfinished.
     async fn create_job_with_input(
         &self,
         job: &NewJob,

@@ -370,7 +370,8 @@ impl Store for PostgresStore {
         .bind(Json(input))
         .bind(job.created_at)
         .fetch_optional(&self.pool)
-        .await?)
+        .await
+        .map_err(|e| conflict_on_unique(e, "an unfinished generation job on this site"))?)
     }
 
     async fn claim_job(

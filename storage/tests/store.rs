@@ -44,6 +44,7 @@ on_both_backends!(
     dead_letters_and_stale_jobs,
     token_usage_adds_up_per_job_and_user,
     model_responses_are_cached,
+    one_generation_at_a_time_per_site,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -776,4 +777,49 @@ async fn model_responses_are_cached(store: Box<dyn Store>, _: String) {
         store.cached_model_response("k1").await.unwrap(),
         Some(json!({"a": 2}))
     );
+}
+
+async fn one_generation_at_a_time_per_site(store: Box<dyn Store>, _: String) {
+    let job = generation(store.as_ref(), "ada@example.com").await;
+    let site_id = store
+        .job(job.user_id, job.job_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .site_id;
+    let again = |id| NewJob {
+        id,
+        site_id,
+        user_id: job.user_id,
+        kind: JobKind::Generation,
+        created_at: Utc::now(),
+    };
+    let busy = store
+        .create_job_with_input(&again(Uuid::now_v7()), &json!({}))
+        .await;
+    assert!(matches!(busy, Err(StoreError::Conflict(_))), "{busy:?}");
+    let now = Utc::now();
+    store
+        .claim_job(job, "w1", now, now + Duration::seconds(30))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .complete_job(job, "w1", Some(&json!({})), now)
+        .await
+        .unwrap();
+    let next = store
+        .create_job_with_input(&again(Uuid::now_v7()), &json!({"kind": "regenerate"}))
+        .await
+        .unwrap()
+        .expect("the site is free again");
+    assert_eq!(next.status, JobStatus::Queued);
+    let stranger = NewJob {
+        user_id: Uuid::now_v7(),
+        ..again(Uuid::now_v7())
+    };
+    assert!(matches!(
+        store.create_job_with_input(&stranger, &json!({})).await,
+        Ok(None)
+    ));
 }

@@ -254,6 +254,7 @@ async fn get_draft(
     responses(
         (status = 202, description = "Queued", body = JobAccepted),
         (status = 404, description = "No such site of the caller's, or no draft yet", body = gsw_protocol::ErrorBody),
+        (status = 409, description = "A generation job on this site is still unfinished", body = gsw_protocol::ErrorBody),
         (status = 422, description = "No such page or section in the draft", body = gsw_protocol::ErrorBody),
     ))]
 async fn regenerate(
