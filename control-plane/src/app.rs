@@ -93,6 +93,7 @@ fn api(max_bundle_bytes: u64) -> (Router<AppState>, OpenApiDoc) {
         .merge(crate::auth::router())
         .merge(api::sites::router())
         .merge(api::jobs::router())
+        .merge(api::generation::router())
         .merge(api::admin::router())
         .merge(crate::fleet::api::router(max_bundle_bytes))
         .split_for_parts();

@@ -12,8 +12,11 @@ use base64::Engine;
 use rand::RngCore;
 use tokio::net::TcpListener;
 
+use axum::Extension;
+
 use crate::app::{self, AppState};
 use crate::fleet::{Bus, Fleet, FleetSettings};
+use crate::generation::service::Generation;
 use crate::settings::Settings;
 use ed25519_dalek::SigningKey;
 
@@ -21,6 +24,7 @@ use ed25519_dalek::SigningKey;
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    generation: Generation,
 }
 
 impl Server {
@@ -60,11 +64,16 @@ impl Server {
         };
         let fleet = Fleet::new(store.clone(), signing_key, fleet_settings, bus);
         fleet.start();
+        let generation = Generation::from_settings(&settings, store.clone()).await?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
         let state = AppState::new(settings, store, &jwt_secret, fleet)?;
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            generation,
+        })
     }
 
     /// The address actually bound (useful with port 0).
@@ -77,6 +86,11 @@ impl Server {
         &self.state
     }
 
+    /// Generation's provider, queue and events, for tests that run workers of their own.
+    pub fn generation(&self) -> &Generation {
+        &self.generation
+    }
+
     /// Serves until `shutdown` completes, then lets in-flight requests finish
     /// (up to `shutdown_grace_secs`) and closes storage.
     pub async fn run(
@@ -86,7 +100,14 @@ impl Server {
         let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs);
         let store = self.state.store.clone();
         let fleet = self.state.fleet.clone();
-        let app = app::router(self.state);
+        // Workers run beside the API unless told not to (`worker` processes instead).
+        let (stop_workers, workers_stopped) = tokio::sync::oneshot::channel::<()>();
+        let workers = self.state.settings.serve_workers.then(|| {
+            tokio::spawn(self.generation.worker().run(async move {
+                let _ = workers_stopped.await;
+            }))
+        });
+        let app = app::router(self.state).layer(Extension(self.generation));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
@@ -111,6 +132,10 @@ impl Server {
         tokio::select! {
             served = serve => served.context("serving HTTP")?,
             () = deadline => tracing::warn!(?grace, "in-flight requests outlived the grace period; stopping anyway"),
+        }
+        let _ = stop_workers.send(());
+        if let Some(workers) = workers {
+            let _ = workers.await;
         }
         store.close().await;
         tracing::info!("stopped");

@@ -107,6 +107,39 @@ pub struct Settings {
     pub agent_timeout_secs: u64,
     /// This node's name among several sharing a Redis; unset means a random one.
     pub node_id: Option<String>,
+    /// Base URL of the Anthropic API.
+    pub anthropic_base_url: String,
+    /// Anthropic API key; unset means the offline engine writes drafts.
+    pub anthropic_api_key: Option<Secret>,
+    pub anthropic_api_key_file: Option<PathBuf>,
+    /// Model for planning, design and plugins.
+    pub anthropic_small_model: String,
+    /// Model for writing pages.
+    pub anthropic_large_model: String,
+    /// Attempts per model call, the first included.
+    pub anthropic_max_attempts: u32,
+    /// First retry waits up to this long (full jitter, doubling per retry).
+    pub anthropic_backoff_base_ms: u64,
+    /// Longest wait between attempts.
+    pub anthropic_backoff_max_ms: u64,
+    /// Longest a model call may take.
+    pub anthropic_timeout_secs: u64,
+    /// How long cached model responses are kept in Redis.
+    pub model_cache_ttl_secs: u64,
+    /// Pages written at once per job.
+    pub generation_page_concurrency: usize,
+    /// Redis Stream of the job queue (and prefix of its other keys).
+    pub queue_stream: String,
+    /// A job quiet this long goes to another worker.
+    pub queue_visibility_timeout_secs: u64,
+    /// Deliveries of one job before it is failed as a dead letter.
+    pub queue_max_deliveries: u32,
+    /// How often unfinished jobs the queue may have lost are enqueued again.
+    pub queue_reconcile_secs: u64,
+    /// Jobs one worker process runs at once.
+    pub worker_concurrency: usize,
+    /// Run workers inside `serve` (turn off when running `worker` processes apart).
+    pub serve_workers: bool,
 }
 
 impl Default for Settings {
@@ -143,6 +176,23 @@ impl Default for Settings {
             agent_heartbeat_secs: 20,
             agent_timeout_secs: 60,
             node_id: None,
+            anthropic_base_url: "https://api.anthropic.com".into(),
+            anthropic_api_key: None,
+            anthropic_api_key_file: None,
+            anthropic_small_model: "claude-haiku-4-5".into(),
+            anthropic_large_model: "claude-sonnet-4-5".into(),
+            anthropic_max_attempts: 5,
+            anthropic_backoff_base_ms: 500,
+            anthropic_backoff_max_ms: 30_000,
+            anthropic_timeout_secs: 120,
+            model_cache_ttl_secs: 30 * 24 * 3600,
+            generation_page_concurrency: 8,
+            queue_stream: "gsw:jobs".into(),
+            queue_visibility_timeout_secs: 60,
+            queue_max_deliveries: 5,
+            queue_reconcile_secs: 30,
+            worker_concurrency: 4,
+            serve_workers: true,
         }
     }
 }
@@ -178,6 +228,11 @@ impl Settings {
                 &mut self.bundle_signing_key,
                 &self.bundle_signing_key_file,
             ),
+            (
+                "anthropic_api_key",
+                &mut self.anthropic_api_key,
+                &self.anthropic_api_key_file,
+            ),
         ];
         for (name, value, file) in slots {
             let Some(file) = file else { continue };
@@ -207,6 +262,15 @@ impl Settings {
             if limit.burst == 0 || limit.refill_secs.is_nan() || limit.refill_secs <= 0.0 {
                 bail!("rate limits need a burst of at least 1 and a positive refill_secs");
             }
+        }
+        if self.generation_page_concurrency == 0 || self.worker_concurrency == 0 {
+            bail!("generation_page_concurrency and worker_concurrency must be at least 1");
+        }
+        if self.queue_visibility_timeout_secs == 0 || self.queue_max_deliveries == 0 {
+            bail!("queue_visibility_timeout_secs and queue_max_deliveries must be at least 1");
+        }
+        if self.anthropic_max_attempts == 0 {
+            bail!("anthropic_max_attempts must be at least 1");
         }
         Ok(())
     }

@@ -28,6 +28,23 @@ macro_rules! on_both_backends {
     )+};
 }
 
+/// Declares tests that take a backend (and set up their own app), each run on SQLite and PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends_with_redis {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(gsw_storage::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(gsw_storage::Backend::Postgres).await
+            }
+        }
+    )+};
+}
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A running control plane and a client for it.

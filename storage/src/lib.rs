@@ -216,6 +216,103 @@ pub trait Store: Send + Sync + 'static {
         site_id: Uuid,
         limit: u32,
     ) -> Result<Vec<Deployment>>;
+
+    // Generation
+
+    /// Creates a site (normally `generating`) and its queued job working from `input`, together.
+    async fn create_site_with_job(
+        &self,
+        site: &NewSite,
+        job: &NewJob,
+        input: &serde_json::Value,
+    ) -> Result<Job>;
+    /// Queues a job working from `input` on one of the owner's sites; `None` if
+    /// there is no such site, [`StoreError::Conflict`] if a generation job on it is unfinished.
+    async fn create_job_with_input(
+        &self,
+        job: &NewJob,
+        input: &serde_json::Value,
+    ) -> Result<Option<Job>>;
+    /// Takes one of the owner's jobs for `worker` until `lease_until`, if it is
+    /// queued or its holder's lease ran out; `None` otherwise (finished, held, or not theirs).
+    async fn claim_job(
+        &self,
+        job: JobRef,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<ClaimedJob>>;
+    /// Extends `worker`'s lease on a running job; false if it no longer holds it.
+    async fn renew_job_lease(
+        &self,
+        job: JobRef,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Records progress and a log line on a job `worker` holds; false if it no longer holds it.
+    async fn record_job_progress(
+        &self,
+        job: JobRef,
+        worker: &str,
+        progress: i16,
+        stage: &str,
+        log_line: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Completes a job `worker` holds, storing `draft` as its site's draft (and
+    /// the site as `draft`) in the same transaction; true only for the one call that completes it.
+    async fn complete_job(
+        &self,
+        job: JobRef,
+        worker: &str,
+        draft: Option<&serde_json::Value>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Fails an unfinished job with `reason`: one `worker` holds, or (`None`,
+    /// the dead letter) one no live lease holds. False if neither applies.
+    async fn fail_job(
+        &self,
+        job: JobRef,
+        worker: Option<&str>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Jobs queued and untouched since `before`, or running on a lease that ran
+    /// out: put back to `queued`, touched, and returned to be enqueued again.
+    /// Spans all users: the queue's reconciler calls it, never a request.
+    async fn requeue_stale_jobs(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<JobRef>>;
+    /// Stores (or replaces) the output of one stage of one of the owner's jobs.
+    async fn save_stage_output(
+        &self,
+        job: JobRef,
+        stage: &str,
+        output: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// The stored stage outputs of one of the owner's jobs.
+    async fn stage_outputs(&self, job: JobRef) -> Result<Vec<StageOutput>>;
+    /// The draft of one of the owner's sites.
+    async fn site_draft(&self, owner: Uuid, site_id: Uuid) -> Result<Option<SiteDraftRecord>>;
+    /// Records the tokens a model call used.
+    async fn record_token_usage(&self, usage: &NewTokenUsage) -> Result<()>;
+    /// Tokens used by one of the owner's jobs.
+    async fn job_token_usage(&self, owner: Uuid, job_id: Uuid) -> Result<TokenCounts>;
+    /// Tokens used by the user, over all jobs.
+    async fn user_token_usage(&self, owner: Uuid) -> Result<TokenCounts>;
+    /// A cached model response by its key.
+    async fn cached_model_response(&self, key: &str) -> Result<Option<serde_json::Value>>;
+    /// Caches a model response under its key.
+    async fn cache_model_response(
+        &self,
+        key: &str,
+        response: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
 }
 
 /// Opens the database a URL names, applies its migrations, and returns it.
@@ -241,4 +338,14 @@ const DEPLOY_CHUNK: usize = 500;
 /// Clamps a page size to what one query may return.
 fn page_limit(page: Page) -> i64 {
     i64::from(page.limit.clamp(1, 500))
+}
+
+/// Token totals from a `SUM` row.
+fn token_counts((input, output, cache_read, cache_creation): (i64, i64, i64, i64)) -> TokenCounts {
+    TokenCounts {
+        input_tokens: input,
+        output_tokens: output,
+        cache_read_tokens: cache_read,
+        cache_creation_tokens: cache_creation,
+    }
 }

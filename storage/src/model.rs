@@ -198,6 +198,12 @@ pub struct Job {
     pub logs: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The step a running job is on (`planning`, `design`, `content`…).
+    pub stage: Option<String>,
+    /// Why a failed job failed.
+    pub error: Option<String>,
+    /// How many times a worker has claimed it.
+    pub attempts: i32,
 }
 
 /// A job to create.
@@ -348,4 +354,71 @@ pub enum DeliveryReport {
         failed: bool,
         sequence: i64,
     },
+}
+
+/// A job a worker has claimed, with what it works from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedJob {
+    pub job: Job,
+    pub input: serde_json::Value,
+}
+
+/// A job and its owner: what goes onto the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct JobRef {
+    pub job_id: Uuid,
+    pub user_id: Uuid,
+}
+
+/// One finished stage of a job and what it produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageOutput {
+    pub stage: String,
+    pub output: serde_json::Value,
+}
+
+/// A site's stored draft (sitemap, design, pages, plugin plan).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteDraftRecord {
+    pub site_id: Uuid,
+    pub job_id: Option<Uuid>,
+    pub draft: serde_json::Value,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Tokens a model call used, as the provider reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenCounts {
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_creation_tokens: i64,
+}
+
+impl TokenCounts {
+    /// Whether the call cost nothing (a cached or offline answer).
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl std::ops::AddAssign for TokenCounts {
+    fn add_assign(&mut self, other: Self) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cache_read_tokens += other.cache_read_tokens;
+        self.cache_creation_tokens += other.cache_creation_tokens;
+    }
+}
+
+/// A model call's token usage to record.
+#[derive(Debug, Clone)]
+pub struct NewTokenUsage {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub job_id: Option<Uuid>,
+    pub stage: String,
+    pub model: String,
+    pub tokens: TokenCounts,
+    pub created_at: DateTime<Utc>,
 }

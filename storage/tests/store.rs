@@ -4,9 +4,10 @@
 use chrono::{Duration, Utc};
 use gsw_storage::testing::TestDatabase;
 use gsw_storage::{
-    connect, Backend, DeliveryReport, DeploymentStatus, Enrollment, JobKind, JobStatus, NewAgent,
-    NewEnrollmentToken, NewJob, NewRefreshToken, NewRelease, NewSite, NewUser, Page, Role,
-    Rotation, SignedForSite, SitePatch, SiteStatus, Store, StoreError,
+    connect, Backend, DeliveryReport, DeploymentStatus, Enrollment, JobKind, JobRef, JobStatus,
+    NewAgent, NewEnrollmentToken, NewJob, NewRefreshToken, NewRelease, NewSite, NewTokenUsage,
+    NewUser, Page, Role, Rotation, SignedForSite, SitePatch, SiteStatus, Store, StoreError,
+    TokenCounts,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -43,6 +44,12 @@ on_both_backends!(
     enrollment_tokens_work_once_and_only_in_time,
     deployments_get_increasing_sequences_per_site,
     delivery_reports_move_deployments_forward_only,
+    generation_jobs_are_claimed_once_under_a_lease,
+    stage_outputs_and_drafts_belong_to_the_owner,
+    dead_letters_and_stale_jobs,
+    token_usage_adds_up_per_job_and_user,
+    model_responses_are_cached,
+    one_generation_at_a_time_per_site,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -783,4 +790,360 @@ async fn delivery_reports_move_deployments_forward_only(store: Box<dyn Store>, _
     assert_eq!(stored.status, DeploymentStatus::Refused);
     assert_eq!(stored.error_code.as_deref(), Some("replay"));
     assert!(store.outbox(site.id).await.unwrap().is_empty());
+}
+
+/// A user with a `generating` site and its queued generation job.
+async fn generation(store: &dyn Store, email: &str) -> JobRef {
+    let user = store.create_user(&new_user(email)).await.unwrap();
+    let mut site = new_site(user.id, "Ada's Bakery");
+    site.status = SiteStatus::Generating;
+    let job = NewJob {
+        id: Uuid::now_v7(),
+        site_id: site.id,
+        user_id: user.id,
+        kind: JobKind::Generation,
+        created_at: Utc::now(),
+    };
+    let created = store
+        .create_site_with_job(&site, &job, &json!({"business_name": "Ada's Bakery"}))
+        .await
+        .unwrap();
+    assert_eq!(created.status, JobStatus::Queued);
+    assert_eq!(created.stage, None);
+    JobRef {
+        job_id: job.id,
+        user_id: user.id,
+    }
+}
+
+async fn generation_jobs_are_claimed_once_under_a_lease(store: Box<dyn Store>, _: String) {
+    let job = generation(store.as_ref(), "ada@example.com").await;
+    let now = Utc::now();
+    let lease = now + Duration::seconds(30);
+    let claimed = store
+        .claim_job(job, "w1", now, lease)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.job.status, JobStatus::Running);
+    assert_eq!(claimed.job.attempts, 1);
+    assert_eq!(claimed.input["business_name"], "Ada's Bakery");
+    assert!(store
+        .claim_job(job, "w2", now, lease)
+        .await
+        .unwrap()
+        .is_none());
+    let stranger = JobRef {
+        user_id: Uuid::now_v7(),
+        ..job
+    };
+    assert!(store
+        .claim_job(stranger, "w3", now + Duration::hours(1), lease)
+        .await
+        .unwrap()
+        .is_none());
+
+    assert!(store
+        .record_job_progress(job, "w1", 40, "content", "planned 5 pages", now)
+        .await
+        .unwrap());
+    assert!(!store
+        .record_job_progress(job, "w2", 50, "content", "not mine", now)
+        .await
+        .unwrap());
+    let seen = store.job(job.user_id, job.job_id).await.unwrap().unwrap();
+    assert_eq!(
+        (seen.progress, seen.stage.as_deref()),
+        (40, Some("content"))
+    );
+    assert_eq!(seen.logs, "planned 5 pages\n");
+
+    // w1's lease runs out: w2 may take the job over, and w1 can no longer touch it.
+    let later = lease + Duration::seconds(1);
+    let taken = store
+        .claim_job(job, "w2", later, later + Duration::seconds(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.job.attempts, 2);
+    assert!(!store
+        .renew_job_lease(job, "w1", later + Duration::seconds(60))
+        .await
+        .unwrap());
+    assert!(store
+        .renew_job_lease(job, "w2", later + Duration::seconds(60))
+        .await
+        .unwrap());
+    assert!(!store
+        .complete_job(job, "w1", Some(&json!({"pages": []})), later)
+        .await
+        .unwrap());
+    let draft = json!({"pages": [{"slug": "home"}]});
+    assert!(store
+        .complete_job(job, "w2", Some(&draft), later)
+        .await
+        .unwrap());
+    assert!(!store
+        .complete_job(job, "w2", Some(&draft), later)
+        .await
+        .unwrap());
+    let done = store.job(job.user_id, job.job_id).await.unwrap().unwrap();
+    assert_eq!((done.status, done.progress), (JobStatus::Completed, 100));
+    let site = store
+        .site(job.user_id, done.site_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(site.status, SiteStatus::Draft);
+    let stored = store
+        .site_draft(job.user_id, done.site_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.draft, draft);
+    assert_eq!(stored.job_id, Some(job.job_id));
+    assert!(store
+        .claim_job(
+            job,
+            "w3",
+            later + Duration::hours(1),
+            later + Duration::hours(2)
+        )
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn stage_outputs_and_drafts_belong_to_the_owner(store: Box<dyn Store>, _: String) {
+    let job = generation(store.as_ref(), "ada@example.com").await;
+    let other = generation(store.as_ref(), "bob@example.com").await;
+    let now = Utc::now();
+    assert!(store
+        .save_stage_output(job, "plan", &json!({"pages": 5}), now)
+        .await
+        .unwrap());
+    assert!(store
+        .save_stage_output(job, "plan", &json!({"pages": 6}), now)
+        .await
+        .unwrap());
+    assert!(store
+        .save_stage_output(job, "page:home", &json!({"h1": "Hi"}), now)
+        .await
+        .unwrap());
+    let intruder = JobRef {
+        user_id: other.user_id,
+        ..job
+    };
+    assert!(!store
+        .save_stage_output(intruder, "plan", &json!({}), now)
+        .await
+        .unwrap());
+    assert!(store.stage_outputs(intruder).await.unwrap().is_empty());
+    let outputs = store.stage_outputs(job).await.unwrap();
+    assert_eq!(outputs.len(), 2);
+    assert_eq!(
+        outputs.iter().find(|o| o.stage == "plan").unwrap().output,
+        json!({"pages": 6})
+    );
+
+    let lease = now + Duration::seconds(30);
+    store
+        .claim_job(job, "w1", now, lease)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .complete_job(job, "w1", Some(&json!({"v": 1})), now)
+        .await
+        .unwrap();
+    let site_id = store
+        .job(job.user_id, job.job_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .site_id;
+    assert!(store
+        .site_draft(other.user_id, site_id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .site_draft(job.user_id, site_id)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+async fn dead_letters_and_stale_jobs(store: Box<dyn Store>, _: String) {
+    let job = generation(store.as_ref(), "ada@example.com").await;
+    let now = Utc::now();
+    let lease = now + Duration::seconds(30);
+    store
+        .claim_job(job, "w1", now, lease)
+        .await
+        .unwrap()
+        .unwrap();
+    // Held by a live lease: neither the dead letter nor the reconciler may take it.
+    assert!(!store
+        .fail_job(job, None, "too many deliveries", now)
+        .await
+        .unwrap());
+    assert!(store
+        .requeue_stale_jobs(now, now, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    // The lease ran out: the reconciler puts it back on the queue.
+    let later = lease + Duration::seconds(1);
+    assert_eq!(
+        store.requeue_stale_jobs(now, later, 100).await.unwrap(),
+        vec![job]
+    );
+    let seen = store.job(job.user_id, job.job_id).await.unwrap().unwrap();
+    assert_eq!(seen.status, JobStatus::Queued);
+    // Touched, so not returned again until it is stale once more.
+    assert!(store
+        .requeue_stale_jobs(later, later, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let much_later = later + Duration::seconds(60);
+    assert_eq!(
+        store
+            .requeue_stale_jobs(much_later, much_later, 100)
+            .await
+            .unwrap(),
+        vec![job]
+    );
+
+    assert!(store
+        .fail_job(job, None, "delivered 5 times without finishing", much_later)
+        .await
+        .unwrap());
+    let failed = store.job(job.user_id, job.job_id).await.unwrap().unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert_eq!(
+        failed.error.as_deref(),
+        Some("delivered 5 times without finishing")
+    );
+    assert!(failed.logs.contains("delivered 5 times"));
+    let site = store
+        .site(job.user_id, failed.site_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(site.status, SiteStatus::Draft);
+    assert!(!store
+        .fail_job(job, None, "again", much_later)
+        .await
+        .unwrap());
+    assert!(store
+        .claim_job(job, "w2", much_later, much_later)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn token_usage_adds_up_per_job_and_user(store: Box<dyn Store>, _: String) {
+    let job = generation(store.as_ref(), "ada@example.com").await;
+    let tokens = TokenCounts {
+        input_tokens: 100,
+        output_tokens: 50,
+        cache_read_tokens: 10,
+        cache_creation_tokens: 5,
+    };
+    for job_id in [Some(job.job_id), Some(job.job_id), None] {
+        store
+            .record_token_usage(&NewTokenUsage {
+                id: Uuid::now_v7(),
+                user_id: job.user_id,
+                job_id,
+                stage: "content".into(),
+                model: "claude-large".into(),
+                tokens,
+                created_at: Utc::now(),
+            })
+            .await
+            .unwrap();
+    }
+    let per_job = store
+        .job_token_usage(job.user_id, job.job_id)
+        .await
+        .unwrap();
+    assert_eq!((per_job.input_tokens, per_job.output_tokens), (200, 100));
+    let per_user = store.user_token_usage(job.user_id).await.unwrap();
+    assert_eq!(per_user.input_tokens, 300);
+    assert_eq!(per_user.cache_read_tokens, 30);
+    assert_eq!(per_user.cache_creation_tokens, 15);
+    assert!(store
+        .user_token_usage(Uuid::now_v7())
+        .await
+        .unwrap()
+        .is_zero());
+    assert!(store
+        .job_token_usage(Uuid::now_v7(), job.job_id)
+        .await
+        .unwrap()
+        .is_zero());
+}
+
+async fn model_responses_are_cached(store: Box<dyn Store>, _: String) {
+    assert!(store.cached_model_response("k1").await.unwrap().is_none());
+    store
+        .cache_model_response("k1", &json!({"a": 1}), Utc::now())
+        .await
+        .unwrap();
+    store
+        .cache_model_response("k1", &json!({"a": 2}), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.cached_model_response("k1").await.unwrap(),
+        Some(json!({"a": 2}))
+    );
+}
+
+async fn one_generation_at_a_time_per_site(store: Box<dyn Store>, _: String) {
+    let job = generation(store.as_ref(), "ada@example.com").await;
+    let site_id = store
+        .job(job.user_id, job.job_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .site_id;
+    let again = |id| NewJob {
+        id,
+        site_id,
+        user_id: job.user_id,
+        kind: JobKind::Generation,
+        created_at: Utc::now(),
+    };
+    let busy = store
+        .create_job_with_input(&again(Uuid::now_v7()), &json!({}))
+        .await;
+    assert!(matches!(busy, Err(StoreError::Conflict(_))), "{busy:?}");
+    let now = Utc::now();
+    store
+        .claim_job(job, "w1", now, now + Duration::seconds(30))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .complete_job(job, "w1", Some(&json!({})), now)
+        .await
+        .unwrap();
+    let next = store
+        .create_job_with_input(&again(Uuid::now_v7()), &json!({"kind": "regenerate"}))
+        .await
+        .unwrap()
+        .expect("the site is free again");
+    assert_eq!(next.status, JobStatus::Queued);
+    let stranger = NewJob {
+        user_id: Uuid::now_v7(),
+        ..again(Uuid::now_v7())
+    };
+    assert!(matches!(
+        store.create_job_with_input(&stranger, &json!({})).await,
+        Ok(None)
+    ));
 }

@@ -35,6 +35,10 @@ pub struct JobView {
     pub logs: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The step a running job is on (`planning`, `content`, `plugins`, `saving`, `done`, `failed`).
+    pub stage: Option<String>,
+    /// Why a failed job failed.
+    pub error: Option<String>,
 }
 
 impl From<Job> for JobView {
@@ -48,6 +52,8 @@ impl From<Job> for JobView {
             logs: job.logs,
             created_at: job.created_at,
             updated_at: job.updated_at,
+            stage: job.stage,
+            error: job.error,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The REST API's resource routes.
 
 pub mod admin;
+pub mod generation;
 pub mod health;
 pub mod jobs;
 pub mod sites;

@@ -2,16 +2,20 @@
 //! socket, with a database of its own. Every test runs on both backends:
 //! `<name>::sqlite` and `<name>::postgres`.
 
-use gsw_control_plane::on_both_backends;
+use gsw_control_plane::{on_both_backends, on_both_backends_with_redis};
 
 /// The shared harness, under the name the test modules use.
 mod helpers {
     pub use gsw_control_plane::testing::*;
 }
 
+mod anthropic;
 mod auth;
+mod fake_anthropic;
+mod generation;
 mod health;
 mod jobs;
+mod queue;
 mod shutdown;
 mod sites;
 mod validation;

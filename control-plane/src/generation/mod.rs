@@ -1,0 +1,21 @@
+//! AI site generation: a business description becomes a complete, editable
+//! WordPress site draft.
+//!
+//! Four agents ([`agents`]) do the work, each with a typed input and output,
+//! through one [`provider::ModelProvider`]: the Anthropic Messages API
+//! ([`anthropic`]) or the deterministic [`offline`] engine. The
+//! [`orchestrator`] runs them in order (planning, then design and content
+//! concurrently, then plugins), storing each stage's output so a resumed job
+//! continues where it stopped. The model writes structured content; only
+//! [`blocks`] writes Gutenberg markup.
+
+pub mod agents;
+pub mod anthropic;
+pub mod blocks;
+pub mod catalog;
+pub mod contrast;
+pub mod draft;
+pub mod offline;
+pub mod orchestrator;
+pub mod provider;
+pub mod service;

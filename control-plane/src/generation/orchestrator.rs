@@ -1,0 +1,519 @@
+//! Runs a generation job: planning, then design and the pages concurrently
+//! (at most `page_concurrency` pages at once), then plugins. Every stage's
+//! output is stored as soon as it exists, so a job resumed after a crash
+//! starts from the last finished stage; a page that fails is retried once
+//! and, if it fails again, reported in the draft while the rest completes.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use chrono::Utc;
+use futures::stream::{self, StreamExt};
+use futures::FutureExt;
+use gsw_storage::{JobRef, JobStatus, NewTokenUsage, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::agents::{Agents, ContentInput, DesignInput, Outcome, PluginInput};
+use super::blocks::render_page;
+use super::draft::{
+    Brief, Design, DraftPage, PageContent, PageFailure, PagePlan, PluginPlan, SiteDraft, Sitemap,
+};
+use super::provider::{ModelError, Stage};
+use crate::events::{JobEvent, JobEvents};
+
+/// What a generation job works from (the job row's `input`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobInput {
+    /// Generate a whole site from a brief.
+    Generate { brief: Brief },
+    /// Rewrite one page, or one section of it, of the site's current draft.
+    Regenerate {
+        page: String,
+        section: Option<usize>,
+    },
+}
+
+/// Why a generation stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerationError {
+    /// Another worker took the job over (our lease ran out): stop quietly.
+    #[error("the job's lease was lost to another worker")]
+    LostLease,
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// The job cannot be done as asked (no draft to regenerate, no such page…).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Reports a job's progress to its row (checking the lease) and to live listeners.
+#[derive(Clone)]
+pub struct Progress {
+    pub store: Arc<dyn Store>,
+    pub events: JobEvents,
+    pub job: JobRef,
+    pub worker: String,
+}
+
+impl Progress {
+    /// Records progress; fails with [`GenerationError::LostLease`] if the job is no longer ours.
+    pub async fn report(
+        &self,
+        progress: i16,
+        stage: &str,
+        message: &str,
+    ) -> Result<(), GenerationError> {
+        let held = self
+            .store
+            .record_job_progress(self.job, &self.worker, progress, stage, message, Utc::now())
+            .await?;
+        if !held {
+            return Err(GenerationError::LostLease);
+        }
+        self.events.publish(JobEvent {
+            job_id: self.job.job_id,
+            status: JobStatus::Running,
+            progress,
+            stage: Some(stage.to_owned()),
+            message: message.to_owned(),
+        });
+        Ok(())
+    }
+}
+
+/// The agents, and how to run them for a job.
+#[derive(Clone)]
+pub struct Orchestrator {
+    pub store: Arc<dyn Store>,
+    pub agents: Agents,
+    /// Pages written at once.
+    pub page_concurrency: usize,
+}
+
+/// Tries a page gets before it is reported as failed.
+const PAGE_TRIES: u32 = 2;
+
+fn page_key(slug: &str) -> String {
+    format!("page:{slug}")
+}
+
+impl Orchestrator {
+    /// Runs a job to its draft (not yet stored: the worker completes the job with it).
+    pub async fn run(
+        &self,
+        job: JobRef,
+        site_id: Uuid,
+        input: &Value,
+        progress: &Progress,
+    ) -> Result<SiteDraft, GenerationError> {
+        let input: JobInput = serde_json::from_value(input.clone())
+            .map_err(|e| GenerationError::Invalid(format!("unreadable job input: {e}")))?;
+        match input {
+            JobInput::Generate { brief } => self.generate(job, &brief, progress).await,
+            JobInput::Regenerate { page, section } => {
+                self.regenerate(job, site_id, &page, section, progress)
+                    .await
+            }
+        }
+    }
+
+    async fn record<T>(
+        &self,
+        job: JobRef,
+        stage: Stage,
+        outcome: &Outcome<T>,
+    ) -> Result<(), StoreError> {
+        if outcome.tokens.is_zero() {
+            return Ok(());
+        }
+        self.store
+            .record_token_usage(&NewTokenUsage {
+                id: Uuid::now_v7(),
+                user_id: job.user_id,
+                job_id: Some(job.job_id),
+                stage: stage.as_str().to_owned(),
+                model: outcome.model.clone(),
+                tokens: outcome.tokens,
+                created_at: Utc::now(),
+            })
+            .await
+    }
+
+    async fn save<T: Serialize>(
+        &self,
+        job: JobRef,
+        key: &str,
+        output: &T,
+    ) -> Result<(), GenerationError> {
+        let value =
+            serde_json::to_value(output).map_err(|e| GenerationError::Invalid(e.to_string()))?;
+        self.store
+            .save_stage_output(job, key, &value, Utc::now())
+            .await?;
+        Ok(())
+    }
+
+    async fn generate(
+        &self,
+        job: JobRef,
+        brief: &Brief,
+        progress: &Progress,
+    ) -> Result<SiteDraft, GenerationError> {
+        let stored: HashMap<String, Value> = self
+            .store
+            .stage_outputs(job)
+            .await?
+            .into_iter()
+            .map(|o| (o.stage, o.output))
+            .collect();
+        let restore = |key: &str| stored.get(key).cloned();
+        let resumed = !stored.is_empty();
+
+        let sitemap: Sitemap = match restore("plan").and_then(|v| serde_json::from_value(v).ok()) {
+            Some(sitemap) => sitemap,
+            None => {
+                progress
+                    .report(5, "planning", "planning the sitemap")
+                    .await?;
+                let outcome = self.agents.plan(brief).await?;
+                self.record(job, Stage::Planning, &outcome).await?;
+                self.save(job, "plan", &outcome.output).await?;
+                outcome.output
+            }
+        };
+        let titles: Vec<&str> = sitemap.pages.iter().map(|p| p.title.as_str()).collect();
+        let message = format!(
+            "{}planned {} pages: {}",
+            if resumed { "resumed; " } else { "" },
+            sitemap.pages.len(),
+            titles.join(", ")
+        );
+        progress.report(15, "content", &message).await?;
+
+        let design = async {
+            if let Some(design) =
+                restore("design").and_then(|v| serde_json::from_value::<Design>(v).ok())
+            {
+                return Ok::<_, GenerationError>(design);
+            }
+            let outcome = self
+                .agents
+                .design(&DesignInput {
+                    brief: brief.clone(),
+                    sitemap: sitemap.clone(),
+                })
+                .await?;
+            self.record(job, Stage::Design, &outcome).await?;
+            self.save(job, "design", &outcome.output).await?;
+            Ok(outcome.output)
+        };
+        let total = sitemap.pages.len().max(1);
+        let done = AtomicUsize::new(0);
+        let pages: Vec<_> = sitemap
+            .pages
+            .iter()
+            .map(|plan| {
+                let work = PageWork {
+                    job,
+                    brief,
+                    sitemap: &sitemap,
+                    plan,
+                    stored: restore(&page_key(&plan.slug)),
+                    done: &done,
+                    total,
+                    progress,
+                };
+                self.write_page(work).boxed()
+            })
+            .collect();
+        let pages = stream::iter(pages)
+            .buffer_unordered(self.page_concurrency.max(1))
+            .collect::<Vec<_>>();
+        let (design, pages) = tokio::join!(design, pages);
+        let design = design?;
+        let mut written = HashMap::new();
+        let mut failed_pages = Vec::new();
+        for page in pages {
+            match page? {
+                (slug, Ok(content)) => {
+                    written.insert(slug, content);
+                }
+                (slug, Err(reason)) => failed_pages.push(PageFailure { slug, reason }),
+            }
+        }
+        if written.is_empty() {
+            let reason = failed_pages
+                .first()
+                .map(|f| f.reason.clone())
+                .unwrap_or_default();
+            return Err(GenerationError::Invalid(format!(
+                "no page could be written: {reason}"
+            )));
+        }
+
+        let plugins: PluginPlan =
+            match restore("plugins").and_then(|v| serde_json::from_value(v).ok()) {
+                Some(plan) => plan,
+                None => {
+                    progress.report(88, "plugins", "choosing plugins").await?;
+                    let outcome = self
+                        .agents
+                        .plugins(&PluginInput {
+                            brief: brief.clone(),
+                            sitemap: sitemap.clone(),
+                        })
+                        .await?;
+                    self.record(job, Stage::Plugins, &outcome).await?;
+                    self.save(job, "plugins", &outcome.output).await?;
+                    outcome.output
+                }
+            };
+        progress
+            .report(95, "saving", "assembling the draft")
+            .await?;
+        Ok(assemble(
+            brief.clone(),
+            sitemap,
+            design,
+            written,
+            plugins,
+            failed_pages,
+        ))
+    }
+
+    /// Writes one page (or takes it from storage), retrying once; a failure is
+    /// returned as the page's reason, not as an error, so the rest carries on.
+    async fn write_page(
+        &self,
+        work: PageWork<'_>,
+    ) -> Result<(String, Result<PageContent, String>), GenerationError> {
+        let PageWork {
+            job,
+            brief,
+            sitemap,
+            plan,
+            stored,
+            done,
+            total,
+            progress,
+        } = work;
+        if let Some(content) = stored.and_then(|v| serde_json::from_value::<PageContent>(v).ok()) {
+            done.fetch_add(1, Ordering::Relaxed);
+            return Ok((plan.slug.clone(), Ok(content)));
+        }
+        let input = ContentInput {
+            brief: brief.clone(),
+            sitemap: sitemap.clone(),
+            slug: plan.slug.clone(),
+            variant: 0,
+            section: None,
+        };
+        let mut last = None;
+        for _ in 0..PAGE_TRIES {
+            match self.agents.page(&input).await {
+                Ok(outcome) => {
+                    self.record(job, Stage::Content, &outcome).await?;
+                    self.save(job, &page_key(&plan.slug), &outcome.output)
+                        .await?;
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    let pct = 15 + (70 * n / total) as i16;
+                    progress
+                        .report(pct, "content", &format!("wrote the {} page", plan.title))
+                        .await?;
+                    return Ok((plan.slug.clone(), Ok(outcome.output)));
+                }
+                Err(err) => {
+                    let permanent = err.is_permanent();
+                    last = Some(err);
+                    if permanent {
+                        break;
+                    }
+                }
+            }
+        }
+        let reason = last.map(|e| e.to_string()).unwrap_or_default();
+        let pct = 15 + (70 * done.load(Ordering::Relaxed) / total) as i16;
+        progress
+            .report(
+                pct,
+                "content",
+                &format!("could not write the {} page: {reason}", plan.title),
+            )
+            .await?;
+        Ok((plan.slug.clone(), Err(reason)))
+    }
+
+    async fn regenerate(
+        &self,
+        job: JobRef,
+        site_id: Uuid,
+        slug: &str,
+        section: Option<usize>,
+        progress: &Progress,
+    ) -> Result<SiteDraft, GenerationError> {
+        let record = self
+            .store
+            .site_draft(job.user_id, site_id)
+            .await?
+            .ok_or_else(|| {
+                GenerationError::Invalid("the site has no draft to regenerate".into())
+            })?;
+        let mut draft: SiteDraft = serde_json::from_value(record.draft)
+            .map_err(|e| GenerationError::Invalid(format!("unreadable draft: {e}")))?;
+        let at = draft
+            .pages
+            .iter()
+            .position(|p| p.slug == slug)
+            .ok_or_else(|| GenerationError::Invalid(format!("the draft has no page {slug:?}")))?;
+        let what = match section {
+            Some(i) => format!("section {} of the {} page", i + 1, draft.pages[at].title),
+            None => format!("the {} page", draft.pages[at].title),
+        };
+        progress
+            .report(10, "content", &format!("rewriting {what}"))
+            .await?;
+        let variant = draft.pages[at].variant + 1;
+        let input = ContentInput {
+            brief: draft.brief.clone(),
+            sitemap: draft.sitemap.clone(),
+            slug: slug.to_owned(),
+            variant,
+            section,
+        };
+        let outcome = self.agents.page(&input).await?;
+        self.record(job, Stage::Content, &outcome).await?;
+        let page = &mut draft.pages[at];
+        match section {
+            None => page.content = outcome.output,
+            Some(i) => {
+                let fresh = outcome.output.sections.get(i).cloned().ok_or_else(|| {
+                    GenerationError::Invalid(format!("the rewritten page has no section {}", i + 1))
+                })?;
+                let old = page.content.sections.get_mut(i).ok_or_else(|| {
+                    GenerationError::Invalid(format!("the page has no section {}", i + 1))
+                })?;
+                *old = fresh;
+            }
+        }
+        page.variant = variant;
+        page.seo_title = page.content.seo_title.clone();
+        page.meta_description = page.content.meta_description.clone();
+        page.blocks = render_page(&page.content, &draft.sitemap);
+        progress
+            .report(90, "saving", &format!("rewrote {what}"))
+            .await?;
+        Ok(draft)
+    }
+}
+
+/// One page's share of a generation.
+struct PageWork<'a> {
+    job: JobRef,
+    brief: &'a Brief,
+    sitemap: &'a Sitemap,
+    plan: &'a PagePlan,
+    stored: Option<Value>,
+    done: &'a AtomicUsize,
+    total: usize,
+    progress: &'a Progress,
+}
+
+/// Puts the stages' outputs together, pages in sitemap order, rendered to blocks.
+pub fn assemble(
+    brief: Brief,
+    sitemap: Sitemap,
+    design: Design,
+    mut written: HashMap<String, PageContent>,
+    plugins: PluginPlan,
+    failed_pages: Vec<PageFailure>,
+) -> SiteDraft {
+    let pages = sitemap
+        .pages
+        .iter()
+        .filter_map(|plan| {
+            let content = written.remove(&plan.slug)?;
+            Some(DraftPage {
+                slug: plan.slug.clone(),
+                title: plan.title.clone(),
+                parent: plan.parent.clone(),
+                path: sitemap.path(&plan.slug),
+                seo_title: content.seo_title.clone(),
+                meta_description: content.meta_description.clone(),
+                blocks: render_page(&content, &sitemap),
+                content,
+                variant: 0,
+            })
+        })
+        .collect();
+    SiteDraft {
+        brief,
+        sitemap,
+        design,
+        pages,
+        plugins,
+        failed_pages,
+    }
+}
+
+/// Generates a whole draft without storage or a job: the same agents and
+/// concurrency, for previews, tests and benchmarks.
+pub async fn generate_in_memory(
+    agents: &Agents,
+    brief: &Brief,
+    page_concurrency: usize,
+) -> Result<SiteDraft, ModelError> {
+    let sitemap = agents.plan(brief).await?.output;
+    let design_input = DesignInput {
+        brief: brief.clone(),
+        sitemap: sitemap.clone(),
+    };
+    let design = agents.design(&design_input);
+    let pages = stream::iter(sitemap.pages.iter().map(|plan| {
+        let input = ContentInput {
+            brief: brief.clone(),
+            sitemap: sitemap.clone(),
+            slug: plan.slug.clone(),
+            variant: 0,
+            section: None,
+        };
+        async move { (plan.slug.clone(), agents.page(&input).await) }
+    }))
+    .buffer_unordered(page_concurrency.max(1))
+    .collect::<Vec<_>>();
+    let (design, pages) = tokio::join!(design, pages);
+    let design = design?.output;
+    let mut written = HashMap::new();
+    let mut failed_pages = Vec::new();
+    for (slug, page) in pages {
+        match page {
+            Ok(outcome) => {
+                written.insert(slug, outcome.output);
+            }
+            Err(err) => failed_pages.push(PageFailure {
+                slug,
+                reason: err.to_string(),
+            }),
+        }
+    }
+    let plugins = agents
+        .plugins(&PluginInput {
+            brief: brief.clone(),
+            sitemap: sitemap.clone(),
+        })
+        .await?
+        .output;
+    Ok(assemble(
+        brief.clone(),
+        sitemap,
+        design,
+        written,
+        plugins,
+        failed_pages,
+    ))
+}

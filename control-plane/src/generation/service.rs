@@ -1,0 +1,155 @@
+//! Generation at run time: the provider, the queue and the event broadcast
+//! chosen from the settings, shared by the API handlers and the workers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use gsw_storage::{JobRef, Store};
+
+use super::agents::Agents;
+use super::anthropic::{AnthropicClient, Backoff};
+use super::offline::OfflineEngine;
+use super::orchestrator::Orchestrator;
+use super::provider::{
+    CachedProvider, ModelProvider, ModelRoutes, RedisCache, ResponseCache, StoreCache,
+};
+use crate::error::AppError;
+use crate::events::JobEvents;
+use crate::queue::memory::MemoryQueue;
+use crate::queue::redis::RedisQueue;
+use crate::queue::worker::Worker;
+use crate::queue::JobQueue;
+use crate::settings::Settings;
+
+/// Everything generation needs, cheap to clone.
+#[derive(Clone)]
+pub struct Generation {
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn JobQueue>,
+    pub events: JobEvents,
+    pub orchestrator: Orchestrator,
+    settings: Arc<Settings>,
+}
+
+impl Generation {
+    /// Builds it from the settings: Anthropic with a response cache when an
+    /// API key is set (the offline engine otherwise); Redis Streams when
+    /// `redis_url` is set (the in-process queue otherwise).
+    pub async fn from_settings(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let redis = match &settings.redis_url {
+            Some(url) => {
+                let client = redis::Client::open(url.expose()).context("reading redis_url")?;
+                let manager = redis::aio::ConnectionManager::new(client.clone())
+                    .await
+                    .context("connecting to Redis")?;
+                Some((client, manager))
+            }
+            None => None,
+        };
+        let provider: Arc<dyn ModelProvider> = match &settings.anthropic_api_key {
+            Some(key) => {
+                let client = AnthropicClient::new(
+                    &settings.anthropic_base_url,
+                    key.expose(),
+                    Backoff {
+                        max_attempts: settings.anthropic_max_attempts,
+                        base: Duration::from_millis(settings.anthropic_backoff_base_ms),
+                        max: Duration::from_millis(settings.anthropic_backoff_max_ms),
+                    },
+                    Duration::from_secs(settings.anthropic_timeout_secs),
+                )?;
+                let cache: Arc<dyn ResponseCache> = match &redis {
+                    Some((_, redis)) => Arc::new(RedisCache {
+                        redis: redis.clone(),
+                        prefix: format!("{}:cache:", settings.queue_stream),
+                        ttl_secs: settings.model_cache_ttl_secs,
+                    }),
+                    None => Arc::new(StoreCache(store.clone())),
+                };
+                Arc::new(CachedProvider {
+                    inner: Arc::new(client),
+                    cache,
+                })
+            }
+            None => Arc::new(OfflineEngine),
+        };
+        let queue: Arc<dyn JobQueue> = match redis {
+            Some((client, _)) => Arc::new(
+                RedisQueue::connect(
+                    &client,
+                    &settings.queue_stream,
+                    Duration::from_secs(settings.queue_visibility_timeout_secs),
+                )
+                .await?,
+            ),
+            None => Arc::new(MemoryQueue::default()),
+        };
+        tracing::info!(
+            provider = provider.name(),
+            queue = queue.name(),
+            "generation ready"
+        );
+        let orchestrator = Orchestrator {
+            store: store.clone(),
+            agents: Agents {
+                provider,
+                routes: ModelRoutes {
+                    small: settings.anthropic_small_model.clone(),
+                    large: settings.anthropic_large_model.clone(),
+                },
+            },
+            page_concurrency: settings.generation_page_concurrency,
+        };
+        Ok(Self {
+            store,
+            queue,
+            events: JobEvents::default(),
+            orchestrator,
+            settings: Arc::new(settings.clone()),
+        })
+    }
+
+    /// A worker over this set-up, named uniquely for this process.
+    pub fn worker(&self) -> Worker {
+        Worker {
+            id: format!(
+                "worker-{}-{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+            orchestrator: self.orchestrator.clone(),
+            events: self.events.clone(),
+            visibility: Duration::from_secs(self.settings.queue_visibility_timeout_secs.max(1)),
+            max_deliveries: u64::from(self.settings.queue_max_deliveries.max(1)),
+            concurrency: self.settings.worker_concurrency.max(1),
+            reconcile_every: Duration::from_secs(self.settings.queue_reconcile_secs.max(1)),
+        }
+    }
+
+    /// Puts a job on the queue. If that fails the job is still queued in the
+    /// database, and the reconciler enqueues it later.
+    pub async fn enqueue(&self, job: JobRef) {
+        if let Err(err) = self.queue.enqueue(&[job]).await {
+            tracing::warn!(error = %err, job = %job.job_id, "enqueueing failed; the reconciler will retry");
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Generation {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        parts
+            .extensions
+            .get::<Generation>()
+            .cloned()
+            .ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("generation is not set up on this router"))
+            })
+    }
+}
