@@ -260,6 +260,47 @@ async fn a_page_that_keeps_failing_is_reported_while_the_rest_completes(
         .as_str()
         .unwrap()
         .contains("500"));
+
+    // The failed page can be written later, and takes its place in the draft.
+    let path = format!(
+        "/sites/{}/regenerate",
+        accepted["site_id"].as_str().unwrap()
+    );
+    let response = app
+        .api(
+            Method::POST,
+            &path,
+            Some(&ada.access),
+            Some(json!({"page": "home", "section": 0})),
+        )
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let response = app
+        .api(
+            Method::POST,
+            &path,
+            Some(&ada.access),
+            Some(json!({"page": "home"})),
+        )
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+    let retry: Value = response.json().await.unwrap();
+    let job = finished_job(&app, &ada, retry["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let draft: Value = app
+        .api(
+            Method::GET,
+            &format!("/sites/{}/draft", accepted["site_id"].as_str().unwrap()),
+            Some(&ada.access),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(draft["pages"].as_array().unwrap().len(), PAGES.len());
+    assert_eq!(draft["pages"][0]["slug"], "home");
+    assert_eq!(draft["failed_pages"], json!([]));
 }
 
 async fn a_generation_routes_stages_caches_and_counts_tokens(backend: gsw_storage::Backend) {
