@@ -105,7 +105,11 @@ impl Agents {
                         cached: reply.cached,
                     })
                 }
-                Err(why) => last = why,
+                Err(why) => {
+                    // A cached bad answer would come back on every retry.
+                    self.provider.reject(&request).await;
+                    last = why;
+                }
             }
         }
         Err(ModelError::Malformed(format!(
