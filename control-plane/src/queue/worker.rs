@@ -263,6 +263,26 @@ impl Worker {
             Err(GenerationError::Store(err)) => {
                 tracing::warn!(error = %err, job = %job.job_id, "storage failed mid-job; it will be resumed");
             }
+            // The model provider is down or overloaded: keep what is done and
+            // try again later, until the job runs out of deliveries.
+            Err(GenerationError::Model(err))
+                if !err.is_permanent()
+                    && i64::from(claimed.job.attempts) < self.max_deliveries as i64 =>
+            {
+                tracing::warn!(error = %err, job = %job.job_id, "model unavailable; the job will be retried");
+                let _ = progress
+                    .report(
+                        claimed.job.progress,
+                        "waiting",
+                        &format!("will retry: {err}"),
+                    )
+                    .await;
+                if let Err(err) = self.store.release_job(job, &self.id, Utc::now()).await {
+                    tracing::warn!(error = %err, "handing a job back failed");
+                }
+                // Not acked: Redis delivers it again after the visibility
+                // timeout; the in-process queue gets it from the reconciler.
+            }
             Err(err) => self.fail(&delivery, &err.to_string()).await,
         }
     }

@@ -432,3 +432,49 @@ async fn routes_caches_and_counts(backend: gsw_storage::Backend, redis_stream: O
         .unwrap();
     assert_eq!(total["input_tokens"], USAGE.0 * n);
 }
+
+crate::on_both_backends_with_redis!(a_model_outage_is_waited_out_not_failed);
+
+async fn a_model_outage_is_waited_out_not_failed(backend: gsw_storage::Backend) {
+    let fake = FakeAnthropic::start().await;
+    let url = fake.url.clone();
+    let stream = format!("gsw:test:{}", uuid::Uuid::new_v4().simple());
+    let key = stream.clone();
+    let app = spawn_app_with(backend, |s| {
+        s.anthropic_api_key = Some(Secret::new("sk-test"));
+        s.anthropic_base_url = url;
+        s.anthropic_max_attempts = 1;
+        s.redis_url = Some(Secret::new(crate::queue::redis_url()));
+        s.queue_stream = key;
+        s.queue_visibility_timeout_secs = 1;
+    })
+    .await;
+    let mut overloaded = Scripted::error(529, "overloaded_error", "Overloaded");
+    overloaded.tool = Some("record_sitemap");
+    fake.script([overloaded]);
+    let ada = app.signed_up("ada@example.com").await;
+    let accepted = generate(
+        &app,
+        &ada,
+        json!({
+            "business_name": "Harbour Plumbing",
+            "type": "plumber",
+            "description": "Plumbers in Bristol.",
+            "goals": ["More calls"]
+        }),
+    )
+    .await;
+    let job = finished_job(&app, &ada, accepted["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let logs = job["logs"].as_str().unwrap();
+    assert!(logs.contains("will retry"), "{logs}");
+    let plans = fake
+        .calls()
+        .iter()
+        .filter(|c| c.tool() == "record_sitemap")
+        .count();
+    assert_eq!(plans, 2);
+    let client = redis::Client::open(crate::queue::redis_url()).unwrap();
+    let mut conn = redis::aio::ConnectionManager::new(client).await.unwrap();
+    let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&stream).query_async(&mut conn).await;
+}
