@@ -77,7 +77,7 @@ async fn redis_queue_reclaims_from_dead_consumers_and_dead_letters() {
     let queue = RedisQueue::connect(
         &redis::Client::open(redis_url()).unwrap(),
         &stream,
-        Duration::from_millis(300),
+        Duration::from_millis(1000),
     )
     .await
     .unwrap();
@@ -97,7 +97,7 @@ async fn redis_queue_reclaims_from_dead_consumers_and_dead_letters() {
         .await
         .unwrap()
         .is_empty());
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     // a is alive after all for one of them and says so.
     queue.extend("a", &got[2]).await.unwrap();
     let reclaimed = queue
