@@ -7,12 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::Extension;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rand::RngCore;
 use tokio::net::TcpListener;
-
-use axum::Extension;
 
 use crate::app::{self, AppState};
 use crate::fleet::{Bus, Fleet, FleetSettings};

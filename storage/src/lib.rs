@@ -277,6 +277,9 @@ pub trait Store: Send + Sync + 'static {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Puts a job `worker` holds back in the queue (the worker is stopping);
+    /// false if it no longer holds it.
+    async fn release_job(&self, job: JobRef, worker: &str, now: DateTime<Utc>) -> Result<bool>;
     /// Jobs queued and untouched since `before`, or running on a lease that ran
     /// out: put back to `queued`, touched, and returned to be enqueued again.
     /// Spans all users: the queue's reconciler calls it, never a request.

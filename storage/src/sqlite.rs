@@ -858,6 +858,20 @@ impl Store for SqliteStore {
         Ok(true)
     }
 
+    async fn release_job(&self, job: JobRef, worker: &str, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = $4
+             WHERE id = $1 AND user_id = $2 AND status = 'running' AND lease_owner = $3",
+        )
+        .bind(job.job_id)
+        .bind(job.user_id)
+        .bind(worker)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn requeue_stale_jobs(
         &self,
         before: DateTime<Utc>,

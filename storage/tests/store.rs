@@ -1016,6 +1016,24 @@ async fn dead_letters_and_stale_jobs(store: Box<dyn Store>, _: String) {
         vec![job]
     );
 
+    // A stopping worker hands its job back: queued again at once, lease gone.
+    let held = much_later + Duration::seconds(1);
+    store
+        .claim_job(job, "w9", held, held + Duration::seconds(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!store.release_job(job, "someone-else", held).await.unwrap());
+    assert!(store.release_job(job, "w9", held).await.unwrap());
+    let released = store.job(job.user_id, job.job_id).await.unwrap().unwrap();
+    assert_eq!(released.status, JobStatus::Queued);
+    assert!(store
+        .claim_job(job, "w10", held, held + Duration::seconds(30))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store.release_job(job, "w10", held).await.unwrap());
+
     assert!(store
         .fail_job(job, None, "delivered 5 times without finishing", much_later)
         .await

@@ -272,20 +272,32 @@ async fn regenerate(
     let draft: SiteDraft = serde_json::from_value(record.draft).map_err(|e| {
         AppError::Internal(anyhow::Error::from(e).context("reading a stored draft"))
     })?;
-    let page = draft
-        .pages
-        .iter()
-        .find(|p| p.slug == body.page)
-        .ok_or_else(|| {
-            AppError::Validation(format!("page: the draft has no page {:?}", body.page))
-        })?;
-    if let Some(section) = body.section {
-        if section >= page.content.sections.len() {
+    let failed = draft.failed_pages.iter().any(|f| f.slug == body.page);
+    match draft.pages.iter().find(|p| p.slug == body.page) {
+        Some(page) => {
+            if let Some(section) = body.section {
+                if section >= page.content.sections.len() {
+                    return Err(AppError::Validation(format!(
+                        "section: the {} page has sections 0 to {}",
+                        page.slug,
+                        page.content.sections.len().saturating_sub(1)
+                    )));
+                }
+            }
+        }
+        // A page that failed during generation can be written now, whole.
+        None if failed && body.section.is_none() => {}
+        None if failed => {
             return Err(AppError::Validation(format!(
-                "section: the {} page has sections 0 to {}",
-                page.slug,
-                page.content.sections.len().saturating_sub(1)
-            )));
+                "section: the {} page was never written; regenerate the whole page",
+                body.page
+            )))
+        }
+        None => {
+            return Err(AppError::Validation(format!(
+                "page: the draft has no page {:?}",
+                body.page
+            )))
         }
     }
     let job = NewJob {

@@ -105,7 +105,11 @@ impl Agents {
                         cached: reply.cached,
                     })
                 }
-                Err(why) => last = why,
+                Err(why) => {
+                    // A cached bad answer would come back on every retry.
+                    self.provider.reject(&request).await;
+                    last = why;
+                }
             }
         }
         Err(ModelError::Malformed(format!(
@@ -404,7 +408,25 @@ pub fn check_sitemap(mut sitemap: Sitemap) -> Result<Sitemap, String> {
             let home = sitemap.pages.remove(at);
             sitemap.pages.insert(0, home);
         }
-        None => return Err("the sitemap has no home page".into()),
+        // The model named the front page something else: the first page is it.
+        None => match sitemap.pages.first_mut() {
+            Some(first) => {
+                let old = std::mem::replace(&mut first.slug, "home".into());
+                seen.remove(&old);
+                seen.insert("home".into());
+                for page in &mut sitemap.pages {
+                    if page.parent.as_deref() == Some(old.as_str()) {
+                        page.parent = Some("home".into());
+                    }
+                }
+                for slug in &mut sitemap.navigation {
+                    if *slug == old {
+                        *slug = "home".into();
+                    }
+                }
+            }
+            None => return Err("the sitemap has no pages".into()),
+        },
     }
     if !seen.contains("contact") {
         sitemap.pages.push(PagePlan {
@@ -567,4 +589,103 @@ pub fn check_plugins(plan: PluginPlan, business_name: &str) -> PluginPlan {
         }
     }
     PluginPlan { plugins }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generation::draft::Section;
+
+    fn plan(slug: &str, parent: Option<&str>, kinds: &[SectionKind]) -> PagePlan {
+        PagePlan {
+            slug: slug.into(),
+            title: slug.to_uppercase(),
+            parent: parent.map(Into::into),
+            purpose: format!("The {slug} page."),
+            sections: kinds
+                .iter()
+                .map(|k| SectionPlan {
+                    kind: *k,
+                    intent: "x".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn sitemaps_are_repaired_or_refused() {
+        let sitemap = Sitemap {
+            pages: vec![
+                plan("Start Here", None, &[SectionKind::Text, SectionKind::Hero]),
+                plan("services", Some("start-here"), &[SectionKind::Hero]),
+                plan("team", Some("nowhere"), &[SectionKind::Hero]),
+            ],
+            navigation: vec!["start-here".into(), "ghost".into(), "services".into()],
+        };
+        let fixed = check_sitemap(sitemap).unwrap();
+        let slugs: Vec<&str> = fixed.pages.iter().map(|p| p.slug.as_str()).collect();
+        assert_eq!(slugs, ["home", "services", "team", "contact"]);
+        assert_eq!(fixed.pages[1].parent.as_deref(), Some("home"));
+        assert_eq!(fixed.pages[2].parent, None);
+        assert_eq!(fixed.navigation, ["home", "services"]);
+        let kinds: Vec<SectionKind> = fixed.pages[0].sections.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [SectionKind::Hero, SectionKind::Text, SectionKind::Text]
+        );
+
+        let twice = Sitemap {
+            pages: vec![plan("home", None, &[]), plan("Home", None, &[])],
+            navigation: vec![],
+        };
+        assert!(check_sitemap(twice).is_err());
+    }
+
+    #[test]
+    fn pages_with_filler_are_refused_and_links_kept_inside_the_site() {
+        let brief = Brief {
+            business_name: "Maison Lune".into(),
+            business_type: "bakery".into(),
+            description: "A bakery.".into(),
+            goals: vec!["Sell".into()],
+        };
+        let sitemap = Sitemap {
+            pages: vec![plan("home", None, &[]), plan("contact", None, &[])],
+            navigation: vec![],
+        };
+        let section = |kind, heading: &str, link: Option<&str>| Section {
+            kind,
+            heading: heading.into(),
+            paragraphs: vec!["Fresh bread daily.".into()],
+            items: vec![],
+            link: link.map(|slug| Link {
+                label: "Go".into(),
+                slug: slug.into(),
+            }),
+        };
+        let page = PageContent {
+            seo_title:
+                "Maison Lune, the bakery of the Croix-Rousse in Lyon, since 1998 and for ever"
+                    .into(),
+            meta_description: String::new(),
+            sections: vec![
+                section(SectionKind::Text, "Welcome", Some("https://evil.example")),
+                section(SectionKind::Hero, "Second hero", None),
+            ],
+        };
+        let checked = check_page(page.clone(), &sitemap.pages[0], &brief, &sitemap).unwrap();
+        assert_eq!(checked.sections[0].kind, SectionKind::Hero);
+        assert_eq!(checked.sections[1].kind, SectionKind::Text);
+        assert_eq!(checked.sections[0].link, None);
+        assert_eq!(
+            checked.sections[1].link.as_ref().map(|l| l.slug.as_str()),
+            Some("contact")
+        );
+        assert!(checked.seo_title.chars().count() <= SEO_TITLE_MAX);
+        assert_eq!(checked.meta_description, "The home page.");
+
+        let mut filler = page;
+        filler.sections[0].paragraphs = vec!["Lorem ipsum dolor sit amet.".into()];
+        assert!(check_page(filler, &sitemap.pages[0], &brief, &sitemap).is_err());
+    }
 }

@@ -1350,7 +1350,7 @@ fn write_page(f: &Facts, sitemap: &Sitemap, plan: &PagePlan, variant: u32) -> Pa
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use super::*;

@@ -366,11 +366,17 @@ impl Orchestrator {
             })?;
         let mut draft: SiteDraft = serde_json::from_value(record.draft)
             .map_err(|e| GenerationError::Invalid(format!("unreadable draft: {e}")))?;
-        let at = draft
-            .pages
-            .iter()
-            .position(|p| p.slug == slug)
-            .ok_or_else(|| GenerationError::Invalid(format!("the draft has no page {slug:?}")))?;
+        let at = match draft.pages.iter().position(|p| p.slug == slug) {
+            Some(at) => at,
+            None if section.is_none() && draft.failed_pages.iter().any(|f| f.slug == slug) => {
+                return self.write_failed_page(job, draft, slug, progress).await;
+            }
+            None => {
+                return Err(GenerationError::Invalid(format!(
+                    "the draft has no page {slug:?}"
+                )))
+            }
+        };
         let what = match section {
             Some(i) => format!("section {} of the {} page", i + 1, draft.pages[at].title),
             None => format!("the {} page", draft.pages[at].title),
@@ -407,6 +413,59 @@ impl Orchestrator {
         page.blocks = render_page(&page.content, &draft.sitemap);
         progress
             .report(90, "saving", &format!("rewrote {what}"))
+            .await?;
+        Ok(draft)
+    }
+}
+
+impl Orchestrator {
+    /// Writes a page that failed during generation and puts it in its place in the draft.
+    async fn write_failed_page(
+        &self,
+        job: JobRef,
+        mut draft: SiteDraft,
+        slug: &str,
+        progress: &Progress,
+    ) -> Result<SiteDraft, GenerationError> {
+        let plan =
+            draft.sitemap.page(slug).cloned().ok_or_else(|| {
+                GenerationError::Invalid(format!("the sitemap has no page {slug:?}"))
+            })?;
+        progress
+            .report(10, "content", &format!("writing the {} page", plan.title))
+            .await?;
+        let input = ContentInput {
+            brief: draft.brief.clone(),
+            sitemap: draft.sitemap.clone(),
+            slug: slug.to_owned(),
+            variant: 0,
+            section: None,
+        };
+        let outcome = self.agents.page(&input).await?;
+        self.record(job, Stage::Content, &outcome).await?;
+        let content = outcome.output;
+        let page = DraftPage {
+            slug: plan.slug.clone(),
+            title: plan.title.clone(),
+            parent: plan.parent.clone(),
+            path: draft.sitemap.path(&plan.slug),
+            seo_title: content.seo_title.clone(),
+            meta_description: content.meta_description.clone(),
+            blocks: render_page(&content, &draft.sitemap),
+            content,
+            variant: 0,
+        };
+        // Keep pages in sitemap order.
+        let order = |s: &str| draft.sitemap.pages.iter().position(|p| p.slug == s);
+        let at = draft
+            .pages
+            .iter()
+            .position(|p| order(&p.slug) > order(slug))
+            .unwrap_or(draft.pages.len());
+        draft.pages.insert(at, page);
+        draft.failed_pages.retain(|f| f.slug != slug);
+        progress
+            .report(90, "saving", &format!("wrote the {} page", plan.title))
             .await?;
         Ok(draft)
     }

@@ -115,6 +115,8 @@ pub trait ModelProvider: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Runs one call.
     async fn generate(&self, request: &ModelRequest) -> Result<ModelReply, ModelError>;
+    /// The answer to this request failed the agent's checks: do not serve it again.
+    async fn reject(&self, _request: &ModelRequest) {}
 }
 
 /// Where model responses are cached.
@@ -206,7 +208,8 @@ impl ModelProvider for CachedProvider {
     async fn generate(&self, request: &ModelRequest) -> Result<ModelReply, ModelError> {
         let key = cache_key(self.inner.name(), request);
         match self.cache.get(&key).await {
-            Ok(Some(output)) => {
+            // `null` marks an answer that was rejected: ask the model again.
+            Ok(Some(output)) if !output.is_null() => {
                 return Ok(ModelReply {
                     output,
                     tokens: TokenCounts::default(),
@@ -214,7 +217,7 @@ impl ModelProvider for CachedProvider {
                     cached: true,
                 })
             }
-            Ok(None) => {}
+            Ok(_) => {}
             // A cache outage costs tokens, not the generation.
             Err(err) => tracing::warn!(error = %err, "model response cache unavailable"),
         }
@@ -223,5 +226,95 @@ impl ModelProvider for CachedProvider {
             tracing::warn!(error = %err, "could not cache a model response");
         }
         Ok(reply)
+    }
+
+    async fn reject(&self, request: &ModelRequest) {
+        let key = cache_key(self.inner.name(), request);
+        if let Err(err) = self.cache.put(&key, &Value::Null).await {
+            tracing::warn!(error = %err, "could not drop a rejected model response");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::generation::agents::Agents;
+    use crate::generation::offline::OfflineEngine;
+
+    /// The offline engine, except that its first answer is garbage; it counts calls and charges tokens.
+    #[derive(Default)]
+    struct FlakyModel {
+        calls: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ModelProvider for FlakyModel {
+        fn name(&self) -> &'static str {
+            "flaky"
+        }
+        async fn generate(&self, request: &ModelRequest) -> Result<ModelReply, ModelError> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            let mut reply = OfflineEngine.generate(request).await?;
+            if n == 0 {
+                reply.output = serde_json::json!({"pages": "not a list"});
+            }
+            reply.tokens.input_tokens = 10;
+            Ok(reply)
+        }
+    }
+
+    #[derive(Default)]
+    struct MemoryCache(Mutex<HashMap<String, Value>>);
+
+    #[async_trait]
+    impl ResponseCache for MemoryCache {
+        async fn get(&self, key: &str) -> anyhow::Result<Option<Value>> {
+            Ok(self.0.lock().unwrap().get(key).cloned())
+        }
+        async fn put(&self, key: &str, output: &Value) -> anyhow::Result<()> {
+            self.0
+                .lock()
+                .unwrap()
+                .insert(key.to_owned(), output.clone());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn rejected_answers_are_not_served_from_the_cache() {
+        let model = Arc::new(FlakyModel::default());
+        let agents = Agents {
+            provider: Arc::new(CachedProvider {
+                inner: model.clone(),
+                cache: Arc::new(MemoryCache::default()),
+            }),
+            routes: ModelRoutes {
+                small: "s".into(),
+                large: "l".into(),
+            },
+        };
+        let brief = crate::generation::offline::tests::bakery();
+        let first = agents.plan(&brief).await.unwrap();
+        assert_eq!(
+            model.calls.load(Ordering::SeqCst),
+            2,
+            "the bad answer was asked for again"
+        );
+        assert_eq!(first.tokens.input_tokens, 20);
+        assert!(!first.cached);
+        let again = agents.plan(&brief).await.unwrap();
+        assert_eq!(
+            model.calls.load(Ordering::SeqCst),
+            2,
+            "the good answer came from the cache"
+        );
+        assert!(again.cached);
+        assert!(again.tokens.is_zero());
+        assert_eq!(again.output, first.output);
     }
 }

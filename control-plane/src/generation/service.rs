@@ -128,6 +128,7 @@ impl Generation {
             max_deliveries: u64::from(self.settings.queue_max_deliveries.max(1)),
             concurrency: self.settings.worker_concurrency.max(1),
             reconcile_every: Duration::from_secs(self.settings.queue_reconcile_secs.max(1)),
+            running: Default::default(),
         }
     }
 

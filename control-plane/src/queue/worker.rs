@@ -8,6 +8,7 @@
 //! once its lease has run out, and a job that keeps killing its workers is
 //! failed with the reason after `max_deliveries` (the dead letter).
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,11 +39,14 @@ pub struct Worker {
     pub concurrency: usize,
     /// How often unfinished jobs the queue may have lost are enqueued again.
     pub reconcile_every: Duration,
+    /// Jobs this worker holds right now, handed back when it stops.
+    pub running: Arc<std::sync::Mutex<HashSet<JobRef>>>,
 }
 
 impl Worker {
-    /// Runs until `shutdown` completes. Jobs still running then are dropped
-    /// mid-way: their leases run out and another worker resumes them.
+    /// Runs until `shutdown` completes. Jobs still running then are stopped
+    /// mid-way and handed back to the queue: another worker (or this one,
+    /// restarted) resumes them from their last finished stage.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let worker = Arc::new(self);
         let permits = Arc::new(Semaphore::new(worker.concurrency.max(1)));
@@ -106,6 +110,22 @@ impl Worker {
         }
         tracing::info!(worker = %worker.id, running = tasks.len(), "worker stopping");
         tasks.shutdown().await;
+        let held: Vec<JobRef> = worker.held().drain().collect();
+        for job in held {
+            match worker.store.release_job(job, &worker.id, Utc::now()).await {
+                Ok(true) => tracing::info!(job = %job.job_id, "job handed back to the queue"),
+                Ok(false) => {}
+                // Its lease runs out instead; the reconciler requeues it then.
+                Err(err) => {
+                    tracing::warn!(error = %err, job = %job.job_id, "handing a job back failed")
+                }
+            }
+        }
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashSet<JobRef>> {
+        // A poisoned set still holds the right ids: keep using it.
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Enqueues jobs queued since before `before` (or whose lease ran out) again.
@@ -169,6 +189,7 @@ impl Worker {
             return;
         };
         tracing::info!(job = %job.job_id, attempt = claimed.job.attempts, "job claimed");
+        self.held().insert(job);
         self.publish(
             job,
             JobStatus::Running,
@@ -205,6 +226,7 @@ impl Worker {
             result = self.orchestrator.run(job, claimed.job.site_id, &claimed.input, &progress) => result,
             () = heartbeat => Err(GenerationError::LostLease),
         };
+        self.held().remove(&job);
         match result {
             Ok(draft) => {
                 let draft = match serde_json::to_value(&draft) {
@@ -240,6 +262,26 @@ impl Worker {
             }
             Err(GenerationError::Store(err)) => {
                 tracing::warn!(error = %err, job = %job.job_id, "storage failed mid-job; it will be resumed");
+            }
+            // The model provider is down or overloaded: keep what is done and
+            // try again later, until the job runs out of deliveries.
+            Err(GenerationError::Model(err))
+                if !err.is_permanent()
+                    && i64::from(claimed.job.attempts) < self.max_deliveries as i64 =>
+            {
+                tracing::warn!(error = %err, job = %job.job_id, "model unavailable; the job will be retried");
+                let _ = progress
+                    .report(
+                        claimed.job.progress,
+                        "waiting",
+                        &format!("will retry: {err}"),
+                    )
+                    .await;
+                if let Err(err) = self.store.release_job(job, &self.id, Utc::now()).await {
+                    tracing::warn!(error = %err, "handing a job back failed");
+                }
+                // Not acked: Redis delivers it again after the visibility
+                // timeout; the in-process queue gets it from the reconciler.
             }
             Err(err) => self.fail(&delivery, &err.to_string()).await,
         }

@@ -260,6 +260,47 @@ async fn a_page_that_keeps_failing_is_reported_while_the_rest_completes(
         .as_str()
         .unwrap()
         .contains("500"));
+
+    // The failed page can be written later, and takes its place in the draft.
+    let path = format!(
+        "/sites/{}/regenerate",
+        accepted["site_id"].as_str().unwrap()
+    );
+    let response = app
+        .api(
+            Method::POST,
+            &path,
+            Some(&ada.access),
+            Some(json!({"page": "home", "section": 0})),
+        )
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let response = app
+        .api(
+            Method::POST,
+            &path,
+            Some(&ada.access),
+            Some(json!({"page": "home"})),
+        )
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+    let retry: Value = response.json().await.unwrap();
+    let job = finished_job(&app, &ada, retry["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let draft: Value = app
+        .api(
+            Method::GET,
+            &format!("/sites/{}/draft", accepted["site_id"].as_str().unwrap()),
+            Some(&ada.access),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(draft["pages"].as_array().unwrap().len(), PAGES.len());
+    assert_eq!(draft["pages"][0]["slug"], "home");
+    assert_eq!(draft["failed_pages"], json!([]));
 }
 
 async fn a_generation_routes_stages_caches_and_counts_tokens(backend: gsw_storage::Backend) {
@@ -390,4 +431,50 @@ async fn routes_caches_and_counts(backend: gsw_storage::Backend, redis_stream: O
         .await
         .unwrap();
     assert_eq!(total["input_tokens"], USAGE.0 * n);
+}
+
+crate::on_both_backends_with_redis!(a_model_outage_is_waited_out_not_failed);
+
+async fn a_model_outage_is_waited_out_not_failed(backend: gsw_storage::Backend) {
+    let fake = FakeAnthropic::start().await;
+    let url = fake.url.clone();
+    let stream = format!("gsw:test:{}", uuid::Uuid::new_v4().simple());
+    let key = stream.clone();
+    let app = spawn_app_with(backend, |s| {
+        s.anthropic_api_key = Some(Secret::new("sk-test"));
+        s.anthropic_base_url = url;
+        s.anthropic_max_attempts = 1;
+        s.redis_url = Some(Secret::new(crate::queue::redis_url()));
+        s.queue_stream = key;
+        s.queue_visibility_timeout_secs = 1;
+    })
+    .await;
+    let mut overloaded = Scripted::error(529, "overloaded_error", "Overloaded");
+    overloaded.tool = Some("record_sitemap");
+    fake.script([overloaded]);
+    let ada = app.signed_up("ada@example.com").await;
+    let accepted = generate(
+        &app,
+        &ada,
+        json!({
+            "business_name": "Harbour Plumbing",
+            "type": "plumber",
+            "description": "Plumbers in Bristol.",
+            "goals": ["More calls"]
+        }),
+    )
+    .await;
+    let job = finished_job(&app, &ada, accepted["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let logs = job["logs"].as_str().unwrap();
+    assert!(logs.contains("will retry"), "{logs}");
+    let plans = fake
+        .calls()
+        .iter()
+        .filter(|c| c.tool() == "record_sitemap")
+        .count();
+    assert_eq!(plans, 2);
+    let client = redis::Client::open(crate::queue::redis_url()).unwrap();
+    let mut conn = redis::aio::ConnectionManager::new(client).await.unwrap();
+    let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&stream).query_async(&mut conn).await;
 }

@@ -77,7 +77,7 @@ async fn redis_queue_reclaims_from_dead_consumers_and_dead_letters() {
     let queue = RedisQueue::connect(
         &redis::Client::open(redis_url()).unwrap(),
         &stream,
-        Duration::from_millis(300),
+        Duration::from_millis(1000),
     )
     .await
     .unwrap();
@@ -97,7 +97,7 @@ async fn redis_queue_reclaims_from_dead_consumers_and_dead_letters() {
         .await
         .unwrap()
         .is_empty());
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     // a is alive after all for one of them and says so.
     queue.extend("a", &got[2]).await.unwrap();
     let reclaimed = queue
@@ -171,6 +171,7 @@ async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
 }
 
 crate::on_both_backends_with_redis!(
+    a_stopping_worker_hands_its_job_back,
     a_killed_worker_process_s_job_completes_once,
     a_killed_worker_s_job_completes_once,
     a_job_that_keeps_losing_its_worker_is_dead_lettered,
@@ -447,4 +448,54 @@ async fn a_killed_worker_process_s_job_completes_once(backend: gsw_storage::Back
         .count();
     assert_eq!(plans, 1);
     forget(&stream).await;
+}
+
+async fn a_stopping_worker_hands_its_job_back(backend: gsw_storage::Backend) {
+    // The embedded set-up: in-process queue, a 60 s lease.
+    let mut used = None;
+    let app = spawn_app_with(backend, |s| {
+        s.serve_workers = false;
+        used = Some(s.clone());
+    })
+    .await;
+    let settings = used.unwrap();
+    let ada = app.signed_up("ada@example.com").await;
+    let accepted = generate(&app, &ada, bakery()).await;
+    let job_id: Uuid = accepted["job_id"].as_str().unwrap().parse().unwrap();
+    let owner: Uuid = ada.id.parse().unwrap();
+
+    let generation = Generation::from_settings(&settings, app.store.clone())
+        .await
+        .unwrap();
+    let mut stuck = generation.worker();
+    stuck.orchestrator.agents.provider = Arc::new(StuckOnPages);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let first = tokio::spawn(stuck.run(async move {
+        let _ = stopped.await;
+    }));
+    let store = app.store.clone();
+    wait_for("the first worker to plan", async || {
+        let job = store.job(owner, job_id).await.unwrap().unwrap();
+        job.stage.as_deref() == Some("content")
+    })
+    .await;
+    let _ = stop.send(());
+    first.await.unwrap();
+    let released = app.store.job(owner, job_id).await.unwrap().unwrap();
+    assert_eq!(released.status, JobStatus::Queued);
+
+    // A restarted worker takes it at once, not after the lease would have run out.
+    let started = Instant::now();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let second = tokio::spawn(generation.worker().run(async move {
+        let _ = stopped.await;
+    }));
+    let job = finished_job(&app, &ada, &job_id.to_string()).await;
+    let _ = stop.send(());
+    let _ = second.await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let stored = app.store.job(owner, job_id).await.unwrap().unwrap();
+    assert_eq!(stored.attempts, 2);
+    assert!(stored.logs.contains("resumed;"), "{}", stored.logs);
 }
