@@ -162,6 +162,11 @@ impl Server {
         self.child.id().unwrap_or_default()
     }
 
+    /// CPU time (user + system) the server process has used.
+    fn cpu(&self) -> Duration {
+        cpu_of(&format!("/proc/{}/stat", self.pid()))
+    }
+
     fn rss_kib(&self) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .ok()
@@ -191,6 +196,19 @@ impl Server {
         let server = Server::start(&self.bin, &self.dir, self.addr, self.heartbeat).await?;
         Ok((server, stopping))
     }
+}
+
+/// User + system CPU time from a `/proc/…/stat` file (clock ticks of 10 ms).
+fn cpu_of(stat: &str) -> Duration {
+    let text = std::fs::read_to_string(stat).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let after = text.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
 }
 
 fn free_port() -> anyhow::Result<SocketAddr> {
@@ -516,6 +534,7 @@ async fn main() -> anyhow::Result<()> {
                 "items": [{"kind": "media", "path": "payload.bin", "content_base64": STANDARD.encode(&content)}],
             });
             let client = reqwest::Client::new();
+            let (server_cpu, sim_cpu) = (server.cpu(), cpu_of("/proc/self/stat"));
             let started = Instant::now();
             let response = client
                 .post(format!("{base}/api/v1/deployments"))
@@ -540,6 +559,8 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             latencies.sort();
+            let server_cpu = server.cpu().saturating_sub(server_cpu);
+            let sim_cpu = cpu_of("/proc/self/stat").saturating_sub(sim_cpu);
             println!("push: {bytes}-byte bundle to {agents} agents (verify {verify:?}); API accepted after {:.3} s",
                 accepted.as_secs_f64());
             println!(
@@ -547,6 +568,11 @@ async fn main() -> anyhow::Result<()> {
                 percentile(&latencies, 50.0).as_secs_f64(),
                 percentile(&latencies, 99.0).as_secs_f64(),
                 percentile(&latencies, 100.0).as_secs_f64()
+            );
+            println!(
+                "push: CPU used meanwhile: control plane {:.2} s, simulated agents {:.2} s (two cores in all)",
+                server_cpu.as_secs_f64(),
+                sim_cpu.as_secs_f64()
             );
         }
         Bench::Reconnect { .. } => {

@@ -86,7 +86,7 @@ pub struct Fleet {
 }
 
 /// Connections sending a bundle at the same time.
-const CONCURRENT_SENDS: usize = 128;
+const CONCURRENT_SENDS: usize = 64;
 
 /// What an agent said about a deployment of its site: (site, deployment, report).
 type Report = (Uuid, Uuid, DeliveryReport);
