@@ -730,6 +730,16 @@ async fn a_deployment_made_on_one_node_reaches_an_agent_on_another_through_redis
     settings_b.data_dir = data_b.path().to_owned();
     let node_b = gsw_control_plane::testing::start(settings_b, node_a.db.clone(), data_b).await;
 
+    let ready: Value = node_b
+        .client
+        .get(node_b.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["redis"], "ok", "{ready}");
     let (ada, site_id) = user_with_site(&node_a).await;
     // The agent is enrolled through, and connected to, node B.
     let mut host = connected_host(&node_b, &ada, &site_id, &[]).await;

@@ -25,18 +25,36 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Storage answers within two seconds.
+/// Storage (and Redis, when configured) answer within two seconds.
 async fn readyz(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
-        Ok(Ok(())) => Ok(Json(json!({"status": "ready", "storage": "ok"}))),
+        Ok(Ok(())) => {}
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "readiness check: storage failed");
-            Err(AppError::Unavailable("storage is not reachable".into()))
+            return Err(AppError::Unavailable("storage is not reachable".into()));
         }
-        Err(_) => Err(AppError::Unavailable(
-            "storage did not answer within 2 seconds".into(),
-        )),
+        Err(_) => {
+            return Err(AppError::Unavailable(
+                "storage did not answer within 2 seconds".into(),
+            ))
+        }
     }
+    let redis = match tokio::time::timeout(Duration::from_secs(2), state.fleet.bus_ping()).await {
+        Ok(Ok(Some(()))) => "ok",
+        Ok(Ok(None)) => "not configured",
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "readiness check: Redis failed");
+            return Err(AppError::Unavailable("Redis is not reachable".into()));
+        }
+        Err(_) => {
+            return Err(AppError::Unavailable(
+                "Redis did not answer within 2 seconds".into(),
+            ))
+        }
+    };
+    Ok(Json(
+        json!({"status": "ready", "storage": "ok", "redis": redis}),
+    ))
 }
 
 /// Prometheus text exposition.

@@ -82,6 +82,16 @@ impl Bus {
         })))
     }
 
+    /// Pings Redis; `None` on a single node without it.
+    pub(crate) async fn ping(&self) -> anyhow::Result<Option<()>> {
+        let Bus::Redis(bus) = self else {
+            return Ok(None);
+        };
+        let mut conn = bus.conn.clone();
+        redis::cmd("PING").query_async::<String>(&mut conn).await?;
+        Ok(Some(()))
+    }
+
     /// Records that this node holds the site's agent.
     pub(crate) fn claim(&self, site: Uuid) {
         if let Bus::Redis(bus) = self {

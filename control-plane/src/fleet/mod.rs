@@ -239,6 +239,11 @@ impl Fleet {
         (self.connected() as u64 * 2).clamp(1_000, 60_000)
     }
 
+    /// Pings Redis; `None` when this node runs without it.
+    pub async fn bus_ping(&self) -> anyhow::Result<Option<()>> {
+        self.bus.ping().await
+    }
+
     /// Number of agents connected to this node.
     pub fn connected(&self) -> usize {
         self.lock_connections().len()

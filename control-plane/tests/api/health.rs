@@ -19,6 +19,7 @@ async fn health_and_readiness(app: TestApp) {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["storage"], "ok");
+    assert_eq!(body["redis"], "not configured");
     // The dashboard's landing page is served at the root.
     let response = app.client.get(app.url("/")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
