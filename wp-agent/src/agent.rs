@@ -351,9 +351,15 @@ impl Agent {
         let verified = match bundle::verify(&bytes, &self.bundle_key, &self.expectations()?) {
             Ok(verified) => verified,
             Err(err) => {
-                tracing::error!(deployment_id = %spooled.deployment_id, %err, "spooled bundle no longer verifies; discarding");
-                self.spool.discard(spooled)?;
-                return Ok(None);
+                tracing::error!(deployment_id = %spooled.deployment_id, %err, "spooled bundle no longer verifies; refusing it");
+                let record = AppliedRecord {
+                    deployment_id: spooled.deployment_id,
+                    sequence: spooled.sequence,
+                    results: Vec::new(),
+                    refused: Some((err.code().to_owned(), err.to_string())),
+                };
+                self.spool.finish(spooled, &record)?;
+                return Ok(Some(record));
             }
         };
         let results = self.applier.apply(&verified);
@@ -361,6 +367,7 @@ impl Agent {
             deployment_id: spooled.deployment_id,
             sequence: verified.manifest.sequence,
             results,
+            refused: None,
         };
         self.spool.finish(spooled, &record)?;
         tracing::info!(deployment_id = %record.deployment_id, sequence = record.sequence, "bundle applied");
@@ -368,11 +375,20 @@ impl Agent {
     }
 }
 
+/// What to tell the control plane about a journalled bundle.
 fn applied_frame(record: &AppliedRecord) -> AgentFrame {
-    AgentFrame::Applied {
-        deployment_id: record.deployment_id,
-        sequence: record.sequence,
-        results: record.results.clone(),
+    match &record.refused {
+        Some((code, reason)) => AgentFrame::Refused {
+            deployment_id: record.deployment_id,
+            sequence: Some(record.sequence),
+            code: code.clone(),
+            reason: reason.clone(),
+        },
+        None => AgentFrame::Applied {
+            deployment_id: record.deployment_id,
+            sequence: record.sequence,
+            results: record.results.clone(),
+        },
     }
 }
 

@@ -19,12 +19,17 @@ use crate::disk;
 /// Journal entries kept for re-reporting after reconnects.
 const JOURNAL_KEEP: usize = 200;
 
-/// The result of applying one bundle, kept to report it again if needed.
+/// The outcome of one spooled bundle, kept to report it again if needed:
+/// applied with per-item results, or refused when it was due.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppliedRecord {
     pub deployment_id: Uuid,
     pub sequence: u64,
     pub results: Vec<ItemResult>,
+    /// Set when the bundle failed its second check before applying
+    /// (it expired in the spool, say): `(code, reason)`; nothing was applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<(String, String)>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -135,7 +140,7 @@ impl Spool {
             &json,
             0o600,
         )?;
-        if record.sequence > self.last_applied()? {
+        if record.refused.is_none() && record.sequence > self.last_applied()? {
             self.set_last_applied(record.sequence)?;
         }
         self.discard(spooled)
@@ -206,6 +211,7 @@ mod tests {
             deployment_id: a,
             sequence: 3,
             results: vec![],
+            refused: None,
         };
         spool.finish(&pending[0], &record).unwrap();
         assert_eq!(spool.last_applied().unwrap(), 3);
@@ -217,9 +223,26 @@ mod tests {
             deployment_id: b,
             sequence: 1,
             results: vec![],
+            refused: None,
         };
         spool.finish(&spool.pending().unwrap()[0], &old).unwrap();
         assert_eq!(spool.last_applied().unwrap(), 3);
         assert_eq!(spool.journal().unwrap().len(), 2);
+
+        // A bundle refused from the spool is journalled, never raises last_applied.
+        let c = Uuid::now_v7();
+        spool.put(c, 40, b"stale").unwrap();
+        let refused = AppliedRecord {
+            deployment_id: c,
+            sequence: 40,
+            results: vec![],
+            refused: Some(("expired".into(), "bundle expired".into())),
+        };
+        spool
+            .finish(&spool.pending().unwrap()[0], &refused)
+            .unwrap();
+        assert_eq!(spool.last_applied().unwrap(), 3);
+        assert_eq!(spool.applied(c).unwrap(), Some(refused));
+        assert!(spool.pending().unwrap().is_empty());
     }
 }
