@@ -112,9 +112,6 @@ impl Server {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stopping_tx.send(());
-            // Agent WebSockets are upgraded connections, outside the HTTP
-            // server's graceful shutdown: tell them, and let them go.
-            fleet.shutdown(Duration::from_secs(5)).await;
         };
         let serve = axum::serve(
             self.listener,
@@ -132,6 +129,10 @@ impl Server {
             served = serve => served.context("serving HTTP")?,
             () = deadline => tracing::warn!(?grace, "in-flight requests outlived the grace period; stopping anyway"),
         }
+        // Agent WebSockets are upgraded connections, outside the HTTP
+        // server's graceful shutdown. Now that nothing new is accepted (so a
+        // told agent cannot come straight back here), tell them, and let them go.
+        fleet.shutdown(Duration::from_secs(5)).await;
         let _ = stop_workers.send(());
         if let Some(workers) = workers {
             let _ = workers.await;
