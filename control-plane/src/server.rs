@@ -186,7 +186,7 @@ fn generated_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     rand::rngs::OsRng.fill_bytes(&mut secret);
     write_private(path, STANDARD.encode(&secret).as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
-    tracing::info!(path = %path.display(), "generated a token-signing secret");
+    tracing::info!(path = %path.display(), "generated a secret");
     Ok(secret)
 }
 
