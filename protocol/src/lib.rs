@@ -6,6 +6,7 @@
 //! WebSocket frames ([`frame`]) and the signed bundle format ([`bundle`]).
 #![forbid(unsafe_code)]
 
+pub mod blocks;
 pub mod bundle;
 pub mod frame;
 
