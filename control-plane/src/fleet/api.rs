@@ -29,6 +29,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
+use crate::generation::draft::SiteDraft;
 use crate::validate;
 
 /// Enrollment tokens live this long.
@@ -525,22 +526,47 @@ pub(crate) async fn deploy(
     Ok(deployments)
 }
 
-/// Queues a bundle for one site.
+/// Queues a bundle for one site: the items sent, or with an empty body the
+/// site's current draft (pages, navigation, design and plugin plan).
 #[utoipa::path(post, path = "/sites/{id}/deployments", tag = "fleet", params(("id" = Uuid, Path)),
-    request_body = DeployRequest, security(("bearer" = [])),
+    request_body(content = DeployRequest, description = "Items to deploy; an empty body deploys the site's current draft"),
+    security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued; delivered when the agent is connected", body = DeploymentView),
         (status = 404, description = "No such site of the caller's", body = gsw_protocol::ErrorBody),
-        (status = 422, description = "Bad items", body = gsw_protocol::ErrorBody),
+        (status = 422, description = "Bad items, or an empty body for a site with no draft", body = gsw_protocol::ErrorBody),
     ))]
 async fn create_site_deployment(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath(site_id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<DeployRequest>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
-    let payload = payload(&state, body.items)?;
-    let mut made = deploy(&state, user.id, &[site_id], payload, body.ttl_secs).await?;
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        _ => AppError::MalformedRequest(rejection.body_text()),
+    })?;
+    let (payload, ttl_secs) = if body.iter().all(u8::is_ascii_whitespace) {
+        (draft_payload(&state, user.id, site_id).await?, None)
+    } else {
+        let json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !json {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let request: DeployRequest = serde_json::from_slice(&body).map_err(|err| {
+            if err.is_syntax() || err.is_eof() {
+                AppError::MalformedRequest(format!("the body is not valid JSON: {err}"))
+            } else {
+                AppError::Validation(err.to_string())
+            }
+        })?;
+        (payload(&state, request.items)?, request.ttl_secs)
+    };
+    let mut made = deploy(&state, user.id, &[site_id], payload, ttl_secs).await?;
     let deployment = made
         .pop()
         .ok_or_else(|| anyhow::anyhow!("no deployment made"))?;
@@ -550,6 +576,76 @@ async fn create_site_deployment(
         [(header::LOCATION, location)],
         Json(DeploymentView::from(deployment)),
     ))
+}
+
+/// The bundle items of a site's current draft.
+async fn draft_payload(state: &AppState, owner: Uuid, site_id: Uuid) -> ApiResult<Payload> {
+    if state.store.site(owner, site_id).await?.is_none() {
+        return Err(AppError::NotFound("site"));
+    }
+    let record = state
+        .store
+        .site_draft(owner, site_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::Validation(
+                "this site has no draft to deploy: generate one, or send the items to deploy"
+                    .into(),
+            )
+        })?;
+    let draft: SiteDraft = serde_json::from_value(record.draft)
+        .map_err(|e| anyhow::anyhow!("stored draft of site {site_id} is unreadable: {e}"))?;
+    let items = draft_items(&draft).map_err(anyhow::Error::from)?;
+    Payload::build(items).map_err(|e| AppError::Internal(anyhow::anyhow!("draft bundle: {e}")))
+}
+
+/// Lays a draft out as bundle items, the format the connector plugin applies:
+/// `content/pages/<slug>.json` per page (keyed by `page:<slug>` so applying
+/// again updates rather than duplicates), `content/navigation.json`,
+/// `design/design.json` and `plugin/plan.json`.
+pub fn draft_items(draft: &SiteDraft) -> serde_json::Result<Vec<(ItemKind, String, Vec<u8>)>> {
+    let mut items = Vec::with_capacity(draft.pages.len() + 3);
+    for page in &draft.pages {
+        let item = serde_json::json!({
+            "key": format!("page:{}", page.slug),
+            "type": "page",
+            "slug": page.slug,
+            "title": page.title,
+            "parent_key": page.parent.as_ref().map(|p| format!("page:{p}")),
+            "status": "publish",
+            "front_page": page.slug == "home",
+            "content": page.blocks,
+            "seo": { "title": page.seo_title, "description": page.meta_description },
+        });
+        items.push((
+            ItemKind::Content,
+            format!("pages/{}.json", page.slug),
+            serde_json::to_vec(&item)?,
+        ));
+    }
+    let navigation: Vec<_> = draft
+        .sitemap
+        .navigation
+        .iter()
+        .filter_map(|slug| draft.pages.iter().find(|p| &p.slug == slug))
+        .map(|page| serde_json::json!({ "key": format!("page:{}", page.slug), "label": page.title, "path": page.path }))
+        .collect();
+    items.push((
+        ItemKind::Content,
+        "navigation.json".to_owned(),
+        serde_json::to_vec(&serde_json::json!({ "items": navigation }))?,
+    ));
+    items.push((
+        ItemKind::Design,
+        "design.json".to_owned(),
+        serde_json::to_vec(&draft.design)?,
+    ));
+    items.push((
+        ItemKind::Plugin,
+        "plan.json".to_owned(),
+        serde_json::to_vec(&draft.plugins)?,
+    ));
+    Ok(items)
 }
 
 /// Queues one bundle for each of many sites.
