@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use base64::Engine;
 use ed25519_dalek::SigningKey;
@@ -11,28 +10,8 @@ use gsw_protocol::bundle::{ItemKind, Manifest, Payload, SignedManifest, FORMAT};
 use serde_json::Value;
 use uuid::Uuid;
 
-/// The extension as PHP loads it. `cargo test` builds only this crate's
-/// rlib, so the cdylib is built here, once, into a target folder of the
-/// tests' own (the outer build may still hold the main one's lock).
-fn extension() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("php-ext");
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "--offline", "--lib", "--manifest-path"])
-                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-                .arg("--target-dir")
-                .arg(&target)
-                .status()
-                .expect("running cargo build for the extension");
-            assert!(status.success(), "building the PHP extension failed");
-            let so = target.join("debug/libgsw_php_ext.so");
-            assert!(so.exists(), "{} not built", so.display());
-            so
-        })
-        .clone()
-}
+mod common;
+use common::extension;
 
 /// Runs PHP code with the extension and returns (stdout, success).
 fn php(code: &str) -> (String, bool) {
