@@ -433,6 +433,48 @@ async fn a_revoked_agent_is_disconnected_and_cannot_reconnect() {
     assert_eq!(response.status(), 404);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolling_a_site_again_revokes_its_earlier_agent() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (ada, site_id) = user_with_site(&app).await;
+    let mut old = connected_host(&app, &ada, &site_id, &[]).await;
+
+    // Enrolling a new host, not yet started, revokes the old agent at once:
+    // it is disconnected and stops, rather than receiving bundles meanwhile.
+    let token = enrollment_token(&app, &ada, &site_id).await;
+    let mut new = Host {
+        dir: tempfile::tempdir().unwrap(),
+        agent: None,
+    };
+    let output = enroll_command(
+        &app.address,
+        token["token"].as_str().unwrap(),
+        &new.state_dir(),
+        &[],
+    )
+    .await;
+    assert!(output.status.success());
+    let mut agent = old.agent.take().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), agent.wait())
+        .await
+        .expect("the replaced agent stops before its successor connects")
+        .unwrap();
+    assert!(!status.success());
+    new.start();
+
+    let id = deploy(
+        &app,
+        &ada,
+        &site_id,
+        json!([{"kind": "content", "path": "n.json", "content": "new"}]),
+    )
+    .await;
+    assert_eq!(settled(&app, &ada, &id).await["status"], "applied");
+    assert_eq!(new.files().len(), 1);
+    assert!(old.files().is_empty(), "the revoked host received nothing");
+    new.kill().await;
+}
+
 /// Queues a bundle built by hand, bypassing the API's checks, as an attacker
 /// or a bug might produce it.
 async fn queue_raw(

@@ -206,8 +206,9 @@ async fn enroll(
     {
         Enrollment::Enrolled(agent) => {
             tracing::info!(agent_id = %agent.id, site_id = %agent.site_id, "agent enrolled");
-            // The site's earlier agent, if any, was revoked with this enrollment.
-            state.fleet.notify_site(agent.site_id).await;
+            // The site's earlier agent, if any, was revoked with this
+            // enrollment: close its connection now, so it receives nothing more.
+            state.fleet.disconnect_revoked(agent.site_id).await;
             Ok((
                 StatusCode::CREATED,
                 Json(EnrollResponse {
