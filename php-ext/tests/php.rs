@@ -56,6 +56,7 @@ impl Fixture {
             sequence,
             created_at: now,
             expires_at: now + 3600,
+            policy: Default::default(),
             items: payload.items.clone(),
         };
         let mut bytes = SignedManifest::sign(&manifest, &self.key).encode(&payload.bytes);

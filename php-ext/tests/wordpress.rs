@@ -173,6 +173,7 @@ fn bundle(
         sequence,
         created_at: now,
         expires_at: now + 3600,
+        policy: Default::default(),
         items: payload.items.clone(),
     };
     let mut bytes = SignedManifest::sign(&manifest, key).encode(&payload.bytes);

@@ -51,6 +51,8 @@ pub enum ItemKind {
     Design,
     /// An image or other file to import as an attachment.
     Media,
+    /// An instruction to restore the state before an earlier bundle, as JSON.
+    Rollback,
 }
 
 impl ItemKind {
@@ -62,6 +64,7 @@ impl ItemKind {
             Self::Plugin => "plugin",
             Self::Design => "design",
             Self::Media => "media",
+            Self::Rollback => "rollback",
         }
     }
 }
@@ -95,7 +98,28 @@ pub struct Manifest {
     pub created_at: i64,
     /// Unix seconds; not applied after this.
     pub expires_at: i64,
+    /// How the site applies the bundle; absent means the defaults.
+    #[serde(default, skip_serializing_if = "Policy::is_default")]
+    pub policy: Policy,
     pub items: Vec<ItemEntry>,
+}
+
+/// The site's apply policy, signed with the manifest so a host cannot be
+/// talked into a looser one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Keep content as written instead of filtering it as WordPress filters a
+    /// post by a user without `unfiltered_html`.
+    #[serde(default)]
+    pub unfiltered_html: bool,
+}
+
+impl Policy {
+    /// Whether this is the default policy (left out of the manifest).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// The items of a release: built once, sent to any number of sites.
@@ -489,6 +513,7 @@ mod tests {
             sequence,
             created_at: NOW - 10,
             expires_at: NOW + 3600,
+            policy: Default::default(),
             items: f.payload.items.clone(),
         }
     }

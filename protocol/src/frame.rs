@@ -12,6 +12,7 @@
 //!   ── binary: deployment id ‖ bundle ─▶
 //!   ◀────────────── ack | refused {deployment_id, sequence}
 //!   ◀────────────── applied {deployment_id, sequence, results}
+//!   ◀────────────── inventory {…} | drift {…}   (on connect, after applies)
 //!   ── restarting {…} / revoked ───────▶   (then the server closes)
 //! ```
 //! WebSocket pings go both ways as heartbeats.
@@ -85,6 +86,11 @@ pub enum AgentFrame {
         sequence: u64,
         results: Vec<ItemResult>,
     },
+    /// The WordPress installation as it is now; sent on connect and after each apply.
+    Inventory { inventory: crate::site::Inventory },
+    /// Deployed content changed in WordPress since; sent on connect, after
+    /// each apply and periodically.
+    Drift { drift: crate::site::Drift },
 }
 
 /// What happened to one item of an applied bundle.
@@ -92,10 +98,10 @@ pub enum AgentFrame {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ItemResult {
-    /// `content`, `theme`, `plugin`, `design` or `media`.
+    /// `content`, `theme`, `plugin`, `design`, `media` or `rollback`.
     pub kind: String,
     pub path: String,
-    /// `applied`, `unchanged` or `failed`.
+    /// `applied`, `unchanged`, `skipped` or `failed`.
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

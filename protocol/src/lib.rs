@@ -9,6 +9,7 @@
 pub mod blocks;
 pub mod bundle;
 pub mod frame;
+pub mod site;
 
 use serde::{Deserialize, Serialize};
 

@@ -207,6 +207,20 @@ pub trait Store: Send + Sync + 'static {
             .copied()
             .unwrap_or(false))
     }
+    /// Keeps what a site's agent last reported about its WordPress.
+    async fn record_site_inventory(
+        &self,
+        site_id: Uuid,
+        inventory: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Keeps the site's latest drift report.
+    async fn record_site_drift(
+        &self,
+        site_id: Uuid,
+        drift: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
     /// One of the owner's deployments.
     async fn deployment(&self, owner: Uuid, id: Uuid) -> Result<Option<Deployment>>;
     /// Deployments of one of the owner's sites, newest first.

@@ -159,6 +159,16 @@ pub struct Site {
     pub metadata: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Deploy content unfiltered (as a user with `unfiltered_html` would).
+    pub allow_unfiltered_html: bool,
+    /// What the site's agent last reported about WordPress.
+    #[sqlx(json(nullable))]
+    pub inventory: Option<serde_json::Value>,
+    pub inventory_at: Option<DateTime<Utc>>,
+    /// Deployed content changed in WordPress since, as last reported.
+    #[sqlx(json(nullable))]
+    pub drift: Option<serde_json::Value>,
+    pub drift_at: Option<DateTime<Utc>>,
 }
 
 /// A site to create.
@@ -181,6 +191,7 @@ pub struct SitePatch {
     pub domain: Option<Option<String>>,
     pub wp_admin_url: Option<Option<String>>,
     pub metadata: Option<serde_json::Value>,
+    pub allow_unfiltered_html: Option<bool>,
 }
 
 /// A unit of background work on a site.
@@ -309,6 +320,8 @@ pub struct NewRelease {
     pub items: serde_json::Value,
     pub payload: Vec<u8>,
     pub created_at: DateTime<Utc>,
+    /// The deployment this release undoes, for rollbacks.
+    pub rollback_of: Option<Uuid>,
 }
 
 /// A signed manifest for one site, made once its sequence number is known.
@@ -318,8 +331,19 @@ pub struct SignedForSite {
     pub signature: Vec<u8>,
 }
 
-/// Signs the manifest of deployment `id` to `site` with sequence `sequence`.
-pub type SignManifest<'a> = dyn Fn(Uuid, Uuid, u64) -> SignedForSite + Send + Sync + 'a;
+/// What a deployment's manifest is signed for, once the store knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignFor {
+    /// The deployment (and bundle) id.
+    pub id: Uuid,
+    pub site_id: Uuid,
+    pub sequence: u64,
+    /// The site's policy: deploy content unfiltered.
+    pub unfiltered_html: bool,
+}
+
+/// Signs the manifest of one deployment.
+pub type SignManifest<'a> = dyn Fn(&SignFor) -> SignedForSite + Send + Sync + 'a;
 
 /// One bundle for one site.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -339,6 +363,8 @@ pub struct Deployment {
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The deployment this one undoes, for rollbacks.
+    pub rollback_of: Option<Uuid>,
 }
 
 /// What an agent reported about a delivery.

@@ -14,9 +14,9 @@ use uuid::Uuid;
 use crate::{
     conflict_on_unique, page_limit, token_counts, Agent, Backend, ClaimedJob, DeliveryReport,
     Deployment, Enrollment, Job, JobRef, NewAgent, NewEnrollmentToken, NewJob, NewRefreshToken,
-    NewRelease, NewSite, NewTokenUsage, NewUser, Page, Result, Role, Rotation, SignManifest,
-    SignedForSite, Site, SiteDraftRecord, SitePatch, StageOutput, Store, Subscription, TokenCounts,
-    User, DEPLOY_CHUNK,
+    NewRelease, NewSite, NewTokenUsage, NewUser, Page, Result, Role, Rotation, SignFor,
+    SignManifest, SignedForSite, Site, SiteDraftRecord, SitePatch, StageOutput, Store,
+    Subscription, TokenCounts, User, DEPLOY_CHUNK,
 };
 
 /// [`Store`] on a PostgreSQL database.
@@ -256,6 +256,7 @@ impl Store for PostgresStore {
                  domain = CASE WHEN $5 THEN $6 ELSE domain END,
                  wp_admin_url = CASE WHEN $7 THEN $8 ELSE wp_admin_url END,
                  metadata = CASE WHEN $9 THEN $10 ELSE metadata END,
+                 allow_unfiltered_html = CASE WHEN $12 THEN $13 ELSE allow_unfiltered_html END,
                  updated_at = $11
              WHERE id = $1 AND user_id = $2
              RETURNING *",
@@ -271,6 +272,8 @@ impl Store for PostgresStore {
         .bind(patch.metadata.is_some())
         .bind(patch.metadata.as_ref().map(Json))
         .bind(now)
+        .bind(patch.allow_unfiltered_html.is_some())
+        .bind(patch.allow_unfiltered_html.unwrap_or(false))
         .fetch_optional(&self.pool)
         .await?)
     }
@@ -465,12 +468,13 @@ impl Store for PostgresStore {
             for site_id in chunk {
                 ids.push_bind(*site_id);
             }
-            bump.push(") RETURNING id, bundle_sequence");
-            let sequences: HashMap<Uuid, i64> = bump
-                .build_query_as::<(Uuid, i64)>()
+            bump.push(") RETURNING id, bundle_sequence, allow_unfiltered_html");
+            let sequences: HashMap<Uuid, (i64, bool)> = bump
+                .build_query_as::<(Uuid, i64, bool)>()
                 .fetch_all(&mut *tx)
                 .await?
                 .into_iter()
+                .map(|(id, sequence, unfiltered_html)| (id, (sequence, unfiltered_html)))
                 .collect();
             // A site that is not the owner's (or named twice) spoils the
             // batch; dropping the transaction rolls everything back.
@@ -480,14 +484,20 @@ impl Store for PostgresStore {
             let rows: Vec<(Uuid, Uuid, i64, SignedForSite)> = chunk
                 .iter()
                 .map(|site_id| {
-                    let sequence = sequences[site_id];
+                    let (sequence, unfiltered_html) = sequences[site_id];
                     let id = Uuid::now_v7();
-                    (id, *site_id, sequence, sign(id, *site_id, sequence as u64))
+                    let signed = sign(&SignFor {
+                        id,
+                        site_id: *site_id,
+                        sequence: sequence as u64,
+                        unfiltered_html,
+                    });
+                    (id, *site_id, sequence, signed)
                 })
                 .collect();
             let mut insert = QueryBuilder::new(
                 "INSERT INTO deployments
-                     (id, site_id, user_id, release_id, sequence, status, manifest, signature, created_at, updated_at) ",
+                     (id, site_id, user_id, release_id, sequence, status, manifest, signature, created_at, updated_at, rollback_of) ",
             );
             insert.push_values(&rows, |mut row, (id, site_id, sequence, signed)| {
                 row.push_bind(*id)
@@ -499,7 +509,8 @@ impl Store for PostgresStore {
                     .push_bind(&signed.manifest)
                     .push_bind(&signed.signature)
                     .push_bind(release.created_at)
-                    .push_bind(release.created_at);
+                    .push_bind(release.created_at)
+                    .push_bind(release.rollback_of);
             });
             insert.push(" RETURNING *");
             let mut inserted: Vec<Deployment> = insert.build_query_as().fetch_all(&mut *tx).await?;
@@ -591,6 +602,36 @@ impl Store for PostgresStore {
         }
         tx.commit().await?;
         Ok(recorded)
+    }
+
+    async fn record_site_inventory(
+        &self,
+        site_id: Uuid,
+        inventory: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE sites SET inventory = $2, inventory_at = $3 WHERE id = $1")
+            .bind(site_id)
+            .bind(Json(inventory))
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn record_site_drift(
+        &self,
+        site_id: Uuid,
+        drift: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE sites SET drift = $2, drift_at = $3 WHERE id = $1")
+            .bind(site_id)
+            .bind(Json(drift))
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn deployment(&self, owner: Uuid, id: Uuid) -> Result<Option<Deployment>> {

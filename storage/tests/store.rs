@@ -6,8 +6,8 @@ use gsw_storage::testing::TestDatabase;
 use gsw_storage::{
     connect, Backend, DeliveryReport, DeploymentStatus, Enrollment, JobKind, JobRef, JobStatus,
     NewAgent, NewEnrollmentToken, NewJob, NewRefreshToken, NewRelease, NewSite, NewTokenUsage,
-    NewUser, Page, Role, Rotation, SignedForSite, SitePatch, SiteStatus, Store, StoreError,
-    TokenCounts,
+    NewUser, Page, Role, Rotation, SignFor, SignedForSite, SitePatch, SiteStatus, Store,
+    StoreError, TokenCounts,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -50,6 +50,7 @@ on_both_backends!(
     token_usage_adds_up_per_job_and_user,
     model_responses_are_cached,
     one_generation_at_a_time_per_site,
+    sites_keep_their_policy_inventory_and_drift,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -345,6 +346,7 @@ async fn site_patch_sets_clears_and_keeps_fields(store: Box<dyn Store>, _: Strin
         domain: Some(None),
         wp_admin_url: Some(Some("https://bakery.example/wp-admin/".into())),
         metadata: Some(json!({"tags": []})),
+        allow_unfiltered_html: Some(true),
     };
     let updated = store
         .update_site(ada.id, site.id, &patch, later)
@@ -358,6 +360,7 @@ async fn site_patch_sets_clears_and_keeps_fields(store: Box<dyn Store>, _: Strin
         Some("https://bakery.example/wp-admin/")
     );
     assert_eq!(updated.metadata, json!({"tags": []}));
+    assert!(updated.allow_unfiltered_html);
     assert_eq!(updated.created_at, site.created_at);
     assert!(updated.updated_at > site.updated_at);
     assert_eq!(store.site(ada.id, site.id).await.unwrap(), Some(updated));
@@ -614,12 +617,18 @@ fn release(owner: Uuid) -> NewRelease {
         items: json!([]),
         payload: vec![1, 2, 3],
         created_at: Utc::now(),
+        rollback_of: None,
     }
 }
 
-fn sign(id: Uuid, site: Uuid, sequence: u64) -> SignedForSite {
+fn sign(to: &SignFor) -> SignedForSite {
+    let policy = if to.unfiltered_html {
+        " unfiltered"
+    } else {
+        ""
+    };
     SignedForSite {
-        manifest: format!("{id} {site} {sequence}").into_bytes(),
+        manifest: format!("{} {} {}{policy}", to.id, to.site_id, to.sequence).into_bytes(),
         signature: vec![0; 64],
     }
 }
@@ -1164,4 +1173,76 @@ async fn one_generation_at_a_time_per_site(store: Box<dyn Store>, _: String) {
         store.create_job_with_input(&stranger, &json!({})).await,
         Ok(None)
     ));
+}
+
+async fn sites_keep_their_policy_inventory_and_drift(store: Box<dyn Store>, _: String) {
+    let ada = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let strict = store
+        .create_site(&new_site(ada.id, "Strict"))
+        .await
+        .unwrap();
+    let open = store.create_site(&new_site(ada.id, "Open")).await.unwrap();
+    assert!(!strict.allow_unfiltered_html);
+    let patch = SitePatch {
+        allow_unfiltered_html: Some(true),
+        ..SitePatch::default()
+    };
+    store
+        .update_site(ada.id, open.id, &patch, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The policy reaches the signer with each site's sequence.
+    let made = store
+        .create_deployments(ada.id, &release(ada.id), &[strict.id, open.id], &sign)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        made[0].manifest,
+        format!("{} {} 1", made[0].id, strict.id).into_bytes()
+    );
+    assert_eq!(
+        made[1].manifest,
+        format!("{} {} 1 unfiltered", made[1].id, open.id).into_bytes()
+    );
+    assert_eq!(made[0].rollback_of, None);
+
+    // A rollback names the deployment it undoes.
+    let undo = NewRelease {
+        rollback_of: Some(made[0].id),
+        ..release(ada.id)
+    };
+    let rollback = store
+        .create_deployments(ada.id, &undo, &[strict.id], &sign)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rollback[0].rollback_of, Some(made[0].id));
+    assert_eq!(rollback[0].sequence, 2);
+
+    // The latest inventory and drift report replace the earlier ones.
+    let at = Utc::now();
+    store
+        .record_site_inventory(strict.id, &json!({"wordpress_version": "6.0"}), at)
+        .await
+        .unwrap();
+    store
+        .record_site_inventory(strict.id, &json!({"wordpress_version": "6.1.1"}), at)
+        .await
+        .unwrap();
+    store
+        .record_site_drift(strict.id, &json!({"checked": 3, "drifted": []}), at)
+        .await
+        .unwrap();
+    let site = store.site(ada.id, strict.id).await.unwrap().unwrap();
+    assert_eq!(site.inventory, Some(json!({"wordpress_version": "6.1.1"})));
+    assert_eq!(site.drift, Some(json!({"checked": 3, "drifted": []})));
+    assert!(site.inventory_at.is_some() && site.drift_at.is_some());
+    let other = store.site(ada.id, open.id).await.unwrap().unwrap();
+    assert_eq!(other.inventory, None);
 }

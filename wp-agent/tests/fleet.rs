@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use gsw_control_plane::testing::{spawn_app, spawn_app_with, TestApp, TestUser};
 use gsw_protocol::bundle::{ItemEntry, ItemKind, Manifest, Payload, SignedManifest, FORMAT};
-use gsw_storage::{Backend, NewEnrollmentToken, NewRelease, SignedForSite};
+use gsw_storage::{Backend, NewEnrollmentToken, NewRelease, SignFor, SignedForSite};
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -492,9 +492,10 @@ async fn queue_raw(
         items: json!([]),
         payload: payload_bytes,
         created_at: Utc::now(),
+        rollback_of: None,
     };
-    let sign = |id: Uuid, site: Uuid, sequence: u64| {
-        let signed = SignedManifest::sign(&manifest(id, site, sequence), key);
+    let sign = |to: &SignFor| {
+        let signed = SignedManifest::sign(&manifest(to.id, to.site_id, to.sequence), key);
         SignedForSite {
             manifest: signed.manifest,
             signature: signed.signature.to_vec(),
@@ -520,6 +521,7 @@ fn manifest_for(items: &[ItemEntry], id: Uuid, site: Uuid, sequence: u64) -> Man
         sequence,
         created_at: now,
         expires_at: now + 3600,
+        policy: Default::default(),
         items: items.to_vec(),
     }
 }

@@ -5,6 +5,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Utc};
+use gsw_protocol::site::{Drift, Inventory};
 use gsw_storage::{NewSite, Page, Site, SitePatch, SiteStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -39,6 +40,15 @@ pub struct SiteView {
     pub metadata: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Deploy content unfiltered, as a WordPress user with `unfiltered_html`
+    /// would write it; otherwise it is filtered as WordPress filters authors.
+    pub allow_unfiltered_html: bool,
+    /// WordPress as the site's agent last reported it; `null` until it has.
+    pub inventory: Option<Inventory>,
+    pub inventory_at: Option<DateTime<Utc>>,
+    /// Deployed content changed in WordPress since, as last reported.
+    pub drift: Option<Drift>,
+    pub drift_at: Option<DateTime<Utc>>,
 }
 
 impl From<Site> for SiteView {
@@ -52,6 +62,13 @@ impl From<Site> for SiteView {
             metadata: site.metadata,
             created_at: site.created_at,
             updated_at: site.updated_at,
+            allow_unfiltered_html: site.allow_unfiltered_html,
+            // Stored as the agent sent them; a report this version cannot
+            // read shows as none rather than failing the whole site.
+            inventory: site.inventory.and_then(|v| serde_json::from_value(v).ok()),
+            inventory_at: site.inventory_at,
+            drift: site.drift.and_then(|v| serde_json::from_value(v).ok()),
+            drift_at: site.drift_at,
         }
     }
 }
@@ -86,6 +103,8 @@ pub struct UpdateSite {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Option<serde_json::Value>>,
+    /// Deploy content unfiltered (see the site's field of the same name).
+    pub allow_unfiltered_html: Option<bool>,
 }
 
 /// Paging through sites.
@@ -221,9 +240,10 @@ async fn update_site(
         && body.domain.is_none()
         && body.wp_admin_url.is_none()
         && body.metadata.is_none()
+        && body.allow_unfiltered_html.is_none()
     {
         return Err(AppError::Validation(
-            "nothing to change: send at least one of name, domain, wp_admin_url, metadata".into(),
+            "nothing to change: send at least one of name, domain, wp_admin_url, metadata, allow_unfiltered_html".into(),
         ));
     }
     let name = body
@@ -252,6 +272,7 @@ async fn update_site(
             .map(|u| optional(u.as_deref(), |u| validate::http_url("wp_admin_url", u)))
             .transpose()?,
         metadata,
+        allow_unfiltered_html: body.allow_unfiltered_html,
     };
     let site = state
         .store

@@ -10,11 +10,13 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use gsw_protocol::bundle::{ItemEntry, ItemKind, Manifest, Payload, SignedManifest, FORMAT};
+use gsw_protocol::bundle::{
+    ItemEntry, ItemKind, Manifest, Payload, Policy, SignedManifest, FORMAT,
+};
 use gsw_protocol::frame::{ItemResult, AGENT_CONNECT_PATH, MAX_TEXT_FRAME_BYTES};
 use gsw_storage::{
     Agent, Deployment, DeploymentStatus, Enrollment, NewAgent, NewEnrollmentToken, NewRelease,
-    SignedForSite,
+    SignFor, SignedForSite,
 };
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -55,6 +57,7 @@ pub fn router(max_bundle_bytes: u64) -> OpenApiRouter<AppState> {
         )
         .routes(routes!(create_bulk_deployment).layer(DefaultBodyLimit::max(body_limit)))
         .routes(routes!(get_deployment))
+        .routes(routes!(rollback_deployment))
         .route(
             AGENT_CONNECT_PATH.trim_start_matches(gsw_protocol::API_PREFIX),
             axum::routing::get(connect),
@@ -412,6 +415,8 @@ pub struct DeploymentView {
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// For a rollback, the deployment it undoes.
+    pub rollback_of: Option<Uuid>,
 }
 
 impl From<Deployment> for DeploymentView {
@@ -432,6 +437,7 @@ impl From<Deployment> for DeploymentView {
             error: d.error,
             created_at: d.created_at,
             updated_at: d.updated_at,
+            rollback_of: d.rollback_of,
         }
     }
 }
@@ -481,6 +487,17 @@ pub(crate) async fn deploy(
     payload: Payload,
     ttl_secs: Option<u64>,
 ) -> ApiResult<Vec<Deployment>> {
+    deploy_release(state, owner, site_ids, payload, ttl_secs, None).await
+}
+
+async fn deploy_release(
+    state: &AppState,
+    owner: Uuid,
+    site_ids: &[Uuid],
+    payload: Payload,
+    ttl_secs: Option<u64>,
+    rollback_of: Option<Uuid>,
+) -> ApiResult<Vec<Deployment>> {
     let ttl = match ttl_secs {
         None => state.fleet.settings.bundle_ttl,
         Some(secs @ 60..=31_536_000) => std::time::Duration::from_secs(secs),
@@ -495,14 +512,17 @@ pub(crate) async fn deploy(
     let expires_at = created_at + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
     let key = &state.fleet.signing_key;
     let items = payload.items;
-    let sign = |bundle_id: Uuid, site_id: Uuid, sequence: u64| {
+    let sign = |to: &SignFor| {
         let manifest = Manifest {
             format: FORMAT,
-            bundle_id,
-            site_id,
-            sequence,
+            bundle_id: to.id,
+            site_id: to.site_id,
+            sequence: to.sequence,
             created_at,
             expires_at,
+            policy: Policy {
+                unfiltered_html: to.unfiltered_html,
+            },
             items: items.clone(),
         };
         let signed = SignedManifest::sign(&manifest, key);
@@ -517,6 +537,7 @@ pub(crate) async fn deploy(
         items: serde_json::to_value(&items).map_err(anyhow::Error::from)?,
         payload: payload.bytes,
         created_at: now,
+        rollback_of,
     };
     let deployments = state
         .store
@@ -713,4 +734,61 @@ async fn get_deployment(
         .await?
         .ok_or(AppError::NotFound("deployment"))?;
     Ok(Json(deployment.into()))
+}
+
+/// Undoes a deployment: queues a signed rollback bundle for its site, which
+/// the connector applies by restoring the state it recorded just before
+/// that deployment changed anything (content, settings, active theme and
+/// plugins). The rollback is itself a deployment, with its own results.
+#[utoipa::path(post, path = "/deployments/{id}/rollback", tag = "fleet", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Rollback queued; delivered when the agent is connected", body = DeploymentView),
+        (status = 404, description = "No such deployment of the caller's", body = gsw_protocol::ErrorBody),
+        (status = 409, description = "The deployment changed nothing that could be undone (not applied yet, or refused)", body = gsw_protocol::ErrorBody),
+    ))]
+async fn rollback_deployment(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<(StatusCode, Json<DeploymentView>)> {
+    let target = state
+        .store
+        .deployment(user.id, id)
+        .await?
+        .ok_or(AppError::NotFound("deployment"))?;
+    match target.status {
+        // A failed apply may have changed part of the site: undo that part.
+        DeploymentStatus::Applied | DeploymentStatus::Failed => {}
+        DeploymentStatus::Queued | DeploymentStatus::Delivered => {
+            return Err(AppError::InvalidState(
+                "this deployment has not been applied yet; there is nothing to roll back".into(),
+            ))
+        }
+        DeploymentStatus::Refused => {
+            return Err(AppError::InvalidState(
+                "this deployment was refused by its agent and changed nothing".into(),
+            ))
+        }
+    }
+    let instruction = serde_json::json!({
+        "deployment_id": target.id,
+        "sequence": target.sequence,
+    });
+    let payload = Payload::build([(
+        ItemKind::Rollback,
+        "rollback.json",
+        serde_json::to_vec(&instruction).map_err(anyhow::Error::from)?,
+    )])
+    .map_err(|e| anyhow::anyhow!("building a rollback bundle: {e}"))?;
+    let mut made = deploy_release(
+        &state,
+        user.id,
+        &[target.site_id],
+        payload,
+        None,
+        Some(target.id),
+    )
+    .await?;
+    let rollback = made.pop().ok_or(AppError::NotFound("site"))?;
+    Ok((StatusCode::ACCEPTED, Json(rollback.into())))
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bytes::Bytes;
+use chrono::Utc;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use futures::{SinkExt, StreamExt};
 use gsw_protocol::bundle::SignedManifest;
@@ -334,6 +335,25 @@ async fn handle_report(fleet: &Fleet, site_id: Uuid, frame: AgentFrame) -> Resul
                     sequence,
                 },
             )
+        }
+        // Rare (on connect and after applies), so written straight away.
+        AgentFrame::Inventory { inventory } => {
+            let value =
+                serde_json::to_value(&inventory).map_err(|e| Closed::new(1011, e.to_string()))?;
+            return fleet
+                .store
+                .record_site_inventory(site_id, &value, Utc::now())
+                .await
+                .map_err(|e| Closed::new(1011, format!("storage: {e}")));
+        }
+        AgentFrame::Drift { drift } => {
+            let value = serde_json::to_value(drift.capped())
+                .map_err(|e| Closed::new(1011, e.to_string()))?;
+            return fleet
+                .store
+                .record_site_drift(site_id, &value, Utc::now())
+                .await
+                .map_err(|e| Closed::new(1011, format!("storage: {e}")));
         }
     };
     fleet.record_report(site_id, deployment_id, report);

@@ -17,6 +17,7 @@ mod generation;
 mod health;
 mod jobs;
 mod queue;
+mod rollback;
 mod shutdown;
 mod sites;
 mod validation;
