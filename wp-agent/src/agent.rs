@@ -1,7 +1,9 @@
 //! `wp-agent run`: dial out, prove identity, receive, spool, apply, report;
 //! reconnect with full-jitter backoff when anything goes wrong.
 
+use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -23,7 +25,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
-use crate::apply::Applier;
+use crate::apply::{Applier, Outcome};
 use crate::config::AgentConfig;
 use crate::spool::{AppliedRecord, Spool, Spooled};
 use crate::tls;
@@ -36,6 +38,8 @@ const BACKOFF_BASE: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(60);
 /// A connection that lasted this long resets the backoff.
 const STABLE_AFTER: Duration = Duration::from_secs(30);
+/// How often a connected agent checks for drift besides after each apply.
+const DRIFT_EVERY: Duration = Duration::from_secs(600);
 
 /// How a connection ended, deciding what the agent does next.
 #[derive(Debug)]
@@ -55,10 +59,26 @@ enum Ending {
 pub struct Agent {
     config: AgentConfig,
     key: SigningKey,
+    connector: Option<Connector>,
+    core: Arc<Core>,
+}
+
+/// The blocking half: verifying, spooling and applying, run on a blocking
+/// thread while the connection goes on being served.
+struct Core {
     bundle_key: VerifyingKey,
+    site_id: Uuid,
+    max_bundle_bytes: u64,
     spool: Spool,
     applier: Box<dyn Applier>,
-    connector: Option<Connector>,
+}
+
+/// What arrived while the agent was busy applying: deliveries to handle
+/// next, and how the connection ended if it did.
+#[derive(Default)]
+struct Held {
+    deliveries: VecDeque<Vec<u8>>,
+    ending: Option<Ending>,
 }
 
 impl Agent {
@@ -75,13 +95,18 @@ impl Agent {
         } else {
             None
         };
-        Ok(Self {
-            key: config.signing_key()?,
+        let core = Arc::new(Core {
             bundle_key: config.bundle_key()?,
+            site_id: config.site_id,
+            max_bundle_bytes: config.max_bundle_bytes,
             spool: Spool::open(state_dir)?,
             applier,
+        });
+        Ok(Self {
+            key: config.signing_key()?,
             connector,
             config,
+            core,
         })
     }
 
@@ -89,7 +114,10 @@ impl Agent {
     pub async fn run(&self) -> anyhow::Result<()> {
         // Bundles received before a crash or restart are applied now, whether
         // or not the control plane is reachable; their reports go out on connect.
-        self.apply_spooled()?;
+        let core = self.core.clone();
+        tokio::task::spawn_blocking(move || core.apply_spooled())
+            .await
+            .context("the apply task panicked")??;
         let mut attempt = 0u32;
         loop {
             let started = Instant::now();
@@ -150,8 +178,19 @@ impl Agent {
         };
         tracing::info!(server = %self.config.server, "connected");
         // Reports the server may have missed: it ignores ones it already has.
-        for record in self.spool.journal()? {
+        for record in self.core.spool.journal()? {
             send(&mut socket, &applied_frame(&record)).await?;
+        }
+        // What WordPress looks like now, and whether anyone changed it.
+        let mut held = Held::default();
+        let reports = self
+            .busy(&mut socket, heartbeat, &mut held, |core| core.reports())
+            .await?;
+        for frame in &reports {
+            send(&mut socket, frame).await?;
+        }
+        if let Some(ending) = self.drain(&mut socket, heartbeat, held).await? {
+            return Ok(ending);
         }
         self.serve(&mut socket, heartbeat).await
     }
@@ -179,7 +218,7 @@ impl Agent {
             agent_id: self.config.agent_id,
             signature: STANDARD.encode(signature.to_bytes()),
             agent_version: env!("CARGO_PKG_VERSION").to_owned(),
-            last_applied: self.spool.last_applied()?,
+            last_applied: self.core.spool.last_applied()?,
         };
         send(socket, &hello).await?;
         match next_server_frame(socket, Duration::from_secs(10)).await? {
@@ -203,6 +242,7 @@ impl Agent {
         let silence = heartbeat * 3;
         let mut last_heard = Instant::now();
         let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+        let mut drift = tokio::time::interval_at(Instant::now() + DRIFT_EVERY, DRIFT_EVERY);
         loop {
             tokio::select! {
                 incoming = socket.next() => {
@@ -210,7 +250,13 @@ impl Agent {
                     match incoming {
                         None => return Ok(Ending::Retry("server closed the connection".into())),
                         Some(Err(err)) => return Ok(Ending::Retry(format!("connection error: {err}"))),
-                        Some(Ok(Message::Binary(frame))) => self.receive(socket, &frame).await?,
+                        Some(Ok(Message::Binary(frame))) => {
+                            let held = Held { deliveries: VecDeque::from([frame.to_vec()]), ending: None };
+                            if let Some(ending) = self.drain(socket, heartbeat, held).await? {
+                                return Ok(ending);
+                            }
+                            last_heard = Instant::now();
+                        }
                         Some(Ok(Message::Text(text))) => match parse_frame::<ServerFrame>(&text) {
                             Ok(ServerFrame::Restarting { retry_after_ms, spread_ms }) => {
                                 return Ok(Ending::Restart {
@@ -238,12 +284,100 @@ impl Agent {
                     }
                     socket.send(Message::Ping(Default::default())).await.context("sending a heartbeat")?;
                 }
+                _ = drift.tick() => {
+                    let mut held = Held::default();
+                    let report = self.busy(socket, heartbeat, &mut held, |core| core.drift_frame()).await?;
+                    if let Some(frame) = report {
+                        send(socket, &frame).await?;
+                    }
+                    if let Some(ending) = self.drain(socket, heartbeat, held).await? {
+                        return Ok(ending);
+                    }
+                    last_heard = Instant::now();
+                }
             }
         }
     }
 
-    /// Handles one delivery: verify, spool, acknowledge, apply, report.
-    async fn receive(&self, socket: &mut Socket, frame: &[u8]) -> anyhow::Result<()> {
+    /// Runs `job` on a blocking thread while keeping the connection alive:
+    /// heartbeats go on, deliveries that arrive are held for later, and an
+    /// ending (restart, revocation, close) is remembered, never acted on
+    /// half-way through an apply.
+    async fn busy<T: Send + 'static>(
+        &self,
+        socket: &mut Socket,
+        heartbeat: Duration,
+        held: &mut Held,
+        job: impl FnOnce(&Core) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let core = self.core.clone();
+        let mut task = tokio::task::spawn_blocking(move || job(&core));
+        let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+        loop {
+            tokio::select! {
+                done = &mut task => return done.context("the apply task panicked"),
+                incoming = socket.next(), if held.ending.is_none() => match incoming {
+                    None => held.ending = Some(Ending::Retry("server closed the connection".into())),
+                    Some(Err(err)) => held.ending = Some(Ending::Retry(format!("connection error: {err}"))),
+                    Some(Ok(Message::Binary(frame))) => held.deliveries.push_back(frame.to_vec()),
+                    Some(Ok(Message::Text(text))) => {
+                        held.ending = Some(match parse_frame::<ServerFrame>(&text) {
+                            Ok(ServerFrame::Restarting { retry_after_ms, spread_ms }) => Ending::Restart {
+                                earliest: Duration::from_millis(retry_after_ms.min(60_000)),
+                                spread: Duration::from_millis(spread_ms).min(BACKOFF_CAP),
+                            },
+                            Ok(ServerFrame::Revoked) => Ending::Revoked,
+                            Ok(other) => Ending::Retry(format!("unexpected frame {other:?}")),
+                            Err(err) => Ending::Retry(format!("bad frame from server: {}", err.reason)),
+                        });
+                    }
+                    Some(Ok(Message::Close(frame))) => held.ending = Some(ending_for_close(frame)),
+                    Some(Ok(_)) => {}
+                },
+                _ = ping.tick(), if held.ending.is_none() => {
+                    socket.send(Message::Ping(Default::default())).await.context("sending a heartbeat")?;
+                }
+            }
+        }
+    }
+
+    /// Handles held deliveries one by one (more may arrive meanwhile);
+    /// stops at an ending, leaving the rest to be delivered again.
+    async fn drain(
+        &self,
+        socket: &mut Socket,
+        heartbeat: Duration,
+        mut held: Held,
+    ) -> anyhow::Result<Option<Ending>> {
+        while held.ending.is_none() {
+            let Some(frame) = held.deliveries.pop_front() else {
+                break;
+            };
+            if self.receive(socket, &frame).await? {
+                let (records, reports) = self
+                    .busy(socket, heartbeat, &mut held, |core| {
+                        let records = core.apply_spooled();
+                        let reports = match &records {
+                            Ok(records) if !records.is_empty() => core.reports(),
+                            _ => Vec::new(),
+                        };
+                        (records, reports)
+                    })
+                    .await?;
+                for record in records? {
+                    send(socket, &applied_frame(&record)).await?;
+                }
+                for frame in &reports {
+                    send(socket, frame).await?;
+                }
+            }
+        }
+        Ok(held.ending)
+    }
+
+    /// Takes one delivery: verify, spool, acknowledge. True when a new
+    /// bundle is in the spool, to be applied.
+    async fn receive(&self, socket: &mut Socket, frame: &[u8]) -> anyhow::Result<bool> {
         let Some((deployment_id, bytes)) = split_delivery(frame) else {
             let refused = AgentFrame::Refused {
                 deployment_id: Uuid::nil(),
@@ -251,10 +385,12 @@ impl Agent {
                 code: "malformed".into(),
                 reason: "delivery frame shorter than its header".into(),
             };
-            return send(socket, &refused).await;
+            send(socket, &refused).await?;
+            return Ok(false);
         };
         // Delivered again after a lost acknowledgement or report: answer again, apply nothing.
-        if let Some(record) = self.spool.applied(deployment_id)? {
+        let spool = &self.core.spool;
+        if let Some(record) = spool.applied(deployment_id)? {
             send(
                 socket,
                 &AgentFrame::Ack {
@@ -263,29 +399,36 @@ impl Agent {
                 },
             )
             .await?;
-            return send(socket, &applied_frame(&record)).await;
+            send(socket, &applied_frame(&record)).await?;
+            return Ok(false);
         }
-        if self.spool.contains(deployment_id)? {
+        if spool.contains(deployment_id)? {
             let sequence = peek_manifest(bytes).map_or(0, |m| m.sequence);
-            return send(
+            send(
                 socket,
                 &AgentFrame::Ack {
                     deployment_id,
                     sequence,
                 },
             )
-            .await;
+            .await?;
+            return Ok(false);
         }
-        let verified = match bundle::verify(bytes, &self.bundle_key, &self.expectations()?) {
-            Ok(verified) => verified,
-            Err(err) => return self.refuse(socket, deployment_id, bytes, &err).await,
-        };
+        let verified =
+            match bundle::verify(bytes, &self.core.bundle_key, &self.core.expectations()?) {
+                Ok(verified) => verified,
+                Err(err) => {
+                    self.refuse(socket, deployment_id, bytes, &err).await?;
+                    return Ok(false);
+                }
+            };
         if verified.manifest.bundle_id != deployment_id {
             let err = BundleError::BadManifest("bundle id does not match the delivery".into());
-            return self.refuse(socket, deployment_id, bytes, &err).await;
+            self.refuse(socket, deployment_id, bytes, &err).await?;
+            return Ok(false);
         }
         let sequence = verified.manifest.sequence;
-        self.spool.put(deployment_id, sequence, bytes)?;
+        spool.put(deployment_id, sequence, bytes)?;
         send(
             socket,
             &AgentFrame::Ack {
@@ -294,10 +437,7 @@ impl Agent {
             },
         )
         .await?;
-        for record in self.apply_spooled()? {
-            send(socket, &applied_frame(&record)).await?;
-        }
-        Ok(())
+        Ok(true)
     }
 
     async fn refuse(
@@ -317,14 +457,16 @@ impl Agent {
         };
         send(socket, &refused).await
     }
+}
 
+impl Core {
     fn expectations(&self) -> anyhow::Result<Expectations> {
         Ok(Expectations {
-            site_id: self.config.site_id,
+            site_id: self.site_id,
             last_applied: self.spool.last_applied()?,
             now: chrono::Utc::now().timestamp(),
-            max_bundle_bytes: self.config.max_bundle_bytes,
-            max_unpacked_bytes: self.config.max_bundle_bytes,
+            max_bundle_bytes: self.max_bundle_bytes,
+            max_unpacked_bytes: self.max_bundle_bytes,
         })
     }
 
@@ -362,16 +504,47 @@ impl Agent {
                 return Ok(Some(record));
             }
         };
-        let results = self.applier.apply(&verified);
+        let (results, refused) = match self.applier.apply(&verified, &spooled.path) {
+            Outcome::Applied(results) => (results, None),
+            Outcome::Refused { code, reason } => (Vec::new(), Some((code, reason))),
+        };
         let record = AppliedRecord {
             deployment_id: spooled.deployment_id,
             sequence: verified.manifest.sequence,
             results,
-            refused: None,
+            refused,
         };
         self.spool.finish(spooled, &record)?;
-        tracing::info!(deployment_id = %record.deployment_id, sequence = record.sequence, "bundle applied");
+        let failed = record
+            .results
+            .iter()
+            .filter(|r| r.status == "failed")
+            .count();
+        tracing::info!(deployment_id = %record.deployment_id, sequence = record.sequence, failed, refused = record.refused.is_some(), "bundle applied");
         Ok(Some(record))
+    }
+
+    /// Inventory and drift, for targets that can tell; failures are logged,
+    /// not fatal (the next apply or connection tries again).
+    fn reports(&self) -> Vec<AgentFrame> {
+        let mut frames = Vec::new();
+        match self.applier.inventory() {
+            Some(Ok(inventory)) => frames.push(AgentFrame::Inventory { inventory }),
+            Some(Err(err)) => tracing::warn!(error = %format!("{err:#}"), "no inventory"),
+            None => {}
+        }
+        frames.extend(self.drift_frame());
+        frames
+    }
+
+    fn drift_frame(&self) -> Option<AgentFrame> {
+        match self.applier.drift()? {
+            Ok(drift) => Some(AgentFrame::Drift { drift }),
+            Err(err) => {
+                tracing::warn!(error = %format!("{err:#}"), "no drift report");
+                None
+            }
+        }
     }
 }
 

@@ -1,18 +1,39 @@
-//! Applying a verified bundle. WordPress apply arrives with the PHP
-//! extension; until then bundles are applied into a plain folder through
-//! the same interface.
+//! Applying a verified bundle: inside WordPress through the connector
+//! plugin (`crate::wordpress`), or into a plain folder (for hosts without
+//! WordPress, dry runs and tests) through the same interface.
 
 use std::path::{Path, PathBuf};
 
 use gsw_protocol::bundle::{check_path, VerifiedBundle};
 use gsw_protocol::frame::ItemResult;
+use gsw_protocol::site::{Drift, Inventory};
 
 use crate::disk;
 
+/// What applying a bundle came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Applied, with one result per item (some may have failed).
+    Applied(Vec<ItemResult>),
+    /// Refused before anything changed.
+    Refused { code: String, reason: String },
+}
+
 /// Applies verified bundles somewhere and says what happened to each item.
 pub trait Applier: Send + Sync {
-    /// Applies every item; never panics, reports failures per item.
-    fn apply(&self, bundle: &VerifiedBundle<'_>) -> Vec<ItemResult>;
+    /// Applies every item of `bundle`, which is also on disk at `file`;
+    /// never panics, reports failures per item.
+    fn apply(&self, bundle: &VerifiedBundle<'_>, file: &Path) -> Outcome;
+
+    /// What is installed, where the target can tell.
+    fn inventory(&self) -> Option<anyhow::Result<Inventory>> {
+        None
+    }
+
+    /// Deployed content changed since, where the target can tell.
+    fn drift(&self) -> Option<anyhow::Result<Drift>> {
+        None
+    }
 }
 
 /// Writes each item to `<root>/<kind>/<path>`.
@@ -45,8 +66,8 @@ impl FolderApplier {
 }
 
 impl Applier for FolderApplier {
-    fn apply(&self, bundle: &VerifiedBundle<'_>) -> Vec<ItemResult> {
-        bundle
+    fn apply(&self, bundle: &VerifiedBundle<'_>, _file: &Path) -> Outcome {
+        let results = bundle
             .items()
             .map(|(entry, bytes)| {
                 let kind = entry.kind.as_str();
@@ -61,6 +82,7 @@ impl Applier for FolderApplier {
                     message,
                 }
             })
-            .collect()
+            .collect();
+        Outcome::Applied(results)
     }
 }

@@ -31,12 +31,39 @@ pub struct AgentConfig {
     pub connect_path: String,
     /// The WordPress installation this agent manages.
     pub wp_path: PathBuf,
-    /// Where bundles are applied until WordPress apply is wired in.
+    /// Where bundles are applied: into WordPress, or into `apply_dir`.
+    #[serde(default)]
+    pub target: ApplyTarget,
+    /// The folder bundles are written to when `target` is `folder`.
     pub apply_dir: PathBuf,
+    /// PHP to run the connector with; `php` on the `PATH` when unset.
+    #[serde(default)]
+    pub php: Option<PathBuf>,
+    /// The gsw extension; found as the README describes when unset.
+    #[serde(default)]
+    pub php_extension: Option<PathBuf>,
+    /// Longest one apply may run, in seconds.
+    #[serde(default = "default_apply_timeout")]
+    pub apply_timeout_secs: u64,
     /// Extra CA certificate (PEM) trusted for `https://`/`wss://`.
     pub ca_cert: Option<PathBuf>,
     /// Largest bundle accepted.
     pub max_bundle_bytes: u64,
+}
+
+/// Where an agent applies bundles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyTarget {
+    /// Inside WordPress, through the connector plugin.
+    Wordpress,
+    /// Each item written to `<apply_dir>/<kind>/<path>` (no WordPress).
+    #[default]
+    Folder,
+}
+
+fn default_apply_timeout() -> u64 {
+    600
 }
 
 impl std::fmt::Debug for AgentConfig {
@@ -47,6 +74,7 @@ impl std::fmt::Debug for AgentConfig {
             .field("site_id", &self.site_id)
             .field("secret_key", &"[redacted]")
             .field("wp_path", &self.wp_path)
+            .field("target", &self.target)
             .finish_non_exhaustive()
     }
 }

@@ -10,7 +10,8 @@ use ed25519_dalek::SigningKey;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::config::AgentConfig;
+use crate::config::{AgentConfig, ApplyTarget};
+use crate::wordpress::WordPress;
 use crate::{disk, tls};
 
 /// What `enroll` is told.
@@ -20,6 +21,9 @@ pub struct EnrollOptions {
     pub wp_path: PathBuf,
     pub state_dir: PathBuf,
     pub apply_dir: Option<PathBuf>,
+    pub php: Option<PathBuf>,
+    pub php_extension: Option<PathBuf>,
+    pub apply_timeout_secs: u64,
     pub ca_cert: Option<PathBuf>,
     pub max_bundle_bytes: u64,
 }
@@ -49,10 +53,47 @@ pub async fn enroll(options: EnrollOptions) -> anyhow::Result<AgentConfig> {
         bail!("--server must be an http:// or https:// URL");
     }
     disk::private_dir(&options.state_dir)?;
+    let target = if options.apply_dir.is_some() {
+        ApplyTarget::Folder
+    } else {
+        ApplyTarget::Wordpress
+    };
+    let mut config = AgentConfig {
+        server: server.clone(),
+        agent_id: Uuid::nil(),
+        site_id: Uuid::nil(),
+        secret_key: String::new(),
+        bundle_signing_key: String::new(),
+        connect_path: String::new(),
+        wp_path: options.wp_path,
+        target,
+        apply_dir: options
+            .apply_dir
+            .unwrap_or_else(|| options.state_dir.join("site")),
+        php: options.php,
+        php_extension: options.php_extension,
+        apply_timeout_secs: options.apply_timeout_secs,
+        ca_cert: options.ca_cert,
+        max_bundle_bytes: options.max_bundle_bytes,
+    };
+    // WordPress is made ready before the one-time token is spent, so a
+    // wrong path or a missing PHP costs nothing but a second try.
+    if target == ApplyTarget::Wordpress {
+        let wordpress = WordPress::from_config(&config, &options.state_dir)?;
+        let inventory = wordpress
+            .prepare()
+            .context("preparing WordPress for the agent")?;
+        tracing::info!(
+            wordpress = %inventory.wordpress_version,
+            php = %inventory.php_version,
+            site_url = %inventory.site_url,
+            "connector plugin active"
+        );
+    }
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     let hostname = hostname();
 
-    let client = tls::http_client(options.ca_cert.as_deref())?;
+    let client = tls::http_client(config.ca_cert.as_deref())?;
     let response = client
         .post(format!("{server}/api/v1/agents/enroll"))
         .json(&serde_json::json!({
@@ -77,20 +118,11 @@ pub async fn enroll(options: EnrollOptions) -> anyhow::Result<AgentConfig> {
         .json()
         .await
         .context("the control plane's answer is not readable")?;
-    let config = AgentConfig {
-        server,
-        agent_id: enrolled.agent_id,
-        site_id: enrolled.site_id,
-        secret_key: STANDARD.encode(key.to_bytes()),
-        bundle_signing_key: enrolled.bundle_signing_key,
-        connect_path: enrolled.connect_path,
-        wp_path: options.wp_path,
-        apply_dir: options
-            .apply_dir
-            .unwrap_or_else(|| options.state_dir.join("site")),
-        ca_cert: options.ca_cert,
-        max_bundle_bytes: options.max_bundle_bytes,
-    };
+    config.agent_id = enrolled.agent_id;
+    config.site_id = enrolled.site_id;
+    config.secret_key = STANDARD.encode(key.to_bytes());
+    config.bundle_signing_key = enrolled.bundle_signing_key;
+    config.connect_path = enrolled.connect_path;
     config
         .bundle_key()
         .context("the control plane sent an unusable signing key")?;

@@ -11,6 +11,7 @@ mod disk;
 mod enroll;
 mod spool;
 mod tls;
+mod wordpress;
 
 use std::path::PathBuf;
 
@@ -42,12 +43,24 @@ enum Command {
         /// The one-time enrollment token from the dashboard or API.
         #[arg(long)]
         token: String,
-        /// The WordPress installation to manage.
+        /// The WordPress installation to manage (the folder with wp-config.php).
+        /// The connector plugin is installed and activated there.
         #[arg(long)]
         wp_path: PathBuf,
-        /// Where bundles are applied (default: `<state-dir>/site`).
+        /// Write bundles into this folder instead of applying them inside
+        /// WordPress (hosts without PHP, dry runs).
         #[arg(long)]
         apply_dir: Option<PathBuf>,
+        /// The PHP command-line interpreter (default: `php` on the PATH).
+        #[arg(long, env = "GSW_AGENT_PHP")]
+        php: Option<PathBuf>,
+        /// The gsw PHP extension (default: found beside wp-agent or in PHP's
+        /// extension folder, or already loaded by PHP).
+        #[arg(long, env = "GSW_AGENT_PHP_EXTENSION")]
+        php_extension: Option<PathBuf>,
+        /// Longest one apply may run, in seconds.
+        #[arg(long, default_value_t = 600)]
+        apply_timeout_secs: u64,
         /// Extra CA certificate (PEM) to trust for the control plane.
         #[arg(long)]
         ca_cert: Option<PathBuf>,
@@ -82,6 +95,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             token,
             wp_path,
             apply_dir,
+            php,
+            php_extension,
+            apply_timeout_secs,
             ca_cert,
             max_bundle_bytes,
         } => {
@@ -91,6 +107,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 wp_path,
                 state_dir: cli.state_dir.clone(),
                 apply_dir,
+                php,
+                php_extension,
+                apply_timeout_secs,
                 ca_cert,
                 max_bundle_bytes,
             })
@@ -105,7 +124,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Run => {
             let config = config::AgentConfig::load(&cli.state_dir)?;
-            let applier = Box::new(apply::FolderApplier::new(config.apply_dir.clone()));
+            let applier: Box<dyn apply::Applier> = match config.target {
+                config::ApplyTarget::Folder => {
+                    Box::new(apply::FolderApplier::new(config.apply_dir.clone()))
+                }
+                config::ApplyTarget::Wordpress => {
+                    let wordpress = wordpress::WordPress::from_config(&config, &cli.state_dir)?;
+                    wordpress.check()?;
+                    // This agent's connector, kept in step with it.
+                    match wordpress.install_connector() {
+                        Ok(true) => tracing::info!("connector plugin updated"),
+                        Ok(false) => {}
+                        Err(err) => {
+                            tracing::warn!(error = %format!("{err:#}"), "could not update the connector plugin")
+                        }
+                    }
+                    Box::new(wordpress)
+                }
+            };
             let agent = agent::Agent::new(config, &cli.state_dir, applier)?;
             agent.run().await
         }

@@ -106,6 +106,10 @@ async fn enroll_command(
             "--wp-path",
             "/var/www/html",
         ])
+        // No WordPress here: bundles are written into a folder
+        // (tests/wordpress.rs applies them inside a real WordPress).
+        .arg("--apply-dir")
+        .arg(state_dir.join("site"))
         .args(extra)
         .output()
         .await

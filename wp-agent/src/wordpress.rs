@@ -1,0 +1,484 @@
+//! Applying bundles inside WordPress through the connector plugin.
+//!
+//! The agent never touches WordPress's database: it runs the connector's
+//! command-line entry points with the machine's PHP and the gsw extension
+//! (`docs/connector.md`), each with a time limit, and reads the one JSON
+//! report each prints. The connector plugin ships inside this binary and is
+//! installed (and kept at this agent's version) on enroll and on start.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use gsw_protocol::bundle::VerifiedBundle;
+use gsw_protocol::frame::ItemResult;
+use gsw_protocol::site::{Drift, Inventory};
+use serde::Deserialize;
+
+use crate::apply::{Applier, Outcome};
+use crate::config::AgentConfig;
+use crate::disk;
+
+include!(concat!(env!("OUT_DIR"), "/connector_files.rs"));
+
+/// The plugin's folder name under wp-content/plugins.
+pub const PLUGIN_DIR: &str = "gsw-connector";
+/// The extension's file name as cargo builds it.
+pub const EXTENSION_FILE: &str = "libgsw_php_ext.so";
+/// The name PHP knows the loaded extension by.
+const EXTENSION_NAME: &str = "gsw-php-ext";
+/// Time limit of the quick commands (inventory, drift, activation).
+const QUICK_LIMIT: Duration = Duration::from_secs(60);
+
+/// How to reach one WordPress installation.
+#[derive(Debug, Clone)]
+pub struct WordPress {
+    pub wp_path: PathBuf,
+    pub php: PathBuf,
+    /// `None` when the machine's PHP loads the extension already.
+    pub extension: Option<PathBuf>,
+    /// Where the connector keeps its snapshots, one folder per sequence.
+    pub snapshots: PathBuf,
+    /// Scratch folder for command output.
+    pub scratch: PathBuf,
+    /// What the connector checks bundles against, as the agent does.
+    pub bundle_key: String,
+    pub site_id: uuid::Uuid,
+    pub max_bundle_bytes: u64,
+    pub apply_limit: Duration,
+}
+
+/// What a connector command printed and how it exited.
+struct Ran {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl WordPress {
+    /// The WordPress an agent's settings name, finding PHP and the
+    /// extension as [`find_php`] and [`find_extension`] do.
+    pub fn from_config(config: &AgentConfig, state_dir: &Path) -> anyhow::Result<Self> {
+        let php = find_php(config.php.as_deref())?;
+        let extension = find_extension(&php, config.php_extension.as_deref())?;
+        Ok(Self {
+            wp_path: config.wp_path.clone(),
+            php,
+            extension,
+            snapshots: state_dir.join("snapshots"),
+            scratch: state_dir.join("run"),
+            bundle_key: config.bundle_signing_key.clone(),
+            site_id: config.site_id,
+            max_bundle_bytes: config.max_bundle_bytes,
+            apply_limit: Duration::from_secs(config.apply_timeout_secs.max(1)),
+        })
+    }
+
+    /// Checks that `wp_path` holds WordPress and `php` runs.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if !self.wp_path.join("wp-load.php").is_file() {
+            bail!(
+                "{} is not a WordPress installation (no wp-load.php there); pass the folder that holds wp-config.php as --wp-path",
+                self.wp_path.display()
+            );
+        }
+        let version = Command::new(&self.php)
+            .arg("-v")
+            .output()
+            .with_context(|| format!("running {} (pass --php)", self.php.display()))?;
+        if !version.status.success() {
+            bail!("{} -v failed", self.php.display());
+        }
+        Ok(())
+    }
+
+    fn plugin_dir(&self) -> PathBuf {
+        self.wp_path.join("wp-content/plugins").join(PLUGIN_DIR)
+    }
+
+    /// Writes the connector plugin's files where they differ from this
+    /// agent's copy; true if anything was written.
+    pub fn install_connector(&self) -> anyhow::Result<bool> {
+        let plugins = self.wp_path.join("wp-content/plugins");
+        if !plugins.is_dir() {
+            bail!("{} does not exist", plugins.display());
+        }
+        let dir = self.plugin_dir();
+        let mut changed = false;
+        for (relative, bytes) in CONNECTOR_FILES {
+            let target = dir.join(relative);
+            if std::fs::read(&target).is_ok_and(|current| current == *bytes) {
+                continue;
+            }
+            let parent = target.parent().unwrap_or(&dir);
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+            disk::write_atomic(&target, bytes, 0o644)?;
+            changed = true;
+        }
+        Ok(changed)
+    }
+
+    /// Activates the connector in WordPress (a no-op when it is active).
+    pub fn activate_connector(&self) -> anyhow::Result<()> {
+        let code = r#"
+            define('WP_USE_THEMES', false);
+            $_SERVER['HTTP_HOST'] = $_SERVER['HTTP_HOST'] ?? 'localhost';
+            require getcwd() . '/wp-load.php';
+            require_once ABSPATH . 'wp-admin/includes/plugin.php';
+            $file = 'gsw-connector/gsw-connector.php';
+            $result = is_plugin_active($file) ? null : activate_plugin($file);
+            echo json_encode(is_wp_error($result) ? ['error' => $result->get_error_message()] : ['active' => is_plugin_active($file)]), "\n";
+        "#;
+        let mut command = self.php_command();
+        command.arg("-r").arg(code).current_dir(&self.wp_path);
+        let ran = self.run(command, QUICK_LIMIT, "activate")?;
+        #[derive(Deserialize)]
+        struct Activated {
+            active: Option<bool>,
+            error: Option<String>,
+        }
+        let answer: Activated = last_json(&ran.stdout).with_context(|| {
+            format!(
+                "activating the connector plugin: no answer from WordPress ({})",
+                ran.explain()
+            )
+        })?;
+        match (answer.active, answer.error) {
+            (Some(true), _) => Ok(()),
+            (_, Some(error)) => {
+                bail!("WordPress refused to activate the connector plugin: {error}")
+            }
+            _ => bail!("the connector plugin is still inactive after activation"),
+        }
+    }
+
+    /// Installs (or updates) and activates the connector, then checks the
+    /// whole chain by asking for the inventory.
+    pub fn prepare(&self) -> anyhow::Result<Inventory> {
+        self.check()?;
+        if self.install_connector()? {
+            tracing::info!(path = %self.plugin_dir().display(), "connector plugin installed");
+        }
+        self.activate_connector()?;
+        let inventory = self.inventory()?;
+        if self.extension.is_some() || inventory.extension_version.is_some() {
+            Ok(inventory)
+        } else {
+            bail!("the gsw PHP extension is not loaded; pass --php-extension")
+        }
+    }
+
+    fn php_command(&self) -> Command {
+        let mut command = Command::new(&self.php);
+        if let Some(extension) = &self.extension {
+            command
+                .arg("-d")
+                .arg(format!("extension={}", extension.display()));
+        }
+        command
+    }
+
+    fn connector_command(&self, script: &str) -> Command {
+        let mut command = self.php_command();
+        command
+            .arg(self.plugin_dir().join("bin").join(script))
+            .current_dir(&self.wp_path);
+        command
+    }
+
+    /// Runs a command with a time limit, its output going to files (a pipe
+    /// could fill and stall it); kills it when time is up.
+    fn run(&self, mut command: Command, limit: Duration, name: &str) -> anyhow::Result<Ran> {
+        disk::private_dir(&self.scratch)?;
+        let out_path = self.scratch.join(format!("{name}.out"));
+        let err_path = self.scratch.join(format!("{name}.err"));
+        let stdout = std::fs::File::create(&out_path)?;
+        let stderr = std::fs::File::create(&err_path)?;
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .with_context(|| format!("starting {}", self.php.display()))?;
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break Some(status);
+            }
+            if started.elapsed() >= limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let read = |path: &Path| {
+            let text = std::fs::read(path).unwrap_or_default();
+            String::from_utf8_lossy(&text).into_owned()
+        };
+        let ran = Ran {
+            code: status.and_then(|s| s.code()),
+            stdout: read(&out_path),
+            stderr: read(&err_path),
+        };
+        if status.is_none() {
+            bail!(
+                "stopped after the {}-second time limit ({})",
+                limit.as_secs(),
+                ran.explain()
+            );
+        }
+        Ok(ran)
+    }
+
+    /// WordPress and PHP versions, themes and plugins.
+    pub fn inventory(&self) -> anyhow::Result<Inventory> {
+        let ran = self.run(
+            self.connector_command("inventory.php"),
+            QUICK_LIMIT,
+            "inventory",
+        )?;
+        last_json(&ran.stdout)
+            .with_context(|| format!("reading the connector's inventory ({})", ran.explain()))
+    }
+
+    /// Deployed content changed in WordPress since it was deployed.
+    pub fn drift(&self) -> anyhow::Result<Drift> {
+        let ran = self.run(self.connector_command("drift.php"), QUICK_LIMIT, "drift")?;
+        let drift: Drift = last_json(&ran.stdout)
+            .with_context(|| format!("reading the connector's drift report ({})", ran.explain()))?;
+        Ok(drift.capped())
+    }
+}
+
+impl Ran {
+    /// Exit status and the end of stderr, for error messages.
+    fn explain(&self) -> String {
+        let tail: String = {
+            let text = self.stderr.trim();
+            let start = text.len().saturating_sub(400);
+            let mut start = start;
+            while !text.is_char_boundary(start) {
+                start += 1;
+            }
+            text[start..].to_owned()
+        };
+        match self.code {
+            Some(code) if tail.is_empty() => format!("exit {code}"),
+            Some(code) => format!("exit {code}: {tail}"),
+            None if tail.is_empty() => "killed".to_owned(),
+            None => format!("killed: {tail}"),
+        }
+    }
+}
+
+/// The last line of output that parses as `T` (PHP may print notices first).
+fn last_json<T: serde::de::DeserializeOwned>(stdout: &str) -> anyhow::Result<T> {
+    let mut last_error = None;
+    for line in stdout
+        .lines()
+        .rev()
+        .filter(|l| l.trim_start().starts_with('{'))
+    {
+        match serde_json::from_str(line) {
+            Ok(value) => return Ok(value),
+            Err(err) => last_error = Some(err),
+        }
+    }
+    match last_error {
+        Some(err) => Err(err.into()),
+        None => bail!("no JSON report on stdout"),
+    }
+}
+
+/// The connector's apply report (`docs/connector.md`).
+#[derive(Debug, Deserialize)]
+struct ApplyReport {
+    status: String,
+    #[serde(default)]
+    results: Vec<ItemResult>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+impl Applier for WordPress {
+    fn apply(&self, bundle: &VerifiedBundle<'_>, file: &Path) -> Outcome {
+        let sequence = bundle.manifest.sequence;
+        let mut command = self.connector_command("apply.php");
+        command
+            .arg("--bundle")
+            .arg(file)
+            .arg("--public-key")
+            .arg(&self.bundle_key)
+            .arg("--site-id")
+            .arg(self.site_id.to_string())
+            .arg("--last-applied")
+            .arg(sequence.saturating_sub(1).to_string())
+            .arg("--max-bytes")
+            .arg(self.max_bundle_bytes.to_string())
+            .arg("--snapshots")
+            .arg(&self.snapshots);
+        if let Err(err) = disk::private_dir(&self.snapshots) {
+            return everything_failed(bundle, &format!("{err:#}"));
+        }
+        let ran = match self.run(command, self.apply_limit, "apply") {
+            Ok(ran) => ran,
+            Err(err) => {
+                return everything_failed(
+                    bundle,
+                    &format!(
+                        "apply interrupted: {err:#}; part of the bundle may be applied, and rolling this deployment back restores the state before it"
+                    ),
+                )
+            }
+        };
+        match last_json::<ApplyReport>(&ran.stdout) {
+            Ok(report) if report.status == "refused" => Outcome::Refused {
+                code: "connector_refused".into(),
+                reason: report
+                    .error
+                    .unwrap_or_else(|| "the connector refused the bundle".into()),
+            },
+            Ok(report) => {
+                let mut results = report.results;
+                // Every item gets a result, even one the connector left out.
+                for (entry, _) in bundle.items() {
+                    let kind = entry.kind.as_str();
+                    if !results.iter().any(|r| r.kind == kind && r.path == entry.path) {
+                        results.push(ItemResult {
+                            kind: kind.to_owned(),
+                            path: entry.path.clone(),
+                            status: "failed".into(),
+                            message: Some("the connector did not report this item".into()),
+                        });
+                    }
+                }
+                Outcome::Applied(results)
+            }
+            Err(err) => everything_failed(
+                bundle,
+                &format!(
+                    "the connector gave no readable report ({err}; {}); part of the bundle may be applied, and rolling this deployment back restores the state before it",
+                    ran.explain()
+                ),
+            ),
+        }
+    }
+
+    fn inventory(&self) -> Option<anyhow::Result<Inventory>> {
+        Some(WordPress::inventory(self))
+    }
+
+    fn drift(&self) -> Option<anyhow::Result<Drift>> {
+        Some(WordPress::drift(self))
+    }
+}
+
+fn everything_failed(bundle: &VerifiedBundle<'_>, message: &str) -> Outcome {
+    Outcome::Applied(
+        bundle
+            .items()
+            .map(|(entry, _)| ItemResult {
+                kind: entry.kind.as_str().to_owned(),
+                path: entry.path.clone(),
+                status: "failed".into(),
+                message: Some(message.to_owned()),
+            })
+            .collect(),
+    )
+}
+
+/// The PHP to run: the one named, else `php` on the `PATH`.
+pub fn find_php(named: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = named {
+        return Ok(path.to_owned());
+    }
+    search_path("php")
+        .context("no `php` on the PATH; install PHP's command-line interpreter or pass --php")
+}
+
+fn search_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Where the gsw extension is, in this order: the path named; already
+/// loaded by PHP (`None`); beside the `wp-agent` binary; in PHP's extension
+/// folder as `gsw.so` or under its cargo name; `/usr/lib/gsw` and
+/// `/usr/local/lib/gsw`.
+pub fn find_extension(php: &Path, named: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(path) = named {
+        if !path.is_file() {
+            bail!("--php-extension {} does not exist", path.display());
+        }
+        return Ok(Some(path.canonicalize()?));
+    }
+    let probe = Command::new(php)
+        .arg("-r")
+        .arg(format!(
+            "echo extension_loaded('{EXTENSION_NAME}') ? 'loaded' : '', \"\\n\", ini_get('extension_dir');"
+        ))
+        .output()
+        .with_context(|| format!("running {}", php.display()))?;
+    let text = String::from_utf8_lossy(&probe.stdout);
+    let mut lines = text.lines();
+    if lines.next() == Some("loaded") {
+        return Ok(None);
+    }
+    let extension_dir = lines.next().map(PathBuf::from);
+    let mut candidates = Vec::new();
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_owned))
+    {
+        candidates.push(dir.join(EXTENSION_FILE));
+    }
+    if let Some(dir) = extension_dir {
+        candidates.push(dir.join("gsw.so"));
+        candidates.push(dir.join(EXTENSION_FILE));
+    }
+    for dir in ["/usr/lib/gsw", "/usr/local/lib/gsw"] {
+        candidates.push(Path::new(dir).join(EXTENSION_FILE));
+    }
+    match candidates.iter().find(|c| c.is_file()) {
+        Some(found) => Ok(Some(found.canonicalize()?)),
+        None => bail!(
+            "the gsw PHP extension was not found (looked in: {}); install it as the README says or pass --php-extension",
+            candidates
+                .iter()
+                .map(|c| c.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_whole_connector_is_embedded() {
+        let names: Vec<&str> = CONNECTOR_FILES.iter().map(|(name, _)| *name).collect();
+        for needed in [
+            "gsw-connector.php",
+            "readme.txt",
+            "uninstall.php",
+            "bin/apply.php",
+        ] {
+            assert!(names.contains(&needed), "{needed} missing from {names:?}");
+        }
+    }
+
+    #[test]
+    fn reports_are_read_past_php_notices() {
+        let out = "PHP Notice: something\n{\"status\": \"applied\", \"results\": []}\n";
+        let report: ApplyReport = last_json(out).unwrap();
+        assert_eq!(report.status, "applied");
+        assert!(last_json::<ApplyReport>("Fatal error: out of memory").is_err());
+    }
+}
