@@ -1,0 +1,397 @@
+//! End to end with a real WordPress: the control plane, the real `wp-agent`
+//! binary and WordPress (Debian's 6.1 on MariaDB, a copy of the test's own)
+//! as real processes. A generated site is deployed, checked with
+//! WordPress's own functions, deployed again (a no-op), drifted, and rolled
+//! back; a bundle signed with the wrong key never reaches WordPress.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use chrono::Utc;
+use gsw_control_plane::testing::{spawn_app, TestApp, TestUser};
+use gsw_protocol::bundle::{ItemKind, Manifest, Payload, SignedManifest, FORMAT};
+use gsw_storage::{Backend, NewRelease, SignFor, SignedForSite};
+use gsw_testkit::{php_extension, WordPress};
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+const AGENT: &str = env!("CARGO_BIN_EXE_wp-agent");
+
+/// A WordPress host set up as the README says: `wp-agent` with the gsw
+/// extension beside it, and no flags naming PHP or the extension.
+struct Host {
+    dir: tempfile::TempDir,
+    agent: Option<Child>,
+}
+
+impl Host {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("bin")).unwrap();
+        std::fs::copy(AGENT, dir.path().join("bin/wp-agent")).unwrap();
+        std::fs::copy(php_extension(), dir.path().join("bin/libgsw_php_ext.so")).unwrap();
+        Self { dir, agent: None }
+    }
+
+    fn agent(&self) -> PathBuf {
+        self.dir.path().join("bin/wp-agent")
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default()
+    }
+
+    async fn enroll(&self, app: &TestApp, user: &TestUser, site_id: &str, wp: &Path) {
+        let token: Value = app
+            .api(
+                Method::POST,
+                &format!("/sites/{site_id}/enrollment-tokens"),
+                Some(&user.access),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let output = Command::new(self.agent())
+            .arg("--state-dir")
+            .arg(self.state_dir())
+            .args(["enroll", "--server", &app.address, "--token"])
+            .arg(token["token"].as_str().unwrap())
+            .arg("--wp-path")
+            .arg(wp)
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "enroll failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("agent.log"))
+            .unwrap();
+        let child = Command::new(self.agent())
+            .arg("--state-dir")
+            .arg(self.state_dir())
+            .arg("run")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        self.agent = Some(child);
+    }
+
+    async fn stop(&mut self) {
+        if let Some(mut child) = self.agent.take() {
+            child.kill().await.unwrap();
+        }
+    }
+}
+
+async fn get(app: &TestApp, user: &TestUser, path: &str) -> Value {
+    app.api(Method::GET, path, Some(&user.access), None)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn wait_for<F, Fut>(what: &str, host: &Host, mut check: F) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<Value>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        if let Some(value) = check().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}; agent log:\n{}", host.log());
+}
+
+async fn settled(app: &TestApp, user: &TestUser, host: &Host, deployment: &Value) -> Value {
+    let path = format!("/deployments/{}", deployment["id"].as_str().unwrap());
+    wait_for("the deployment to settle", host, || async {
+        let now = get(app, user, &path).await;
+        ["applied", "failed", "refused"]
+            .contains(&now["status"].as_str().unwrap_or_default())
+            .then_some(now)
+    })
+    .await
+}
+
+async fn deploy_draft(app: &TestApp, user: &TestUser, site_id: &str) -> Value {
+    let response = app
+        .api(
+            Method::POST,
+            &format!("/sites/{site_id}/deployments"),
+            Some(&user.access),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    response.json().await.unwrap()
+}
+
+/// Generates a site with the offline engine; returns its id and draft.
+async fn generated_site(app: &TestApp, user: &TestUser) -> (String, Value) {
+    let accepted: Value = app
+        .api(
+            Method::POST,
+            "/sites/generate",
+            Some(&user.access),
+            Some(json!({
+                "business_name": "Maison Lune",
+                "type": "bakery",
+                "description": "A family bakery in Lyon making sourdough bread, croissants and celebration cakes.",
+                "goals": ["Take online orders for collection", "Be found on Google"]
+            })),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let job_path = format!("/jobs/{}", accepted["job_id"].as_str().unwrap());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let job = get(app, user, &job_path).await;
+        if job["status"] == "completed" {
+            break;
+        }
+        assert!(job["status"] != "failed", "generation failed: {job}");
+        assert!(tokio::time::Instant::now() < deadline, "generation: {job}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let site_id = accepted["site_id"].as_str().unwrap().to_owned();
+    let draft = get(app, user, &format!("/sites/{site_id}/draft")).await;
+    (site_id, draft)
+}
+
+/// Pages the connector made, as WordPress's own functions show them.
+fn deployed_pages(wp: &WordPress) -> Value {
+    wp.json(
+        r#"$out = [];
+        foreach (get_posts(['post_type' => 'page', 'post_status' => 'any', 'numberposts' => -1, 'meta_key' => '_gsw_key']) as $p) {
+            $out[get_post_meta($p->ID, '_gsw_key', true)] = [
+                'id' => $p->ID, 'title' => $p->post_title, 'slug' => $p->post_name, 'status' => $p->post_status,
+                'parent' => $p->post_parent ? get_post_meta($p->post_parent, '_gsw_key', true) : null,
+                'yoast_title' => get_post_meta($p->ID, '_yoast_wpseo_title', true),
+                'rank_math_description' => get_post_meta($p->ID, 'rank_math_description', true),
+            ];
+        }
+        echo json_encode((object) $out);"#,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_site_is_deployed_into_wordpress_and_rolled_back() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let ada = app.signed_up("ada@example.com").await;
+    let (site_id, draft) = generated_site(&app, &ada).await;
+    let wp = WordPress::install();
+    let front_before = wp.php("echo get_option('show_on_front');");
+
+    // Enrolling installs and activates the connector plugin.
+    let mut host = Host::new();
+    host.enroll(&app, &ada, &site_id, wp.path()).await;
+    assert_eq!(
+        wp.php("require_once ABSPATH . 'wp-admin/includes/plugin.php'; echo is_plugin_active('gsw-connector/gsw-connector.php') ? 'yes' : 'no';"),
+        "yes"
+    );
+
+    // On connect the agent reports what the WordPress is.
+    host.start();
+    let site_path = format!("/sites/{site_id}");
+    let site = wait_for("the inventory", &host, || async {
+        let site = get(&app, &ada, &site_path).await;
+        (!site["inventory"].is_null()).then_some(site)
+    })
+    .await;
+    let inventory = &site["inventory"];
+    assert!(
+        inventory["wordpress_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("6."),
+        "{inventory}"
+    );
+    assert!(inventory["php_version"].as_str().unwrap().starts_with("8."));
+    let connector = inventory["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["slug"] == "gsw-connector")
+        .unwrap_or_else(|| panic!("no connector in {inventory}"));
+    assert_eq!(connector["active"], true);
+
+    // The draft, deployed: pages, parents, front page, SEO, navigation, design.
+    let first = deploy_draft(&app, &ada, &site_id).await;
+    let first = settled(&app, &ada, &host, &first).await;
+    assert_eq!(first["status"], "applied", "{first}\n{}", host.log());
+    let pages = deployed_pages(&wp);
+    let draft_pages = draft["pages"].as_array().unwrap();
+    assert_eq!(
+        pages.as_object().unwrap().len(),
+        draft_pages.len(),
+        "{pages}"
+    );
+    for page in draft_pages {
+        let key = format!("page:{}", page["slug"].as_str().unwrap());
+        let made = &pages[&key];
+        assert_eq!(made["title"], page["title"], "{key}");
+        assert_eq!(made["status"], "publish");
+        assert_eq!(made["yoast_title"], page["seo_title"], "{key}");
+        assert_eq!(made["rank_math_description"], page["meta_description"]);
+        let parent = page["parent"].as_str().map(|p| format!("page:{p}"));
+        assert_eq!(made["parent"], json!(parent), "{key}");
+    }
+    let home_id = pages["page:home"]["id"].as_u64().unwrap();
+    assert_eq!(
+        wp.php("echo get_option('show_on_front'), ' ', get_option('page_on_front');"),
+        format!("page {home_id}")
+    );
+    let navigation = wp.json(
+        "$n = get_posts(['post_type' => 'wp_navigation', 'post_status' => 'publish', 'numberposts' => 1]); echo json_encode($n ? $n[0]->post_content : null);",
+    );
+    let navigation = navigation.as_str().expect("a wp_navigation menu");
+    for slug in draft["sitemap"]["navigation"].as_array().unwrap() {
+        let id = pages[&format!("page:{}", slug.as_str().unwrap())]["id"]
+            .as_u64()
+            .unwrap();
+        assert!(navigation.contains(&format!("\"id\":{id}")), "{navigation}");
+    }
+    let styles = wp.php("echo json_encode(wp_get_global_settings());");
+    let primary = draft["design"]["palette"]["primary"].as_str().unwrap();
+    assert!(
+        styles.to_lowercase().contains(&primary.to_lowercase()),
+        "palette colour {primary} not in the global settings"
+    );
+
+    // After the apply the inventory and drift are fresh; nothing drifted.
+    let site = get(&app, &ada, &site_path).await;
+    assert_eq!(site["drift"]["drifted"], json!([]), "{}", site["drift"]);
+
+    // The same draft again changes nothing.
+    let second = deploy_draft(&app, &ada, &site_id).await;
+    let second = settled(&app, &ada, &host, &second).await;
+    assert_eq!(second["status"], "applied");
+    for result in second["results"].as_array().unwrap() {
+        if result["kind"] == "content" {
+            assert_eq!(result["status"], "unchanged", "{result}");
+        }
+    }
+
+    // A bundle signed with another key is refused by the agent; WordPress is untouched.
+    let forged = forged_deployment(&app, &ada, &site_id).await;
+    let forged = settled(&app, &ada, &host, &json!({"id": forged})).await;
+    assert_eq!(forged["status"], "refused");
+    assert_eq!(deployed_pages(&wp), pages);
+
+    // Someone edits a page in WordPress: the agent reports it as drift.
+    let about = pages
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(key, _)| *key != "page:home")
+        .map(|(key, page)| (key.clone(), page["id"].as_u64().unwrap()))
+        .unwrap();
+    wp.php(&format!(
+        "wp_update_post(['ID' => {}, 'post_content' => 'Edited by hand']);",
+        about.1
+    ));
+    host.stop().await;
+    host.start();
+    let drift = wait_for("the drift report", &host, || async {
+        let site = get(&app, &ada, &site_path).await;
+        let drifted = site["drift"]["drifted"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        (!drifted.is_empty()).then_some(site["drift"].clone())
+    })
+    .await;
+    assert_eq!(drift["drifted"][0]["key"], about.0.as_str(), "{drift}");
+    assert_eq!(drift["drifted"][0]["state"], "modified");
+
+    // Rolling the first deployment back restores the site as it was before it.
+    let response = app
+        .api(
+            Method::POST,
+            &format!("/deployments/{}/rollback", first["id"].as_str().unwrap()),
+            Some(&ada.access),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let rollback: Value = response.json().await.unwrap();
+    let rollback = settled(&app, &ada, &host, &rollback).await;
+    assert_eq!(rollback["status"], "applied", "{rollback}\n{}", host.log());
+    assert_eq!(deployed_pages(&wp), json!({}));
+    assert_eq!(wp.php("echo get_option('show_on_front');"), front_before);
+    host.stop().await;
+}
+
+/// Queues a deployment whose manifest is signed with a key that is not the
+/// control plane's.
+async fn forged_deployment(app: &TestApp, user: &TestUser, site_id: &str) -> String {
+    let owner: Uuid = user.id.parse().unwrap();
+    let payload = Payload::build([(
+        ItemKind::Content,
+        "pages/home.json",
+        br#"{"key":"page:home","title":"Forged","slug":"home","content":""}"#.to_vec(),
+    )])
+    .unwrap();
+    let release = NewRelease {
+        id: Uuid::now_v7(),
+        user_id: owner,
+        items: json!([]),
+        payload: payload.bytes.clone(),
+        created_at: Utc::now(),
+        rollback_of: None,
+    };
+    let wrong_key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let now = Utc::now().timestamp();
+    let sign = |to: &SignFor| {
+        let manifest = Manifest {
+            format: FORMAT,
+            bundle_id: to.id,
+            site_id: to.site_id,
+            sequence: to.sequence,
+            created_at: now,
+            expires_at: now + 3600,
+            policy: Default::default(),
+            items: payload.items.clone(),
+        };
+        let signed = SignedManifest::sign(&manifest, &wrong_key);
+        SignedForSite {
+            manifest: signed.manifest,
+            signature: signed.signature.to_vec(),
+        }
+    };
+    let site: Uuid = site_id.parse().unwrap();
+    let made = app
+        .store
+        .create_deployments(owner, &release, &[site], &sign)
+        .await
+        .unwrap()
+        .unwrap();
+    app.state.fleet.notify_site(site).await;
+    made[0].id.to_string()
+}
