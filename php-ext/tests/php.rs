@@ -57,6 +57,7 @@ impl Fixture {
             created_at: now,
             expires_at: now + 3600,
             items: payload.items.clone(),
+            policy: Default::default(),
         };
         let mut bytes = SignedManifest::sign(&manifest, &self.key).encode(&payload.bytes);
         if tamper {

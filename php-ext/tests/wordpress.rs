@@ -174,6 +174,7 @@ fn bundle(
         created_at: now,
         expires_at: now + 3600,
         items: payload.items.clone(),
+        policy: Default::default(),
     };
     let mut bytes = SignedManifest::sign(&manifest, key).encode(&payload.bytes);
     if tamper {

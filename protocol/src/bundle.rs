@@ -51,6 +51,8 @@ pub enum ItemKind {
     Design,
     /// An image or other file to import as an attachment.
     Media,
+    /// Restores the snapshot taken before an earlier sequence.
+    Rollback,
 }
 
 impl ItemKind {
@@ -62,6 +64,7 @@ impl ItemKind {
             Self::Plugin => "plugin",
             Self::Design => "design",
             Self::Media => "media",
+            Self::Rollback => "rollback",
         }
     }
 }
@@ -96,6 +99,24 @@ pub struct Manifest {
     /// Unix seconds; not applied after this.
     pub expires_at: i64,
     pub items: Vec<ItemEntry>,
+    #[serde(default, skip_serializing_if = "Policy::is_default")]
+    pub policy: Policy,
+}
+
+/// What the site may do with the bundle's content beyond the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Store content as written, without WordPress's `wp_kses_post` filter.
+    #[serde(default)]
+    pub unfiltered_html: bool,
+}
+
+impl Policy {
+    /// Whether this is the default policy (left out of the manifest).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// The items of a release: built once, sent to any number of sites.
@@ -490,6 +511,7 @@ mod tests {
             created_at: NOW - 10,
             expires_at: NOW + 3600,
             items: f.payload.items.clone(),
+            policy: Policy::default(),
         }
     }
 
