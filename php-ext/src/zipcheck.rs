@@ -221,7 +221,7 @@ fn check_name(name: &str) -> Result<&str, ZipRefusal> {
     }
     let trimmed = name.strip_suffix('/').unwrap_or(name);
     let parts: Vec<&str> = trimmed.split('/').collect();
-    if parts.iter().any(|p| *p == "..") {
+    if parts.contains(&"..") {
         return Err(unsafe_entry("climbs out with \"..\""));
     }
     if parts.iter().any(|p| p.is_empty() || *p == ".") {
