@@ -28,6 +28,8 @@ pub struct Site {
     pub database: String,
     pub key: SigningKey,
     pub site_id: Uuid,
+    /// Extra `php -d` settings the connector's commands run with (benchmarks).
+    pub php_flags: Vec<String>,
     sequence: Cell<u64>,
 }
 
@@ -93,7 +95,7 @@ impl Site {
         std::fs::write(
             dir.path().join("wp-config.php"),
             format!(
-                "<?php\ndefine('DB_NAME', '{database}');\ndefine('DB_USER', 'root');\ndefine('DB_PASSWORD', '');\ndefine('DB_HOST', '127.0.0.1');\ndefine('DB_CHARSET', 'utf8mb4');\ndefine('DB_COLLATE', '');\n$table_prefix = 'wp_';\ndefine('WP_DEBUG', false);\ndefine('WP_ENVIRONMENT_TYPE', 'local');\nif (!defined('ABSPATH')) define('ABSPATH', __DIR__ . '/');\nrequire_once ABSPATH . 'wp-settings.php';\n"
+                "<?php\ndefine('DB_NAME', '{database}');\ndefine('DB_USER', 'root');\ndefine('DB_PASSWORD', '');\ndefine('DB_HOST', '127.0.0.1');\ndefine('DB_CHARSET', 'utf8mb4');\ndefine('DB_COLLATE', '');\n$table_prefix = 'wp_';\ndefine('WP_DEBUG', false);\ndefine('WP_ENVIRONMENT_TYPE', 'local');\ndefine('DISABLE_WP_CRON', true);\nif (!defined('ABSPATH')) define('ABSPATH', __DIR__ . '/');\nrequire_once ABSPATH . 'wp-settings.php';\n"
             ),
         )
         .unwrap();
@@ -114,6 +116,7 @@ impl Site {
             database,
             key: SigningKey::from_bytes(&[11u8; 32]),
             site_id: Uuid::now_v7(),
+            php_flags: Vec::new(),
             sequence: Cell::new(0),
         }
     }
@@ -167,6 +170,7 @@ impl Site {
         let output = Command::new("php")
             .arg("-d")
             .arg(format!("extension={}", extension().display()))
+            .args(&self.php_flags)
             .arg(self.connector("apply"))
             .args(["--bundle", &bundle.display().to_string()])
             .args(["--public-key", &self.public_key()])
@@ -177,6 +181,9 @@ impl Site {
             .args(extra)
             .output()
             .unwrap();
+        if std::env::var_os("GSW_PROFILE").is_some() {
+            eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        }
         let text = String::from_utf8_lossy(&output.stdout).into_owned();
         let report = serde_json::from_str(text.trim()).unwrap_or_else(|_| {
             panic!(
@@ -234,6 +241,7 @@ impl Site {
         let output = Command::new("php")
             .arg("-d")
             .arg(format!("extension={}", extension().display()))
+            .args(&self.php_flags)
             .arg(self.connector(name))
             .output()
             .unwrap();

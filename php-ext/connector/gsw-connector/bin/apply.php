@@ -36,8 +36,11 @@ try {
     gsw_cli_refuse($e->getMessage());
 }
 
+require_once dirname(__DIR__) . '/includes/profile.php';
+gsw_profile('verified');
 require_once gsw_cli_wordpress_loader();
 require_once dirname(__DIR__) . '/includes/apply.php';
+gsw_profile('WordPress loaded');
 gsw_cli_act_as_admin();
 
 try {
@@ -45,4 +48,5 @@ try {
 } catch (GSW_Refusal $e) {
     gsw_cli_refuse($e->getMessage(), ['sequence' => $gsw_bundle['manifest']['sequence']]);
 }
+gsw_profile('applied');
 gsw_cli_emit($gsw_report, $gsw_code);

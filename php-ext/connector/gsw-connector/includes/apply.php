@@ -174,13 +174,20 @@ function gsw_apply_bundle(array $bundle, string $snapshots, bool $allow_unfilter
         if ($plan['plan']) {
             $targets['options'] = array_merge($targets['options'], gsw_plan_options($plan['plan']['data']));
         }
+        gsw_profile('planned');
         try {
             $snapshot = gsw_snapshot_write($snapshots, $sequence, $targets, ['bundle_id' => $manifest['bundle_id']]);
         } catch (Throwable $e) {
             throw new GSW_Refusal('snapshot failed, nothing was changed: ' . $e->getMessage());
         }
 
-        // Writes made by one item reach the database together.
+        gsw_profile('snapshot');
+        // One transaction for the whole apply rather than a commit (and a
+        // disk flush) per row: WordPress writes a page as a dozen
+        // statements. A DDL statement (a plugin creating its tables) commits
+        // early and a new transaction starts by itself; a crash part-way
+        // leaves the database as the snapshot describes it.
+        gsw_db_batch(true);
         wp_defer_term_counting(true);
         wp_defer_comment_counting(true);
 
@@ -220,15 +227,25 @@ function gsw_apply_bundle(array $bundle, string $snapshots, bool $allow_unfilter
             $switched = $switched || get_stylesheet() !== $before;
         }
 
+        gsw_profile('packages and design');
         gsw_apply_media($plan['media'], $results);
-        $keys = gsw_apply_posts($plan['posts'], $unfiltered, $results);
+        gsw_profile('media');
+        gsw_apply_posts($plan['posts'], $unfiltered, $results);
+        gsw_profile('posts');
 
         if ($plan['navigation']) {
             $entry = $plan['navigation'];
-            $locations = $switched ? gsw_menu_locations_after_switch() : null;
+            if ($switched) {
+                gsw_db_batch(false); // the other process must see the new theme
+                $locations = gsw_menu_locations_after_switch();
+                gsw_db_batch(true);
+            } else {
+                $locations = null;
+            }
             $results[$entry['index']] = gsw_attempt($entry['item'], fn () => gsw_apply_navigation($entry['item'], $entry['data'], $locations));
         }
 
+        gsw_profile('navigation');
         wp_defer_term_counting(false);
         wp_defer_comment_counting(false);
 
@@ -242,6 +259,7 @@ function gsw_apply_bundle(array $bundle, string $snapshots, bool $allow_unfilter
             $applied[] = $plan['navigation']['data']['key'];
         }
         gsw_remember_applied_keys($applied);
+        gsw_db_batch(false);
     } finally {
         gsw_remove_tree($work);
     }
@@ -254,6 +272,18 @@ function gsw_apply_bundle(array $bundle, string $snapshots, bool $allow_unfilter
         'snapshot' => $snapshot,
         'results' => array_values($results),
     ], $failed ? 1 : 0];
+}
+
+/** Starts (true) or commits (false) the apply's database transaction. */
+function gsw_db_batch(bool $open): void
+{
+    global $wpdb;
+    if ($open) {
+        $wpdb->query('SET autocommit = 0');
+    } else {
+        $wpdb->query('COMMIT');
+        $wpdb->query('SET autocommit = 1');
+    }
 }
 
 /** Adds keys to `gsw_applied_keys`, which drift checks for deleted posts. */

@@ -10,6 +10,8 @@ if (!defined('ABSPATH')) {
 
 const GSW_CONNECTOR_VERSION = '0.2.0';
 
+require_once __DIR__ . '/profile.php';
+
 /**
  * The hash of a post as WordPress stores it: what drift checks compare with
  * `_gsw_applied_hash`. Only fields an editor changes in WordPress count.
@@ -136,3 +138,4 @@ function gsw_copy_tree(string $from, string $to): void
         }
     }
 }
+

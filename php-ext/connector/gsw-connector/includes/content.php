@@ -36,7 +36,7 @@ function gsw_parse_post_item(array $item): array
     }
     try {
         gsw_blocks_parse($data['content']);
-    } catch (Exception $e) {
+    } catch (Throwable $e) {
         return [null, $e->getMessage()];
     }
     $status = $data['status'] ?? 'publish';
@@ -151,7 +151,6 @@ function gsw_apply_posts(array $entries, bool $unfiltered, array &$results): arr
                 $notes[] = "featured media {$data['featured_media']} not found";
             }
         }
-        $content = gsw_prepare_content($data['content'], $unfiltered);
         $existing = isset($ids[$data['key']]) ? get_post($ids[$data['key']]) : null;
         if ($existing && $existing->post_type !== $data['type']) {
             $results[$index] = gsw_result($item, 'failed', "{$data['key']} is a {$existing->post_type}, not a {$data['type']}");
@@ -173,10 +172,9 @@ function gsw_apply_posts(array $entries, bool $unfiltered, array &$results): arr
             'post_title' => $data['title'],
             'post_name' => $data['slug'],
             'post_status' => $data['status'],
-            'post_content' => $content,
+            'post_content' => gsw_prepare_content($data['content'], $unfiltered),
             'post_parent' => $parent_id,
             'menu_order' => $data['menu_order'],
-            'comment_status' => get_default_comment_status($data['type']),
         ];
         if ($existing) {
             $post['ID'] = $existing->ID;
