@@ -5,6 +5,8 @@
 //!   control plane and agent use, and returns its manifest and items.
 //! - `gsw_blocks_parse(markup)` checks Gutenberg block grammar.
 //! - `gsw_content_hash(content)` hashes content for drift checks.
+//! - `gsw_zip_check(path, max_unpacked_bytes)` reads a plugin or theme zip's
+//!   directory and refuses it unless every entry stays inside one folder.
 //!
 //! Every failure is a PHP exception with a message; a Rust panic is caught
 //! and becomes an exception too; nothing here touches the network.
@@ -22,6 +24,8 @@ use ext_php_rs::types::ZendHashTable;
 use gsw_protocol::bundle::{self, Expectations};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+pub mod zipcheck;
 
 /// Runs `body`, turning an error or a panic into a PHP exception.
 fn guarded<T>(body: impl FnOnce() -> Result<T, String>) -> PhpResult<T> {
@@ -45,6 +49,8 @@ pub struct OpenedBundle {
     pub sequence: u64,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The manifest's `policy.unfiltered_html`.
+    pub unfiltered_html: bool,
     /// (kind, path, sha256, bytes)
     pub items: Vec<(String, String, String, Vec<u8>)>,
 }
@@ -93,6 +99,7 @@ pub fn open_bundle(
         sequence: manifest.sequence,
         created_at: manifest.created_at,
         expires_at: manifest.expires_at,
+        unfiltered_html: manifest.policy.unfiltered_html,
         items: verified
             .items()
             .map(|(entry, data)| {
@@ -147,6 +154,11 @@ pub fn gsw_bundle_open(
         manifest
             .insert("expires_at", opened.expires_at)
             .map_err(table_error)?;
+        let mut policy = ZendHashTable::new();
+        policy
+            .insert("unfiltered_html", opened.unfiltered_html)
+            .map_err(table_error)?;
+        manifest.insert("policy", policy).map_err(table_error)?;
         let mut items = ZendHashTable::new();
         for (kind, path, sha256, data) in opened.items {
             let mut item = ZendHashTable::new();
@@ -191,6 +203,29 @@ pub fn gsw_content_hash(content: Binary<u8>) -> PhpResult<String> {
     guarded(|| Ok(content_hash(&Vec::from(content))))
 }
 
+/// Checks a plugin or theme zip; returns `['folder' => 'name', 'entries' => n, 'unpacked_bytes' => n]`.
+#[php_function]
+pub fn gsw_zip_check(path: String, max_unpacked_bytes: i64) -> PhpResult<ZBox<ZendHashTable>> {
+    guarded(|| {
+        let limit = u64::try_from(max_unpacked_bytes)
+            .map_err(|_| "gsw: max_unpacked_bytes must not be negative")?;
+        let bytes = std::fs::read(&path).map_err(|e| format!("gsw: cannot read {path}: {e}"))?;
+        let folder =
+            zipcheck::check(&bytes, limit).map_err(|e| format!("gsw: zip refused: {e}"))?;
+        let mut result = ZendHashTable::new();
+        result
+            .insert("folder", folder.folder)
+            .map_err(table_error)?;
+        result
+            .insert("entries", folder.entries as i64)
+            .map_err(table_error)?;
+        result
+            .insert("unpacked_bytes", folder.unpacked_bytes as i64)
+            .map_err(table_error)?;
+        Ok(result)
+    })
+}
+
 /// The module PHP loads.
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
@@ -198,4 +233,5 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(gsw_bundle_open))
         .function(wrap_function!(gsw_blocks_parse))
         .function(wrap_function!(gsw_content_hash))
+        .function(wrap_function!(gsw_zip_check))
 }

@@ -1,196 +1,77 @@
 //! The connector plugin applying bundles inside a real WordPress (Debian's
 //! package, copied into a folder of the test's own, on a MariaDB database of
-//! its own), through its command-line entry point as the agent runs it.
+//! its own), through its command-line entry points as the agent runs them;
+//! every outcome is read back with WordPress's own functions.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::collections::BTreeSet;
+use std::path::Path;
 
 use base64::Engine;
-use ed25519_dalek::SigningKey;
-use gsw_protocol::bundle::{ItemKind, Manifest, Payload, SignedManifest, FORMAT};
+use gsw_protocol::bundle::{ItemKind, Policy};
 use serde_json::{json, Value};
-use uuid::Uuid;
 
 mod common;
-use common::extension;
+use common::site::{content, navigation, page, plugin_zip, theme_zip, zip_of, Item, Site};
 
-const WORDPRESS: &str = "/usr/share/wordpress";
+/// A 1×1 PNG.
+const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
-/// A WordPress site of this test's own, dropped with its database at the end.
-struct Site {
-    dir: tempfile::TempDir,
-    database: String,
-}
-
-fn php_in(dir: &Path, code: &str) -> String {
-    let output = Command::new("php")
-        .current_dir(dir)
-        .arg("-r")
-        .arg(code)
-        .output()
-        .expect("php");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "php failed: {text}");
-    text
-}
-
-impl Site {
-    fn install() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let status = Command::new("cp")
-            .arg("-r")
-            .arg(format!("{WORDPRESS}/."))
-            .arg(dir.path())
-            .status()
-            .unwrap();
-        assert!(
-            status.success(),
-            "copying WordPress from {WORDPRESS} (Debian package `wordpress`)"
-        );
-        let database = format!("gsw_wp_{}", Uuid::new_v4().simple());
-        php_in(
-            dir.path(),
-            &format!(
-                r#"$m = new mysqli("127.0.0.1", "root", ""); $m->query("CREATE DATABASE {database}") or die($m->error);"#
-            ),
-        );
-        std::fs::write(
-            dir.path().join("wp-config.php"),
-            format!(
-                "<?php\ndefine('DB_NAME', '{database}');\ndefine('DB_USER', 'root');\ndefine('DB_PASSWORD', '');\ndefine('DB_HOST', '127.0.0.1');\ndefine('DB_CHARSET', 'utf8mb4');\ndefine('DB_COLLATE', '');\n$table_prefix = 'wp_';\ndefine('WP_DEBUG', false);\nif (!defined('ABSPATH')) define('ABSPATH', __DIR__ . '/');\nrequire_once ABSPATH . 'wp-settings.php';\n"
-            ),
-        )
-        .unwrap();
-        php_in(
-            dir.path(),
-            r#"define('WP_INSTALLING', true); $_SERVER['HTTP_HOST'] = 'localhost'; require 'wp-load.php'; require_once ABSPATH . 'wp-admin/includes/upgrade.php'; wp_install('Test site', 'admin', 'admin@example.com', true, '', 'password');"#,
-        );
-        let plugin = dir.path().join("wp-content/plugins/gsw-connector");
-        let status = Command::new("cp")
-            .arg("-r")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("connector/gsw-connector"))
-            .arg(&plugin)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        Site { dir, database }
-    }
-
-    fn apply(
-        &self,
-        bundle: &Path,
-        key: &SigningKey,
-        site: Uuid,
-        last_applied: u64,
-    ) -> (Value, i32) {
-        let output = Command::new("php")
-            .arg("-d")
-            .arg(format!("extension={}", extension().display()))
-            .arg(
-                self.dir
-                    .path()
-                    .join("wp-content/plugins/gsw-connector/bin/apply.php"),
+fn statuses(report: &Value) -> Vec<(String, String)> {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
             )
-            .args(["--bundle", &bundle.display().to_string()])
-            .args([
-                "--public-key",
-                &base64::engine::general_purpose::STANDARD.encode(key.verifying_key().as_bytes()),
-            ])
-            .args(["--site-id", &site.to_string()])
-            .args(["--last-applied", &last_applied.to_string()])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&output.stdout).into_owned();
-        let report = serde_json::from_str(text.trim()).unwrap_or_else(|_| {
-            panic!(
-                "not a JSON report: {text} {}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
-        (report, output.status.code().unwrap_or(-1))
-    }
-
-    /// Pages as WordPress's own functions show them.
-    fn pages(&self) -> Value {
-        let out = php_in(
-            self.dir.path(),
-            r#"$_SERVER['HTTP_HOST'] = 'localhost'; require 'wp-load.php';
-            $out = [];
-            foreach (get_posts(['post_type' => 'page', 'post_status' => 'any', 'numberposts' => -1, 'orderby' => 'ID', 'order' => 'ASC']) as $p) {
-                $out[] = ['title' => $p->post_title, 'slug' => $p->post_name, 'key' => get_post_meta($p->ID, '_gsw_key', true),
-                          'content' => $p->post_content, 'parent' => $p->post_parent ? get_post_meta($p->post_parent, '_gsw_key', true) : null,
-                          'yoast_title' => get_post_meta($p->ID, '_yoast_wpseo_title', true), 'rank_math_description' => get_post_meta($p->ID, 'rank_math_description', true),
-                          'front' => (int) get_option('page_on_front') === $p->ID, 'modified' => $p->post_modified_gmt];
-            }
-            echo json_encode($out);"#,
-        );
-        serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}"))
-    }
+        })
+        .collect()
 }
 
-impl Drop for Site {
-    fn drop(&mut self) {
-        let _ = Command::new("php")
-            .arg("-r")
-            .arg(format!(r#"$m = new mysqli("127.0.0.1", "root", ""); $m->query("DROP DATABASE IF EXISTS {}");"#, self.database))
-            .status();
-    }
+fn all(report: &Value, status: &str) -> bool {
+    statuses(report).iter().all(|(_, s)| s == status)
 }
 
-fn page(slug: &str, title: &str, parent: Option<&str>, body: &str) -> (ItemKind, String, Vec<u8>) {
-    let item = json!({
-        "key": format!("page:{slug}"), "type": "page", "slug": slug, "title": title,
-        "parent_key": parent.map(|p| format!("page:{p}")), "status": "publish", "front_page": slug == "home",
-        "content": format!("<!-- wp:paragraph -->\n<p>{body}</p>\n<!-- /wp:paragraph -->"),
-        "seo": {"title": format!("{title} | Maison Lune"), "description": format!("About {title}.")},
-    });
+/// Every page and post, its meta and the reading settings, as WordPress reports them.
+const CONTENT_STATE: &str = r#"
+    $out = ['show_on_front' => get_option('show_on_front'), 'front' => null, 'posts_page' => null, 'posts' => []];
+    foreach (get_posts(['post_type' => ['page', 'post', 'wp_navigation', 'attachment'], 'post_status' => 'any', 'numberposts' => -1, 'orderby' => 'ID', 'order' => 'ASC']) as $p) {
+        $key = get_post_meta($p->ID, '_gsw_key', true);
+        if ((int) get_option('page_on_front') === $p->ID) { $out['front'] = $key; }
+        if ((int) get_option('page_for_posts') === $p->ID) { $out['posts_page'] = $key; }
+        $thumb = get_post_thumbnail_id($p->ID);
+        $out['posts'][$key ?: "id:$p->ID"] = [
+            'type' => $p->post_type, 'title' => $p->post_title, 'slug' => $p->post_name, 'status' => $p->post_status,
+            'content' => $p->post_content, 'menu_order' => $p->menu_order, 'modified' => $p->post_modified_gmt,
+            'parent' => $p->post_parent ? get_post_meta($p->post_parent, '_gsw_key', true) : null,
+            'yoast_title' => get_post_meta($p->ID, '_yoast_wpseo_title', true),
+            'yoast_description' => get_post_meta($p->ID, '_yoast_wpseo_metadesc', true),
+            'rank_math_title' => get_post_meta($p->ID, 'rank_math_title', true),
+            'rank_math_description' => get_post_meta($p->ID, 'rank_math_description', true),
+            'thumbnail' => $thumb ? get_post_meta($thumb, '_gsw_key', true) : null,
+            'file' => $p->post_type === 'attachment' ? (is_file(get_attached_file($p->ID)) ? wp_basename(get_attached_file($p->ID)) : 'missing') : null,
+        ];
+    }
+    $menu = wp_get_nav_menu_object('Main');
+    $out['menu'] = $menu ? array_map(fn ($i) => [$i->title, get_post_meta($i->object_id, '_gsw_key', true)], wp_get_nav_menu_items($menu->term_id)) : null;
+    $out['locations'] = get_nav_menu_locations();
+    return $out;
+"#;
+
+fn png_item(path: &str) -> Item {
     (
-        ItemKind::Content,
-        format!("pages/{slug}.json"),
-        serde_json::to_vec(&item).unwrap(),
+        ItemKind::Media,
+        path.into(),
+        base64::engine::general_purpose::STANDARD
+            .decode(PNG)
+            .unwrap(),
     )
 }
 
-fn bundle(
-    dir: &Path,
-    name: &str,
-    key: &SigningKey,
-    site: Uuid,
-    sequence: u64,
-    items: Vec<(ItemKind, String, Vec<u8>)>,
-    tamper: bool,
-) -> PathBuf {
-    let payload = Payload::build(items).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let manifest = Manifest {
-        format: FORMAT,
-        bundle_id: Uuid::now_v7(),
-        site_id: site,
-        sequence,
-        created_at: now,
-        expires_at: now + 3600,
-        policy: Default::default(),
-        items: payload.items.clone(),
-    };
-    let mut bytes = SignedManifest::sign(&manifest, key).encode(&payload.bytes);
-    if tamper {
-        *bytes.last_mut().unwrap() ^= 1;
-    }
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
-#[test]
-fn a_bundle_becomes_pages_once_and_a_tampered_one_changes_nothing() {
-    let wp = Site::install();
-    let key = SigningKey::from_bytes(&[11u8; 32]);
-    let site = Uuid::now_v7();
-    let items = vec![
+fn site_pages() -> Vec<Item> {
+    vec![
         page("services", "Services", None, "Bread & cakes"),
         page("home", "Home", None, "Welcome to Maison Lune"),
         page(
@@ -199,97 +80,532 @@ fn a_bundle_becomes_pages_once_and_a_tampered_one_changes_nothing() {
             Some("services"),
             "<?php echo 'not code'; ?> Tiered cakes <script>alert(1)</script>",
         ),
-    ];
-    let first = bundle(
-        wp.dir.path(),
-        "1.bundle",
-        &key,
-        site,
-        1,
-        items.clone(),
-        false,
-    );
-    let (report, code) = wp.apply(&first, &key, site, 0);
-    assert_eq!(code, 0, "{report}");
-    assert_eq!(report["status"], "applied");
-    assert!(
-        report["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["status"] == "applied"),
-        "{report}"
-    );
+        content(json!({
+            "key": "page:about", "type": "page", "slug": "about", "title": "About", "parent_key": null,
+            "status": "publish", "front_page": false, "posts_page": false, "menu_order": 3,
+            "featured_media": "images/hero.png",
+            "content": "<!-- wp:heading -->\n<h2>Our story</h2>\n<!-- /wp:heading -->",
+            "seo": {"title": "About us", "description": "Three generations of bakers."},
+        })),
+        content(json!({
+            "key": "page:news", "type": "page", "slug": "news", "title": "News", "parent_key": null,
+            "status": "publish", "front_page": false, "posts_page": true, "menu_order": 4,
+            "featured_media": null, "content": "", "seo": {"title": "News", "description": "What is new."},
+        })),
+        content(json!({
+            "key": "post:opening", "type": "post", "slug": "opening", "title": "We open on Monday", "parent_key": null,
+            "status": "publish", "front_page": false, "posts_page": false, "menu_order": 0,
+            "featured_media": "images/hero.png",
+            "content": "<!-- wp:paragraph -->\n<p>Come and taste.</p>\n<!-- /wp:paragraph -->",
+            "seo": {"title": "Opening day", "description": "Maison Lune opens."},
+        })),
+        navigation("Main", &["home", "services", "about"]),
+        png_item("images/hero.png"),
+    ]
+}
 
-    let pages = wp.pages();
-    let by_key = |k: &str| {
-        pages
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["key"] == k)
-            .cloned()
-            .unwrap_or_else(|| panic!("{k} missing: {pages}"))
-    };
-    assert_eq!(by_key("page:home")["front"], true);
-    assert_eq!(by_key("page:wedding-cakes")["parent"], "page:services");
+#[test]
+fn pages_posts_media_and_navigation_apply_once_and_a_tampered_bundle_changes_nothing() {
+    let wp = Site::install();
+    let report = wp.deploy(site_pages());
+    assert!(all(&report, "applied"), "{report:#}");
+    let snapshot = Path::new(report["snapshot"].as_str().unwrap());
+    assert_eq!(snapshot, wp.snapshots().join("1"));
+    assert!(snapshot.join("snapshot.json").is_file());
+
+    let state = wp.wp(CONTENT_STATE);
+    let post = |key: &str| state["posts"][key].clone();
+    assert_eq!(state["show_on_front"], "page");
+    assert_eq!(state["front"], "page:home");
+    assert_eq!(state["posts_page"], "page:news");
+    assert_eq!(post("page:wedding-cakes")["parent"], "page:services");
     assert_eq!(
-        by_key("page:services")["yoast_title"],
+        post("page:services")["yoast_title"],
         "Services | Maison Lune"
     );
     assert_eq!(
-        by_key("page:services")["rank_math_description"],
+        post("page:services")["rank_math_title"],
+        "Services | Maison Lune"
+    );
+    assert_eq!(
+        post("page:services")["yoast_description"],
         "About Services."
     );
-    let cakes = by_key("page:wedding-cakes")["content"]
+    assert_eq!(
+        post("page:services")["rank_math_description"],
+        "About Services."
+    );
+    assert_eq!(post("page:about")["menu_order"], 3);
+    assert_eq!(post("page:about")["thumbnail"], "media:images/hero.png");
+    assert_eq!(post("post:opening")["type"], "post");
+    assert_eq!(post("post:opening")["thumbnail"], "media:images/hero.png");
+    assert_eq!(post("media:images/hero.png")["type"], "attachment");
+    assert_eq!(post("media:images/hero.png")["file"], "hero.png");
+    let cakes = post("page:wedding-cakes")["content"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(
-        cakes.contains("<!-- wp:paragraph -->"),
-        "block delimiters survive filtering: {cakes}"
-    );
+    assert!(cakes.contains("<!-- wp:paragraph -->"), "{cakes}");
     assert!(
         !cakes.contains("<script>"),
-        "filtered as for a user without unfiltered_html: {cakes}"
+        "filtered without unfiltered_html: {cakes}"
     );
     assert!(
-        !cakes.contains("<?php"),
-        "PHP-looking text is not kept as PHP: {cakes}"
+        !cakes.contains("<?php") && cakes.contains("&lt;?php echo"),
+        "PHP-looking text stays text: {cakes}"
+    );
+    let nav = post("navigation:main");
+    assert_eq!(nav["type"], "wp_navigation");
+    let blocks = nav["content"].as_str().unwrap();
+    assert_eq!(
+        blocks.matches("<!-- wp:navigation-link").count(),
+        3,
+        "{blocks}"
+    );
+    assert!(blocks.contains(r#""label":"SERVICES""#), "{blocks}");
+    assert_eq!(
+        state["menu"],
+        json!([
+            ["HOME", "page:home"],
+            ["SERVICES", "page:services"],
+            ["ABOUT", "page:about"]
+        ])
+    );
+    assert_eq!(
+        state["locations"],
+        json!([]),
+        "twentytwentythree has no menu locations"
     );
 
-    // The same content again (a newer bundle) changes nothing.
-    let again = bundle(
-        wp.dir.path(),
-        "2.bundle",
-        &key,
-        site,
-        2,
-        items.clone(),
-        false,
-    );
-    let (report, code) = wp.apply(&again, &key, site, 1);
-    assert_eq!(code, 0, "{report}");
-    assert!(
-        report["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["status"] == "unchanged"),
-        "{report}"
-    );
-    assert_eq!(wp.pages(), pages, "applying twice is a no-op");
+    // The same content again, in a newer bundle, changes nothing.
+    let report = wp.deploy(site_pages());
+    assert!(all(&report, "unchanged"), "{report:#}");
+    assert_eq!(wp.wp(CONTENT_STATE), state, "applying twice is a no-op");
 
     // A tampered bundle is refused before WordPress is touched.
-    let mut changed = items.clone();
+    let mut changed = site_pages();
     changed[1] = page("home", "Hacked", None, "defaced");
-    let tampered = bundle(wp.dir.path(), "3.bundle", &key, site, 3, changed, true);
-    let (report, code) = wp.apply(&tampered, &key, site, 2);
-    assert_eq!(code, 2, "{report}");
+    let sequence = wp.next_sequence();
+    let tampered = wp.write_bundle(sequence, changed, Policy::default(), true);
+    let (report, code) = wp.apply_file(&tampered, sequence - 1, &[]);
+    assert_eq!(code, 2, "{report:#}");
     assert_eq!(report["status"], "refused");
     assert!(
         report["error"].as_str().unwrap().contains("hash_mismatch"),
-        "{report}"
+        "{report:#}"
     );
-    assert_eq!(wp.pages(), pages, "a refused bundle changes nothing");
+    assert!(!wp.snapshots().join(sequence.to_string()).exists());
+    assert_eq!(
+        wp.wp(CONTENT_STATE),
+        state,
+        "a refused bundle changes nothing"
+    );
+}
+
+/// What the theme, plugins and global styles look like from WordPress.
+const PACKAGE_STATE: &str = r#"
+    $palette = wp_get_global_settings(['color', 'palette', 'custom']) ?: [];
+    $plugins = [];
+    foreach (get_plugins() as $file => $p) { $plugins[$file] = $p['Version']; }
+    $menu = wp_get_nav_menu_object('Main');
+    $home = get_page_by_path('home');
+    return [
+        'theme' => wp_get_theme()->get_stylesheet(),
+        'palette' => array_column($palette, 'color', 'slug'),
+        'fonts' => array_column(wp_get_global_settings(['typography', 'fontFamilies', 'custom']) ?: [], 'fontFamily', 'slug'),
+        'background' => wp_get_global_styles(['color', 'background']),
+        'button' => wp_get_global_styles(['elements', 'button', 'color']),
+        'active_plugins' => get_option('active_plugins'),
+        'plugins' => $plugins,
+        'activated' => get_option('gsw-hello_activated'),
+        'greeting' => get_option('gsw_hello_greeting'),
+        'settings' => get_option('gsw_plugin_settings'),
+        'menu_location' => $menu ? array_search($menu->term_id, get_nav_menu_locations(), true) : null,
+        'menu' => (bool) $menu,
+        'home_title' => $home ? $home->post_title : null,
+        'show_on_front' => get_option('show_on_front'),
+        'plugin_dir' => is_dir(WP_PLUGIN_DIR . '/gsw-hello'),
+        'theme_dir' => is_dir(get_theme_root() . '/gsw-test-theme'),
+    ];
+"#;
+
+fn design(theme: &str, primary: &str) -> Item {
+    let design = json!({
+        "theme": theme, "style": "Warm and simple",
+        "palette": {"base": "#fffaf3", "contrast": "#1f1b16", "primary": primary, "on_primary": "#ffffff", "secondary": "#f3e6d3", "accent": "#c9a227"},
+        "fonts": {"heading": "Playfair Display", "body": "Inter"},
+    });
+    (
+        ItemKind::Design,
+        "design.json".into(),
+        serde_json::to_vec(&design).unwrap(),
+    )
+}
+
+fn plan() -> Item {
+    let plan = json!({"plugins": [
+        {"slug": "gsw-hello", "name": "Hello", "category": "demo", "reason": "test", "settings": {"form": "contact"}, "options": {"gsw_hello_greeting": "bonjour"}},
+        {"slug": "contact-form-7", "name": "Contact Form 7", "category": "forms", "reason": "contact page", "settings": {}},
+    ]});
+    (
+        ItemKind::Plugin,
+        "plan.json".into(),
+        serde_json::to_vec(&plan).unwrap(),
+    )
+}
+
+#[test]
+fn themes_design_and_plugins_install_activate_and_roll_back() {
+    let wp = Site::install();
+    let before = wp.wp(PACKAGE_STATE);
+    assert_eq!(before["theme"], "twentytwentythree");
+
+    let report = wp.deploy(vec![
+        (
+            ItemKind::Theme,
+            "gsw-test-theme.zip".into(),
+            theme_zip("gsw-test-theme", "1.0"),
+        ),
+        design("gsw-test-theme", "#8a3b12"),
+        (
+            ItemKind::Plugin,
+            "gsw-hello.zip".into(),
+            plugin_zip("gsw-hello", "1.0"),
+        ),
+        plan(),
+        page("home", "Home", None, "Welcome"),
+        page("about", "About", None, "Us"),
+        navigation("Main", &["home", "about"]),
+    ]);
+    let plan_result = &report["results"][3];
+    assert_eq!(plan_result["status"], "applied", "{report:#}");
+    assert!(
+        plan_result["message"]
+            .as_str()
+            .unwrap()
+            .contains("contact-form-7"),
+        "a plugin neither installed nor in the bundle is named as skipped: {report:#}"
+    );
+    let first = wp.wp(PACKAGE_STATE);
+    assert_eq!(first["theme"], "gsw-test-theme");
+    assert_eq!(first["palette"]["primary"], "#8a3b12", "{first:#}");
+    assert_eq!(first["palette"]["on-primary"], "#ffffff");
+    assert!(first["fonts"]["heading"]
+        .as_str()
+        .unwrap()
+        .contains("Playfair Display"));
+    assert_eq!(first["background"], "var(--wp--preset--color--base)");
+    assert_eq!(
+        first["button"]["background"],
+        "var(--wp--preset--color--primary)"
+    );
+    assert!(first["active_plugins"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("gsw-hello/gsw-hello.php")));
+    assert_eq!(first["plugins"]["gsw-hello/gsw-hello.php"], "1.0");
+    assert_eq!(first["activated"], "1.0", "activation hooks ran");
+    assert_eq!(first["greeting"], "bonjour");
+    assert_eq!(
+        first["settings"],
+        json!({"gsw-hello": {"form": "contact"}}),
+        "settings are kept for installed plugins"
+    );
+    assert_eq!(
+        first["menu_location"], "primary",
+        "the new theme's first location"
+    );
+    let styles = wp.wp(
+        r#"$p = get_posts(['post_type' => 'wp_global_styles', 'post_status' => 'any', 'numberposts' => -1]);
+           return array_map(fn ($p) => [wp_get_post_terms($p->ID, 'wp_theme', ['fields' => 'names']), json_decode($p->post_content, true)['isGlobalStylesUserThemeJSON'] ?? null], $p);"#,
+    );
+    assert_eq!(styles, json!([[["gsw-test-theme"], true]]));
+
+    // An upgrade replaces the plugin's files; the page changes too.
+    let report = wp.deploy(vec![
+        (
+            ItemKind::Plugin,
+            "gsw-hello.zip".into(),
+            plugin_zip("gsw-hello", "2.0"),
+        ),
+        page("home", "Home, new", None, "Welcome back"),
+    ]);
+    assert!(all(&report, "applied"), "{report:#}");
+    let second = wp.wp(PACKAGE_STATE);
+    assert_eq!(second["plugins"]["gsw-hello/gsw-hello.php"], "2.0");
+    assert_eq!(second["home_title"], "Home, new");
+    let readme = wp.root().join("wp-content/plugins/gsw-hello/readme.txt");
+    assert_eq!(std::fs::read_to_string(&readme).unwrap(), "2.0");
+
+    // Back to before the upgrade: plugin files and page as they were.
+    wp.rollback(2);
+    assert_eq!(wp.wp(PACKAGE_STATE), first);
+    assert_eq!(std::fs::read_to_string(&readme).unwrap(), "1.0");
+
+    // Back to before everything: theme, plugins, styles, menu, pages,
+    // settings. (What the plugin's own activation hook wrote is the plugin's.)
+    wp.rollback(1);
+    let mut restored = wp.wp(PACKAGE_STATE);
+    assert_eq!(restored["activated"], "1.0");
+    restored["activated"] = before["activated"].clone();
+    assert_eq!(restored, before, "{restored:#}");
+    assert!(!wp.root().join("wp-content/themes/gsw-test-theme").exists());
+
+    // And a rollback is itself rolled back.
+    wp.rollback(4);
+    assert_eq!(wp.wp(PACKAGE_STATE), first);
+}
+
+#[test]
+fn rollback_restores_updated_pages_and_deletes_created_ones() {
+    let wp = Site::install();
+    wp.deploy(vec![
+        page("home", "Home", None, "One"),
+        page("about", "About", None, "One"),
+    ]);
+    let first = wp.wp(CONTENT_STATE);
+    wp.deploy(vec![
+        page("home", "Home v2", None, "Two"),
+        page("contact", "Contact", None, "Write to us"),
+        content(json!({
+            "key": "page:blog", "type": "page", "slug": "blog", "title": "Blog", "parent_key": null,
+            "status": "publish", "front_page": false, "posts_page": true, "menu_order": 0,
+            "featured_media": null, "content": "", "seo": {},
+        })),
+    ]);
+    let second = wp.wp(CONTENT_STATE);
+    assert_eq!(second["posts"]["page:home"]["title"], "Home v2");
+    assert_eq!(second["posts_page"], "page:blog");
+    let report = wp.rollback(2);
+    assert!(report["results"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("sequence 2"));
+    assert_eq!(
+        wp.wp(CONTENT_STATE),
+        first,
+        "updated back, created deleted, settings restored"
+    );
+    let (drift, _) = wp.command("drift");
+    assert_eq!(
+        drift["drifted"],
+        json!([]),
+        "a rollback leaves nothing drifted: {drift:#}"
+    );
+}
+
+/// Every file under a folder, but for the snapshots and the bundles.
+fn files_under(root: &Path) -> BTreeSet<String> {
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            let name = path.strip_prefix(root).unwrap().display().to_string();
+            if name.starts_with("gsw-snapshots") || name.ends_with(".bundle") {
+                continue;
+            }
+            if entry.file_type().unwrap().is_dir() {
+                walk(&path, root, out);
+            } else {
+                out.insert(name);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(root, root, &mut out);
+    out
+}
+
+#[test]
+fn zips_escaping_their_folder_are_refused_before_anything_is_written() {
+    let wp = Site::install();
+    let tmp_marker = format!("/tmp/gsw-escaped-{}.php", wp.database);
+    let mut link = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    link.start_file("evil-link/evil-link.php", options).unwrap();
+    std::io::Write::write_all(&mut link, b"<?php /* Plugin Name: Link */").unwrap();
+    link.add_symlink("evil-link/config.php", "../../../wp-config.php", options)
+        .unwrap();
+    let link = link.finish().unwrap().into_inner();
+    let payload: &[u8] = b"<?php echo 'owned';";
+    let files_before = files_under(wp.root());
+    let plugins_before = wp.wp("return get_option('active_plugins');");
+
+    let (report, code) = wp.deploy_with(
+        vec![
+            (
+                ItemKind::Plugin,
+                "evil-dots.zip".into(),
+                zip_of(&[
+                    ("evil-dots/evil-dots.php", b"<?php /* Plugin Name: Dots */"),
+                    ("evil-dots/../../../gsw-escaped.php", payload),
+                ]),
+            ),
+            (
+                ItemKind::Plugin,
+                "evil-absolute.zip".into(),
+                zip_of(&[
+                    ("evil-absolute/a.php", b"<?php /* Plugin Name: Abs */"),
+                    (tmp_marker.as_str(), payload),
+                ]),
+            ),
+            (ItemKind::Plugin, "evil-link.zip".into(), link),
+            (
+                ItemKind::Theme,
+                "evil-theme.zip".into(),
+                zip_of(&[
+                    ("evil-theme/style.css", b"/* Theme Name: Evil */"),
+                    ("../../gsw-escaped-theme.php", payload),
+                ]),
+            ),
+            (
+                ItemKind::Plugin,
+                "two-folders.zip".into(),
+                zip_of(&[
+                    ("one/one.php", b"<?php /* Plugin Name: One */"),
+                    ("two/two.php", payload),
+                ]),
+            ),
+            page("home", "Home", None, "Still applied"),
+        ],
+        Policy::default(),
+        &[],
+    );
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["status"], "failed");
+    let results = report["results"].as_array().unwrap();
+    for result in &results[..5] {
+        assert_eq!(result["status"], "failed", "{report:#}");
+        assert!(
+            result["message"].as_str().unwrap().contains("zip refused"),
+            "{report:#}"
+        );
+    }
+    assert_eq!(
+        results[5]["status"], "applied",
+        "the rest of the bundle applies"
+    );
+
+    assert_eq!(
+        files_under(wp.root()),
+        files_before,
+        "no file was written anywhere in WordPress"
+    );
+    assert!(!Path::new(&tmp_marker).exists());
+    assert_eq!(
+        wp.wp("return get_option('active_plugins');"),
+        plugins_before
+    );
+    let leftovers: Vec<_> = std::fs::read_dir("/tmp")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("gsw-apply-{}-", wp.sequence()))
+        })
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the zips' temporary folder is removed"
+    );
+}
+
+#[test]
+fn drift_finds_edited_trashed_and_deleted_pages_and_inventory_describes_the_site() {
+    let wp = Site::install();
+    let pages = vec![
+        page("home", "Home", None, "One"),
+        page("about", "About", None, "One"),
+        page("team", "Team", None, "One"),
+        page("contact", "Contact", None, "One"),
+    ];
+    wp.deploy(pages.clone());
+    let (drift, code) = wp.command("drift");
+    assert_eq!(code, 0);
+    assert_eq!(drift, json!({"checked": 4, "drifted": []}));
+
+    wp.wp(r#"
+        $find = fn ($slug) => get_page_by_path($slug)->ID;
+        wp_update_post(['ID' => $find('about'), 'post_title' => 'About (edited in WordPress)']);
+        wp_trash_post($find('team'));
+        wp_delete_post($find('contact'), true);
+        return null;
+    "#);
+    let (drift, _) = wp.command("drift");
+    assert_eq!(drift["checked"], 3);
+    let states: Vec<(String, String, bool)> = drift["drifted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["key"].as_str().unwrap().to_owned(),
+                d["state"].as_str().unwrap().to_owned(),
+                d["modified_at"].as_str().is_some_and(|t| t.ends_with('Z')),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("page:about".to_owned(), "modified".to_owned(), true),
+            ("page:team".to_owned(), "trashed".to_owned(), true),
+            ("page:contact".to_owned(), "deleted".to_owned(), false),
+        ]
+    );
+
+    // The same bundle again puts the drifted pages back; the untouched one stays.
+    let report = wp.deploy(pages);
+    assert_eq!(
+        statuses(&report)
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect::<Vec<_>>(),
+        ["unchanged", "applied", "applied", "applied"]
+    );
+    assert_eq!(wp.command("drift").0["drifted"], json!([]));
+
+    // Markup is kept as written only when the policy (or the operator) allows it.
+    let raw = || page("raw", "Raw", None, "<script>window.raw = 1</script>");
+    let (report, code) = wp.deploy_with(
+        vec![raw()],
+        Policy {
+            unfiltered_html: true,
+        },
+        &[],
+    );
+    assert_eq!(code, 0, "{report:#}");
+    let stored = wp.wp("return get_page_by_path('raw')->post_content;");
+    assert!(stored
+        .as_str()
+        .unwrap()
+        .contains("<script>window.raw = 1</script>"));
+
+    let (inventory, code) = wp.command("inventory");
+    assert_eq!(code, 0);
+    assert!(inventory["wordpress_version"]
+        .as_str()
+        .unwrap()
+        .starts_with("6."));
+    assert!(inventory["php_version"].as_str().unwrap().starts_with("8."));
+    assert!(inventory["site_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://localhost"));
+    assert_eq!(inventory["home_url"], inventory["site_url"]);
+    assert_eq!(inventory["connector_version"], "0.2.0");
+    assert_eq!(inventory["active_theme"], "twentytwentythree");
+    assert!(inventory["themes"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"slug": "twentytwentythree", "name": "Twenty Twenty-Three", "version": inventory["themes"][0]["version"], "active": true})));
+    let connector = inventory["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["file"] == "gsw-connector/gsw-connector.php")
+        .unwrap_or_else(|| panic!("{inventory:#}"));
+    assert_eq!(connector["slug"], "gsw-connector");
+    assert_eq!(connector["version"], "0.2.0");
+    assert_eq!(connector["active"], false);
 }

@@ -3,7 +3,7 @@
  * Plugin Name:       gsWstudio Connector
  * Plugin URI:        https://gswstudio.example/
  * Description:       Applies content, design and plugin bundles that the gsWstudio agent receives from its control plane. Bundles are verified by the gsw PHP extension before anything changes.
- * Version:           0.1.0
+ * Version:           0.2.0
  * Requires at least: 6.1
  * Requires PHP:      8.1
  * Author:            gsWstudio
@@ -15,7 +15,7 @@ if (!defined('ABSPATH')) {
     exit;
 }
 
-require_once __DIR__ . '/includes/apply.php';
+require_once __DIR__ . '/includes/common.php';
 
 /** Whether the gsw PHP extension is loaded in this PHP. */
 function gsw_connector_extension_loaded(): bool

@@ -26,3 +26,7 @@ pub fn extension() -> PathBuf {
         })
         .clone()
 }
+
+// Each test binary uses part of the WordPress helpers.
+#[allow(dead_code)]
+pub mod site;

@@ -1,49 +1,52 @@
 <?php
 /**
- * Command-line entry point, run by the agent:
- *   php -d extension=libgsw_php_ext.so bin/apply.php --bundle FILE --public-key KEY --site-id SITE [--last-applied N] [--max-bytes N] [--allow-unfiltered-html]
- * Prints one JSON report; exit 0 applied, 1 an item failed, 2 refused (nothing changed).
+ * Applies a bundle to this WordPress; run by the agent (docs/connector.md):
+ *   php -d extension=libgsw_php_ext.so bin/apply.php --bundle FILE --public-key B64 --site-id UUID
+ *       --last-applied N --max-bytes N --snapshots DIR [--allow-unfiltered-html]
+ * Prints one JSON report; exits 0 applied, 1 something failed part-way, 2 refused (nothing changed).
  */
 
-if (PHP_SAPI !== 'cli') {
-    exit(2);
-}
+require_once dirname(__DIR__) . '/includes/cli.php';
+gsw_cli_start();
 
-function gsw_refuse(string $message): void
-{
-    echo json_encode(['status' => 'refused', 'error' => $message]), "\n";
-    exit(2);
+$gsw_options = getopt('', ['bundle:', 'public-key:', 'site-id:', 'last-applied:', 'max-bytes:', 'snapshots:', 'allow-unfiltered-html']);
+foreach (['bundle', 'public-key', 'site-id', 'snapshots'] as $required) {
+    if (!isset($gsw_options[$required]) || !is_string($gsw_options[$required]) || $gsw_options[$required] === '') {
+        gsw_cli_refuse("missing --$required");
+    }
 }
-
-$options = getopt('', ['bundle:', 'public-key:', 'site-id:', 'last-applied:', 'max-bytes:', 'allow-unfiltered-html']);
-foreach (['bundle', 'public-key', 'site-id'] as $required) {
-    if (empty($options[$required])) {
-        gsw_refuse("missing --$required");
+foreach (['last-applied', 'max-bytes'] as $number) {
+    if (isset($gsw_options[$number]) && (!is_string($gsw_options[$number]) || !ctype_digit($gsw_options[$number]))) {
+        gsw_cli_refuse("--$number must be a whole number");
     }
 }
 if (!function_exists('gsw_bundle_open')) {
-    gsw_refuse('the gsw PHP extension is not loaded (php -d extension=libgsw_php_ext.so)');
+    gsw_cli_refuse('the gsw PHP extension is not loaded (php -d extension=libgsw_php_ext.so)');
 }
 // Verified before WordPress is even loaded: a refused bundle changes nothing.
 try {
-    $bundle = gsw_bundle_open(
-        $options['bundle'],
-        $options['public-key'],
-        $options['site-id'],
-        (int) ($options['last-applied'] ?? 0),
-        (int) ($options['max-bytes'] ?? 67108864)
+    $gsw_bundle = gsw_bundle_open(
+        $gsw_options['bundle'],
+        $gsw_options['public-key'],
+        $gsw_options['site-id'],
+        (int) ($gsw_options['last-applied'] ?? 0),
+        (int) ($gsw_options['max-bytes'] ?? 67108864)
     );
 } catch (Exception $e) {
-    gsw_refuse($e->getMessage());
+    gsw_cli_refuse($e->getMessage());
 }
 
-// Bootstrap WordPress the way WP-CLI does: no theme, no HTTP request.
-define('WP_USE_THEMES', false);
-$_SERVER['HTTP_HOST'] = $_SERVER['HTTP_HOST'] ?? 'localhost';
-$_SERVER['REQUEST_METHOD'] = 'GET';
-require dirname(__DIR__, 4) . '/wp-load.php';
-require_once __DIR__ . '/../includes/apply.php';
+require_once dirname(__DIR__) . '/includes/profile.php';
+gsw_profile('verified');
+require_once gsw_cli_wordpress_loader();
+require_once dirname(__DIR__) . '/includes/apply.php';
+gsw_profile('WordPress loaded');
+gsw_cli_act_as_admin();
 
-$report = gsw_apply_bundle($bundle, isset($options['allow-unfiltered-html']));
-echo json_encode($report), "\n";
-exit($report['status'] === 'applied' ? 0 : 1);
+try {
+    [$gsw_report, $gsw_code] = gsw_apply_bundle($gsw_bundle, $gsw_options['snapshots'], isset($gsw_options['allow-unfiltered-html']));
+} catch (GSW_Refusal $e) {
+    gsw_cli_refuse($e->getMessage(), ['sequence' => $gsw_bundle['manifest']['sequence']]);
+}
+gsw_profile('applied');
+gsw_cli_emit($gsw_report, $gsw_code);

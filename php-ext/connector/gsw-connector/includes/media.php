@@ -1,0 +1,67 @@
+<?php
+/**
+ * Media items: files imported as attachments once, keyed `media:<path>`.
+ */
+
+if (!defined('ABSPATH')) {
+    exit;
+}
+
+/**
+ * Imports media items (['index', 'item']); results go into `$results` by
+ * index. Returns key => attachment id.
+ */
+function gsw_apply_media(array $entries, array &$results): array
+{
+    if (!$entries) {
+        return [];
+    }
+    require_once ABSPATH . 'wp-admin/includes/image.php';
+    $ids = gsw_find_ids_by_keys(array_map(fn ($e) => 'media:' . $e['item']['path'], $entries));
+    if ($ids) {
+        _prime_post_caches(array_values($ids), false, true);
+    }
+    $written = [];
+    foreach ($entries as ['index' => $index, 'item' => $item]) {
+        $key = 'media:' . $item['path'];
+        $existing = $ids[$key] ?? null;
+        if ($existing && get_post_meta($existing, '_gsw_hash', true) === $item['sha256'] && is_file((string) get_attached_file($existing))) {
+            $results[$index] = gsw_result($item, 'unchanged');
+            continue;
+        }
+        // wp_upload_bits refuses types the site does not allow (no .php, say).
+        $upload = wp_upload_bits(basename($item['path']), null, $item['content']);
+        if (!empty($upload['error'])) {
+            $results[$index] = gsw_result($item, 'failed', $upload['error']);
+            continue;
+        }
+        $type = wp_check_filetype($upload['file']);
+        $attachment = [
+            'post_mime_type' => $type['type'] ?: 'application/octet-stream',
+            'post_title' => sanitize_text_field(pathinfo($item['path'], PATHINFO_FILENAME)),
+            'post_status' => 'inherit',
+            'guid' => $upload['url'],
+        ];
+        if ($existing) {
+            $attachment['ID'] = $existing;
+        }
+        $id = wp_insert_attachment(wp_slash($attachment), $upload['file'], 0, true);
+        if (is_wp_error($id)) {
+            @unlink($upload['file']);
+            $results[$index] = gsw_result($item, 'failed', $id->get_error_message());
+            continue;
+        }
+        $message = null;
+        try {
+            // Sizes need GD or Imagick; without them WordPress still records the file.
+            wp_update_attachment_metadata($id, wp_generate_attachment_metadata($id, $upload['file']));
+        } catch (Throwable $e) {
+            $message = 'imported without image sizes: ' . $e->getMessage();
+        }
+        $ids[$key] = $id;
+        $written[$id] = [['key' => $key, 'seo' => []], $item['sha256'], null, (bool) $existing];
+        $results[$index] = gsw_result($item, 'applied', $message);
+    }
+    gsw_write_post_meta($written);
+    return $ids;
+}

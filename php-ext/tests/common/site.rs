@@ -1,0 +1,390 @@
+//! A real WordPress of a test's own (Debian's package copied into a temporary
+//! folder, on a MariaDB database of its own, dropped at the end), and the
+//! agent's side of the contract: signed bundles in, the connector's
+//! command-line entry points run as the agent runs them.
+
+use std::cell::Cell;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine;
+use ed25519_dalek::SigningKey;
+use gsw_protocol::bundle::{ItemKind, Manifest, Payload, Policy, SignedManifest, FORMAT};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::extension;
+
+pub const WORDPRESS: &str = "/usr/share/wordpress";
+
+/// One bundle item: kind, path inside the kind's folder, bytes.
+pub type Item = (ItemKind, String, Vec<u8>);
+
+/// A WordPress site with the connector copied in, and the control plane's
+/// signing key for it.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+    pub database: String,
+    pub key: SigningKey,
+    pub site_id: Uuid,
+    /// Extra `php -d` settings the connector's commands run with (benchmarks).
+    pub php_flags: Vec<String>,
+    sequence: Cell<u64>,
+}
+
+/// Runs PHP code in a folder; panics with its output when it fails.
+pub fn php_in(dir: &Path, code: &str) -> String {
+    let output = Command::new("php")
+        .current_dir(dir)
+        .arg("-r")
+        .arg(code)
+        .output()
+        .expect("php");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "php failed: {text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    text
+}
+
+/// Copies WordPress: its core files as hard links (tests never write
+/// there, and copying 3,000 files costs seconds), `wp-content` for real
+/// (without the translations), since plugins and themes are written there.
+fn copy_wordpress(to: &Path) {
+    let run = |command: &mut Command| command.status().is_ok_and(|s| s.success());
+    for entry in std::fs::read_dir(WORDPRESS)
+        .expect("WordPress at /usr/share/wordpress (Debian package `wordpress`)")
+        .flatten()
+    {
+        let name = entry.file_name();
+        // wp-config.php is written per site: never through a link to Debian's.
+        if name == "wp-content" || name == "wp-config.php" {
+            continue;
+        }
+        let linked = run(Command::new("cp").arg("-al").arg(entry.path()).arg(to));
+        assert!(
+            linked || run(Command::new("cp").arg("-r").arg(entry.path()).arg(to)),
+            "copying {}",
+            entry.path().display()
+        );
+    }
+    let content = to.join("wp-content");
+    std::fs::create_dir_all(content.join("languages")).unwrap();
+    for folder in ["plugins", "themes"] {
+        assert!(run(Command::new("cp")
+            .arg("-r")
+            .arg(Path::new(WORDPRESS).join("wp-content").join(folder))
+            .arg(&content)));
+    }
+}
+
+impl Site {
+    pub fn install() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        copy_wordpress(dir.path());
+        let database = format!("gsw_wp_{}", Uuid::new_v4().simple());
+        php_in(
+            dir.path(),
+            &format!(
+                r#"$m = new mysqli("127.0.0.1", "root", ""); $m->query("CREATE DATABASE {database}") or die($m->error);"#
+            ),
+        );
+        std::fs::write(
+            dir.path().join("wp-config.php"),
+            format!(
+                "<?php\ndefine('DB_NAME', '{database}');\ndefine('DB_USER', 'root');\ndefine('DB_PASSWORD', '');\ndefine('DB_HOST', '127.0.0.1');\ndefine('DB_CHARSET', 'utf8mb4');\ndefine('DB_COLLATE', '');\n$table_prefix = 'wp_';\ndefine('WP_DEBUG', false);\ndefine('WP_ENVIRONMENT_TYPE', 'local');\ndefine('DISABLE_WP_CRON', true);\nif (!defined('ABSPATH')) define('ABSPATH', __DIR__ . '/');\nrequire_once ABSPATH . 'wp-settings.php';\n"
+            ),
+        )
+        .unwrap();
+        php_in(
+            dir.path(),
+            r#"define('WP_INSTALLING', true); $_SERVER['HTTP_HOST'] = 'localhost'; require 'wp-load.php'; require_once ABSPATH . 'wp-admin/includes/upgrade.php'; wp_install('Test site', 'admin', 'admin@example.com', true, '', 'password');"#,
+        );
+        let plugin = dir.path().join("wp-content/plugins/gsw-connector");
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("connector/gsw-connector"))
+            .arg(&plugin)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Site {
+            dir,
+            database,
+            key: SigningKey::from_bytes(&[11u8; 32]),
+            site_id: Uuid::now_v7(),
+            php_flags: Vec::new(),
+            sequence: Cell::new(0),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn snapshots(&self) -> PathBuf {
+        self.root().join("gsw-snapshots")
+    }
+
+    pub fn public_key(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(self.key.verifying_key().as_bytes())
+    }
+
+    /// Writes a signed bundle for this site; `tamper` flips its last byte.
+    pub fn write_bundle(
+        &self,
+        sequence: u64,
+        items: Vec<Item>,
+        policy: Policy,
+        tamper: bool,
+    ) -> PathBuf {
+        let payload = Payload::build(items).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let manifest = Manifest {
+            format: FORMAT,
+            bundle_id: Uuid::now_v7(),
+            site_id: self.site_id,
+            sequence,
+            created_at: now,
+            expires_at: now + 3600,
+            items: payload.items.clone(),
+            policy,
+        };
+        let mut bytes = SignedManifest::sign(&manifest, &self.key).encode(&payload.bytes);
+        if tamper {
+            *bytes.last_mut().unwrap() ^= 1;
+        }
+        let path = self.root().join(format!("{sequence}.bundle"));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// Runs `bin/apply.php` on a bundle file as the agent does.
+    pub fn apply_file(&self, bundle: &Path, last_applied: u64, extra: &[&str]) -> (Value, i32) {
+        let output = Command::new("php")
+            .arg("-d")
+            .arg(format!("extension={}", extension().display()))
+            .args(&self.php_flags)
+            .arg(self.connector("apply"))
+            .args(["--bundle", &bundle.display().to_string()])
+            .args(["--public-key", &self.public_key()])
+            .args(["--site-id", &self.site_id.to_string()])
+            .args(["--last-applied", &last_applied.to_string()])
+            .args(["--max-bytes", "67108864"])
+            .args(["--snapshots", &self.snapshots().display().to_string()])
+            .args(extra)
+            .output()
+            .unwrap();
+        if std::env::var_os("GSW_PROFILE").is_some() {
+            eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        }
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        let report = serde_json::from_str(text.trim()).unwrap_or_else(|_| {
+            panic!(
+                "not one JSON report: {text} {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (report, output.status.code().unwrap_or(-1))
+    }
+
+    /// Signs the site's next bundle and applies it.
+    pub fn deploy_with(&self, items: Vec<Item>, policy: Policy, extra: &[&str]) -> (Value, i32) {
+        let sequence = self.sequence.get() + 1;
+        self.sequence.set(sequence);
+        let bundle = self.write_bundle(sequence, items, policy, false);
+        self.apply_file(&bundle, sequence - 1, extra)
+    }
+
+    /// The next bundle, default policy; asserts it applied with exit 0.
+    pub fn deploy(&self, items: Vec<Item>) -> Value {
+        let (report, code) = self.deploy_with(items, Policy::default(), &[]);
+        assert_eq!(code, 0, "{report:#}");
+        assert_eq!(report["status"], "applied", "{report:#}");
+        report
+    }
+
+    /// Rolls back to the state before `sequence`; asserts it applied.
+    pub fn rollback(&self, sequence: u64) -> Value {
+        let item = json!({"deployment_id": Uuid::now_v7(), "sequence": sequence});
+        self.deploy(vec![(
+            ItemKind::Rollback,
+            "rollback.json".into(),
+            serde_json::to_vec(&item).unwrap(),
+        )])
+    }
+
+    /// The last sequence signed for this site.
+    pub fn sequence(&self) -> u64 {
+        self.sequence.get()
+    }
+
+    pub fn next_sequence(&self) -> u64 {
+        self.sequence.set(self.sequence.get() + 1);
+        self.sequence.get()
+    }
+
+    pub fn connector(&self, command: &str) -> PathBuf {
+        self.root().join(format!(
+            "wp-content/plugins/gsw-connector/bin/{command}.php"
+        ))
+    }
+
+    /// Runs `bin/inventory.php` or `bin/drift.php`; returns its JSON and exit code.
+    pub fn command(&self, name: &str) -> (Value, i32) {
+        let output = Command::new("php")
+            .arg("-d")
+            .arg(format!("extension={}", extension().display()))
+            .args(&self.php_flags)
+            .arg(self.connector(name))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        let value = serde_json::from_str(text.trim()).unwrap_or_else(|_| {
+            panic!(
+                "not one JSON object: {text} {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (value, output.status.code().unwrap_or(-1))
+    }
+
+    /// Runs PHP inside this WordPress (as its administrator); the code
+    /// `return`s a value, which comes back as JSON.
+    pub fn wp(&self, code: &str) -> Value {
+        let script = format!(
+            "<?php\n$_SERVER['HTTP_HOST'] = 'localhost';\nrequire '{root}/wp-load.php';\nrequire_once ABSPATH . 'wp-admin/includes/plugin.php';\nwp_set_current_user(1);\n$gsw_out = (function () {{\n{code}\n}})();\necho \"\\n@@\", json_encode($gsw_out, JSON_UNESCAPED_SLASHES);\n",
+            root = self.root().display()
+        );
+        let mut file = tempfile::Builder::new().suffix(".php").tempfile().unwrap();
+        file.write_all(script.as_bytes()).unwrap();
+        let output = Command::new("php")
+            .arg("-d")
+            .arg(format!("extension={}", extension().display()))
+            .arg(file.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "php failed: {text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let json = text.rsplit_once("\n@@").map(|(_, j)| j).unwrap_or("");
+        serde_json::from_str(json).unwrap_or_else(|_| panic!("{text}"))
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = Command::new("php")
+            .arg("-r")
+            .arg(format!(r#"$m = new mysqli("127.0.0.1", "root", ""); $m->query("DROP DATABASE IF EXISTS {}");"#, self.database))
+            .status();
+    }
+}
+
+/// A page item with paragraph markup and SEO fields.
+pub fn page(slug: &str, title: &str, parent: Option<&str>, body: &str) -> Item {
+    content(json!({
+        "key": format!("page:{slug}"), "type": "page", "slug": slug, "title": title,
+        "parent_key": parent.map(|p| format!("page:{p}")), "status": "publish", "front_page": slug == "home",
+        "content": format!("<!-- wp:paragraph -->\n<p>{body}</p>\n<!-- /wp:paragraph -->"),
+        "seo": {"title": format!("{title} | Maison Lune"), "description": format!("About {title}.")},
+    }))
+}
+
+/// A content item from its JSON: `pages/<slug>.json` or `posts/<slug>.json` by its type.
+pub fn content(item: Value) -> Item {
+    let folder = if item["type"] == "post" {
+        "posts"
+    } else {
+        "pages"
+    };
+    (
+        ItemKind::Content,
+        format!("{folder}/{}.json", item["slug"].as_str().unwrap()),
+        serde_json::to_vec(&item).unwrap(),
+    )
+}
+
+/// `content/navigation.json` linking to pages by slug.
+pub fn navigation(name: &str, slugs: &[&str]) -> Item {
+    let items: Vec<Value> = slugs
+        .iter()
+        .map(|s| json!({"key": format!("page:{s}"), "label": s.to_uppercase(), "path": format!("/{s}/")}))
+        .collect();
+    (
+        ItemKind::Content,
+        "navigation.json".into(),
+        serde_json::to_vec(&json!({"name": name, "items": items})).unwrap(),
+    )
+}
+
+/// A zip of (name, bytes) entries, stored; names are written as given, so
+/// tests can make the hostile ones.
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, bytes) in entries {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// A plugin whose main file records its version in an option when activated.
+pub fn plugin_zip(slug: &str, version: &str) -> Vec<u8> {
+    let main = format!(
+        "<?php\n/**\n * Plugin Name: {slug}\n * Version: {version}\n */\nregister_activation_hook(__FILE__, function () {{ update_option('{slug}_activated', '{version}'); }});\n"
+    );
+    zip_of(&[
+        (&format!("{slug}/{slug}.php"), main.as_bytes()),
+        (&format!("{slug}/readme.txt"), version.as_bytes()),
+    ])
+}
+
+/// A small block theme (theme.json, one template) that also registers a
+/// classic menu location, as hybrid themes do.
+pub fn theme_zip(slug: &str, version: &str) -> Vec<u8> {
+    let style = format!("/*\nTheme Name: {slug}\nVersion: {version}\nRequires at least: 6.1\n*/\n");
+    let functions = "<?php\nadd_action('after_setup_theme', function () { register_nav_menus(['primary' => 'Primary', 'footer' => 'Footer']); });\n";
+    let theme_json = r##"{"version": 2, "settings": {"color": {"palette": [{"slug": "base", "color": "#ffffff", "name": "Base"}]}}}"##;
+    zip_of(&[
+        (&format!("{slug}/style.css"), style.as_bytes()),
+        (&format!("{slug}/functions.php"), functions.as_bytes()),
+        (&format!("{slug}/theme.json"), theme_json.as_bytes()),
+        (
+            &format!("{slug}/templates/index.html"),
+            b"<!-- wp:post-content /-->".as_slice(),
+        ),
+    ])
+}
+
+/// A page of realistic size (about 4 KB of block markup: cover, columns,
+/// lists, buttons) for benchmarks.
+pub fn realistic_page(i: usize) -> Value {
+    let slug = format!("page-{i}");
+    let mut blocks = format!(
+        "<!-- wp:cover {{\"dimRatio\":50,\"minHeight\":420}} -->\n<div class=\"wp-block-cover\" style=\"min-height:420px\"><span aria-hidden=\"true\" class=\"wp-block-cover__background has-background-dim\"></span><div class=\"wp-block-cover__inner-container\"><!-- wp:heading {{\"level\":1}} -->\n<h1>Service {i}: bread, pastry and cakes</h1>\n<!-- /wp:heading -->\n<!-- wp:paragraph -->\n<p>Maison Lune bakes every morning in Lyon. This page tells you about service {i}, what it costs and how to order.</p>\n<!-- /wp:paragraph --></div></div>\n<!-- /wp:cover -->\n"
+    );
+    for column in 0..3 {
+        blocks.push_str(&format!(
+            "<!-- wp:columns -->\n<div class=\"wp-block-columns\"><!-- wp:column -->\n<div class=\"wp-block-column\"><!-- wp:heading {{\"level\":3}} -->\n<h3>Part {column} of service {i}</h3>\n<!-- /wp:heading -->\n<!-- wp:paragraph -->\n<p>Our bakers start at four. Sourdough rests for thirty-six hours, croissants are laminated by hand and cakes are made to order for weddings, birthdays and office parties. <strong>Order two days ahead</strong> and collect in the shop or have it delivered anywhere in the city.</p>\n<!-- /wp:paragraph --></div>\n<!-- /wp:column -->\n<!-- wp:column -->\n<div class=\"wp-block-column\"><!-- wp:list -->\n<ul><li>Organic flour from the Monts du Lyonnais</li><li>Butter from Charentes-Poitou</li><li>No additives, no frozen dough</li></ul>\n<!-- /wp:list --></div>\n<!-- /wp:column --></div>\n<!-- /wp:columns -->\n"
+        ));
+    }
+    blocks.push_str("<!-- wp:buttons -->\n<div class=\"wp-block-buttons\"><!-- wp:button -->\n<div class=\"wp-block-button\"><a class=\"wp-block-button__link wp-element-button\" href=\"/contact/\">Order now</a></div>\n<!-- /wp:button --></div>\n<!-- /wp:buttons -->");
+    json!({
+        "key": format!("page:{slug}"), "type": "page", "slug": slug, "title": format!("Service {i}"),
+        "parent_key": null, "status": "publish", "front_page": i == 0, "menu_order": i,
+        "content": blocks,
+        "seo": {"title": format!("Service {i} | Maison Lune"), "description": format!("Service {i} of Maison Lune, the family bakery in Lyon.")},
+    })
+}
