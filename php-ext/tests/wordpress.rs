@@ -11,7 +11,9 @@ use gsw_protocol::bundle::{ItemKind, Policy};
 use serde_json::{json, Value};
 
 mod common;
-use common::site::{content, navigation, page, plugin_zip, theme_zip, zip_of, Item, Site};
+use common::site::{
+    content, folder_zip, navigation, page, plugin_zip, theme_zip, zip_of, Item, Site,
+};
 
 /// A 1×1 PNG.
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
@@ -608,4 +610,28 @@ fn drift_finds_edited_trashed_and_deleted_pages_and_inventory_describes_the_site
     assert_eq!(connector["slug"], "gsw-connector");
     assert_eq!(connector["version"], "0.2.0");
     assert_eq!(connector["active"], false);
+
+    // The plugin folder, zipped as readme.txt says, installs (here over
+    // itself) through Plugin_Upgrader and activates.
+    let zipped = folder_zip(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("connector/gsw-connector"),
+        "gsw-connector",
+    );
+    wp.deploy(vec![(ItemKind::Plugin, "gsw-connector.zip".into(), zipped)]);
+    let active = wp.wp("return is_plugin_active('gsw-connector/gsw-connector.php');");
+    assert_eq!(active, true);
+
+    // Uninstalling removes the connector's bookkeeping, not the site's content.
+    let after = wp.wp(
+        r#"global $wpdb;
+           uninstall_plugin('gsw-connector/gsw-connector.php');
+           return [get_option('gsw_applied_keys'), get_option('gsw_packages'),
+                   (int) $wpdb->get_var("SELECT COUNT(*) FROM $wpdb->postmeta WHERE meta_key LIKE '\\_gsw\\_%'"),
+                   count(get_posts(['post_type' => 'page', 'numberposts' => -1]))];"#,
+    );
+    assert_eq!(
+        after,
+        json!([false, false, 0, 6]),
+        "five applied pages and the sample page stay"
+    );
 }
