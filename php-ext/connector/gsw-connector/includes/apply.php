@@ -325,7 +325,9 @@ function gsw_apply_rollback(array $entry, string $snapshots, int $sequence, arra
         throw new GSW_Refusal('snapshot failed, nothing was changed: ' . $e->getMessage());
     }
     $result = gsw_attempt($item, function () use ($item, $snapshots, $target, $old) {
+        gsw_db_batch(true);
         $done = gsw_snapshot_restore(rtrim($snapshots, '/') . "/$target", $old);
+        gsw_db_batch(false);
         return gsw_result($item, 'applied', sprintf(
             'restored the state before sequence %d: %d posts, %d menus, %d options, %d folders',
             $target,
