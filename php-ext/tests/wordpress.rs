@@ -497,18 +497,43 @@ fn zips_escaping_their_folder_are_refused_before_anything_is_written() {
         wp.wp("return get_option('active_plugins');"),
         plugins_before
     );
-    let leftovers: Vec<_> = std::fs::read_dir("/tmp")
+    let leftovers: Vec<_> = std::fs::read_dir(wp.snapshots())
         .unwrap()
         .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(&format!("gsw-apply-{}-", wp.sequence()))
-        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".work"))
         .collect();
     assert!(
         leftovers.is_empty(),
-        "the zips' temporary folder is removed"
+        "the zips' temporary folder is removed: {leftovers:?}"
+    );
+
+    // A plugin that kills PHP while activating fails alone, as in wp-admin.
+    let fatal = zip_of(&[(
+        "gsw-fatal/gsw-fatal.php",
+        b"<?php\n/* Plugin Name: Fatal */\nregister_activation_hook(__FILE__, function () { gsw_no_such_function(); });\n",
+    )]);
+    let (report, code) = wp.deploy_with(
+        vec![
+            (ItemKind::Plugin, "gsw-fatal.zip".into(), fatal),
+            page("about", "About", None, "Applied all the same"),
+        ],
+        Policy::default(),
+        &[],
+    );
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["results"][0]["status"], "failed");
+    assert!(
+        report["results"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gsw_no_such_function"),
+        "{report:#}"
+    );
+    assert_eq!(report["results"][1]["status"], "applied");
+    assert_eq!(
+        wp.wp("return [is_plugin_active('gsw-fatal/gsw-fatal.php'), get_page_by_path('about') !== null];"),
+        json!([false, true])
     );
 }
 
