@@ -262,23 +262,26 @@ fn themes_design_and_plugins_install_activate_and_roll_back() {
     let before = wp.wp(PACKAGE_STATE);
     assert_eq!(before["theme"], "twentytwentythree");
 
-    let report = wp.deploy(vec![
-        (
-            ItemKind::Theme,
-            "gsw-test-theme.zip".into(),
-            theme_zip("gsw-test-theme", "1.0"),
-        ),
-        design("gsw-test-theme", "#8a3b12"),
-        (
-            ItemKind::Plugin,
-            "gsw-hello.zip".into(),
-            plugin_zip("gsw-hello", "1.0"),
-        ),
-        plan(),
-        page("home", "Home", None, "Welcome"),
-        page("about", "About", None, "Us"),
-        navigation("Main", &["home", "about"]),
-    ]);
+    let bundle = || {
+        vec![
+            (
+                ItemKind::Theme,
+                "gsw-test-theme.zip".into(),
+                theme_zip("gsw-test-theme", "1.0"),
+            ),
+            design("gsw-test-theme", "#8a3b12"),
+            (
+                ItemKind::Plugin,
+                "gsw-hello.zip".into(),
+                plugin_zip("gsw-hello", "1.0"),
+            ),
+            plan(),
+            page("home", "Home", None, "Welcome"),
+            page("about", "About", None, "Us"),
+            navigation("Main", &["home", "about"]),
+        ]
+    };
+    let report = wp.deploy(bundle());
     let plan_result = &report["results"][3];
     assert_eq!(plan_result["status"], "applied", "{report:#}");
     assert!(
@@ -323,6 +326,11 @@ fn themes_design_and_plugins_install_activate_and_roll_back() {
     );
     assert_eq!(styles, json!([[["gsw-test-theme"], true]]));
 
+    // The same bundle again: every kind of item is unchanged, nothing moves.
+    let again = wp.deploy(bundle());
+    assert!(all(&again, "unchanged"), "{again:#}");
+    assert_eq!(wp.wp(PACKAGE_STATE), first);
+
     // An upgrade replaces the plugin's files; the page changes too.
     let report = wp.deploy(vec![
         (
@@ -340,7 +348,7 @@ fn themes_design_and_plugins_install_activate_and_roll_back() {
     assert_eq!(std::fs::read_to_string(&readme).unwrap(), "2.0");
 
     // Back to before the upgrade: plugin files and page as they were.
-    wp.rollback(2);
+    wp.rollback(3);
     assert_eq!(wp.wp(PACKAGE_STATE), first);
     assert_eq!(std::fs::read_to_string(&readme).unwrap(), "1.0");
 
@@ -354,7 +362,7 @@ fn themes_design_and_plugins_install_activate_and_roll_back() {
     assert!(!wp.root().join("wp-content/themes/gsw-test-theme").exists());
 
     // And a rollback is itself rolled back.
-    wp.rollback(4);
+    wp.rollback(5);
     assert_eq!(wp.wp(PACKAGE_STATE), first);
 }
 
