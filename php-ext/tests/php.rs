@@ -124,6 +124,58 @@ fn a_verified_bundle_reaches_php_as_arrays() {
         "binary content survives"
     );
     assert_eq!(value["items"][1]["size"], 6);
+    assert_eq!(
+        value["manifest"]["policy"],
+        serde_json::json!({"unfiltered_html": false}),
+        "an absent policy is the default"
+    );
+}
+
+#[test]
+fn zips_are_checked_from_php_and_refusals_are_exceptions() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.zip");
+    std::fs::write(
+        &good,
+        common::site::zip_of(&[("hello/hello.php", b"<?php"), ("hello/a/b.txt", b"b")]),
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.zip");
+    std::fs::write(
+        &bad,
+        common::site::zip_of(&[
+            ("hello/hello.php", b"<?php"),
+            ("hello/../../x.php", b"<?php"),
+        ]),
+    )
+    .unwrap();
+    let code = |path: &Path, limit: i64| {
+        format!(
+            r#"try {{ echo json_encode(gsw_zip_check('{}', {limit})); }} catch (\Exception $e) {{ echo 'EXCEPTION: ', $e->getMessage(); }}"#,
+            path.display()
+        )
+    };
+    let (out, ok) = php(&code(&good, 1 << 20));
+    assert!(ok, "{out}");
+    let value: Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}"));
+    assert_eq!(
+        value,
+        serde_json::json!({"folder": "hello", "entries": 2, "unpacked_bytes": 6})
+    );
+    for (path, limit, reason) in [
+        (&bad, 1 << 20, "climbs out"),
+        (&good, 3, "over the 3-byte limit"),
+        (&dir.path().join("missing.zip"), 1 << 20, "cannot read"),
+    ] {
+        let (out, ok) = php(&code(path, limit));
+        assert!(ok, "{out}");
+        assert!(
+            out.starts_with("EXCEPTION: gsw: ") && out.contains(reason),
+            "{out}"
+        );
+    }
+    let (out, _) = php(&code(&good, -1));
+    assert!(out.contains("must not be negative"), "{out}");
 }
 
 #[test]

@@ -11,7 +11,9 @@ use gsw_protocol::bundle::{ItemKind, Policy};
 use serde_json::{json, Value};
 
 mod common;
-use common::site::{content, navigation, page, plugin_zip, theme_zip, zip_of, Item, Site};
+use common::site::{
+    content, folder_zip, navigation, page, plugin_zip, theme_zip, zip_of, Item, Site,
+};
 
 /// A 1×1 PNG.
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
@@ -260,23 +262,26 @@ fn themes_design_and_plugins_install_activate_and_roll_back() {
     let before = wp.wp(PACKAGE_STATE);
     assert_eq!(before["theme"], "twentytwentythree");
 
-    let report = wp.deploy(vec![
-        (
-            ItemKind::Theme,
-            "gsw-test-theme.zip".into(),
-            theme_zip("gsw-test-theme", "1.0"),
-        ),
-        design("gsw-test-theme", "#8a3b12"),
-        (
-            ItemKind::Plugin,
-            "gsw-hello.zip".into(),
-            plugin_zip("gsw-hello", "1.0"),
-        ),
-        plan(),
-        page("home", "Home", None, "Welcome"),
-        page("about", "About", None, "Us"),
-        navigation("Main", &["home", "about"]),
-    ]);
+    let bundle = || {
+        vec![
+            (
+                ItemKind::Theme,
+                "gsw-test-theme.zip".into(),
+                theme_zip("gsw-test-theme", "1.0"),
+            ),
+            design("gsw-test-theme", "#8a3b12"),
+            (
+                ItemKind::Plugin,
+                "gsw-hello.zip".into(),
+                plugin_zip("gsw-hello", "1.0"),
+            ),
+            plan(),
+            page("home", "Home", None, "Welcome"),
+            page("about", "About", None, "Us"),
+            navigation("Main", &["home", "about"]),
+        ]
+    };
+    let report = wp.deploy(bundle());
     let plan_result = &report["results"][3];
     assert_eq!(plan_result["status"], "applied", "{report:#}");
     assert!(
@@ -321,6 +326,11 @@ fn themes_design_and_plugins_install_activate_and_roll_back() {
     );
     assert_eq!(styles, json!([[["gsw-test-theme"], true]]));
 
+    // The same bundle again: every kind of item is unchanged, nothing moves.
+    let again = wp.deploy(bundle());
+    assert!(all(&again, "unchanged"), "{again:#}");
+    assert_eq!(wp.wp(PACKAGE_STATE), first);
+
     // An upgrade replaces the plugin's files; the page changes too.
     let report = wp.deploy(vec![
         (
@@ -338,7 +348,7 @@ fn themes_design_and_plugins_install_activate_and_roll_back() {
     assert_eq!(std::fs::read_to_string(&readme).unwrap(), "2.0");
 
     // Back to before the upgrade: plugin files and page as they were.
-    wp.rollback(2);
+    wp.rollback(3);
     assert_eq!(wp.wp(PACKAGE_STATE), first);
     assert_eq!(std::fs::read_to_string(&readme).unwrap(), "1.0");
 
@@ -352,7 +362,7 @@ fn themes_design_and_plugins_install_activate_and_roll_back() {
     assert!(!wp.root().join("wp-content/themes/gsw-test-theme").exists());
 
     // And a rollback is itself rolled back.
-    wp.rollback(4);
+    wp.rollback(5);
     assert_eq!(wp.wp(PACKAGE_STATE), first);
 }
 
@@ -495,18 +505,43 @@ fn zips_escaping_their_folder_are_refused_before_anything_is_written() {
         wp.wp("return get_option('active_plugins');"),
         plugins_before
     );
-    let leftovers: Vec<_> = std::fs::read_dir("/tmp")
+    let leftovers: Vec<_> = std::fs::read_dir(wp.snapshots())
         .unwrap()
         .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(&format!("gsw-apply-{}-", wp.sequence()))
-        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".work"))
         .collect();
     assert!(
         leftovers.is_empty(),
-        "the zips' temporary folder is removed"
+        "the zips' temporary folder is removed: {leftovers:?}"
+    );
+
+    // A plugin that kills PHP while activating fails alone, as in wp-admin.
+    let fatal = zip_of(&[(
+        "gsw-fatal/gsw-fatal.php",
+        b"<?php\n/* Plugin Name: Fatal */\nregister_activation_hook(__FILE__, function () { gsw_no_such_function(); });\n",
+    )]);
+    let (report, code) = wp.deploy_with(
+        vec![
+            (ItemKind::Plugin, "gsw-fatal.zip".into(), fatal),
+            page("about", "About", None, "Applied all the same"),
+        ],
+        Policy::default(),
+        &[],
+    );
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["results"][0]["status"], "failed");
+    assert!(
+        report["results"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gsw_no_such_function"),
+        "{report:#}"
+    );
+    assert_eq!(report["results"][1]["status"], "applied");
+    assert_eq!(
+        wp.wp("return [is_plugin_active('gsw-fatal/gsw-fatal.php'), get_page_by_path('about') !== null];"),
+        json!([false, true])
     );
 }
 
@@ -608,4 +643,28 @@ fn drift_finds_edited_trashed_and_deleted_pages_and_inventory_describes_the_site
     assert_eq!(connector["slug"], "gsw-connector");
     assert_eq!(connector["version"], "0.2.0");
     assert_eq!(connector["active"], false);
+
+    // The plugin folder, zipped as readme.txt says, installs (here over
+    // itself) through Plugin_Upgrader and activates.
+    let zipped = folder_zip(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("connector/gsw-connector"),
+        "gsw-connector",
+    );
+    wp.deploy(vec![(ItemKind::Plugin, "gsw-connector.zip".into(), zipped)]);
+    let active = wp.wp("return is_plugin_active('gsw-connector/gsw-connector.php');");
+    assert_eq!(active, true);
+
+    // Uninstalling removes the connector's bookkeeping, not the site's content.
+    let after = wp.wp(
+        r#"global $wpdb;
+           uninstall_plugin('gsw-connector/gsw-connector.php');
+           return [get_option('gsw_applied_keys'), get_option('gsw_packages'),
+                   (int) $wpdb->get_var("SELECT COUNT(*) FROM $wpdb->postmeta WHERE meta_key LIKE '\\_gsw\\_%'"),
+                   count(get_posts(['post_type' => 'page', 'numberposts' => -1]))];"#,
+    );
+    assert_eq!(
+        after,
+        json!([false, false, 0, 6]),
+        "five applied pages and the sample page stay"
+    );
 }

@@ -43,10 +43,16 @@ require_once dirname(__DIR__) . '/includes/apply.php';
 gsw_profile('WordPress loaded');
 gsw_cli_act_as_admin();
 
+$gsw_cli_context = ['sequence' => $gsw_bundle['manifest']['sequence']];
 try {
     [$gsw_report, $gsw_code] = gsw_apply_bundle($gsw_bundle, $gsw_options['snapshots'], isset($gsw_options['allow-unfiltered-html']));
 } catch (GSW_Refusal $e) {
-    gsw_cli_refuse($e->getMessage(), ['sequence' => $gsw_bundle['manifest']['sequence']]);
+    gsw_cli_refuse($e->getMessage(), $gsw_cli_context);
+} catch (Throwable $e) {
+    // Nothing of this apply's database transaction is kept: the snapshot
+    // still describes the database, though plugin or theme files may have changed.
+    $wpdb->query('ROLLBACK');
+    gsw_cli_emit($gsw_cli_context + ['status' => 'failed', 'error' => get_class($e) . ': ' . $e->getMessage()], 1);
 }
 gsw_profile('applied');
 gsw_cli_emit($gsw_report, $gsw_code);

@@ -137,9 +137,10 @@ function gsw_apply_bundle(array $bundle, string $snapshots, bool $allow_unfilter
         return gsw_apply_rollback($plan['rollback'], $snapshots, $sequence, $manifest);
     }
 
-    $work = get_temp_dir() . 'gsw-apply-' . $sequence . '-' . getmypid();
+    // Zips wait beside the snapshots (private to the agent) while they are checked and installed.
+    $work = rtrim($snapshots, '/') . "/.work-$sequence-" . getmypid();
     gsw_remove_tree($work);
-    if (!mkdir($work, 0700)) {
+    if (!mkdir($work, 0700, true)) {
         throw new GSW_Refusal("cannot create $work");
     }
     try {
@@ -325,7 +326,9 @@ function gsw_apply_rollback(array $entry, string $snapshots, int $sequence, arra
         throw new GSW_Refusal('snapshot failed, nothing was changed: ' . $e->getMessage());
     }
     $result = gsw_attempt($item, function () use ($item, $snapshots, $target, $old) {
+        gsw_db_batch(true);
         $done = gsw_snapshot_restore(rtrim($snapshots, '/') . "/$target", $old);
+        gsw_db_batch(false);
         return gsw_result($item, 'applied', sprintf(
             'restored the state before sequence %d: %d posts, %d menus, %d options, %d folders',
             $target,

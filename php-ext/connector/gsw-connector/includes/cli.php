@@ -11,6 +11,15 @@ function gsw_cli_start(): void
         exit(2);
     }
     ini_set('display_errors', 'stderr');
+    // A fatal error (a plugin's activation, say) still ends in one JSON object.
+    register_shutdown_function(function () {
+        if (!empty($GLOBALS['gsw_cli_emitted'])) {
+            return;
+        }
+        $error = error_get_last();
+        $why = $error ? "{$error['message']} in {$error['file']}:{$error['line']}" : 'the command stopped early';
+        gsw_cli_emit(['status' => 'failed', 'error' => "PHP stopped: $why"] + ($GLOBALS['gsw_cli_context'] ?? []), 1);
+    });
     ini_set('log_errors', '0');
     error_reporting(E_ALL & ~E_DEPRECATED & ~E_USER_DEPRECATED);
     // Anything printed while WordPress or a plugin runs goes to stderr.
@@ -25,6 +34,7 @@ function gsw_cli_start(): void
 /** Prints the command's JSON object and exits with its code. */
 function gsw_cli_emit(array $report, int $code): void
 {
+    $GLOBALS['gsw_cli_emitted'] = true;
     while (ob_get_level() > 0) {
         ob_end_flush();
     }

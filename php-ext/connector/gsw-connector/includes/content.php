@@ -135,63 +135,73 @@ function gsw_apply_posts(array $entries, bool $unfiltered, array &$results): arr
     $written = []; // post id => [key, item hash, seo, thumbnail id|null]
     $settings = [];
     foreach (gsw_parents_first($entries) as $entry) {
-        [$index, $item, $data] = [$entry['index'], $entry['item'], $entry['data']];
-        $notes = [];
-        $parent_id = 0;
-        if ($data['parent_key'] !== null) {
-            $parent_id = $ids[$data['parent_key']] ?? 0;
-            if (!$parent_id) {
-                $notes[] = "parent {$data['parent_key']} not found; placed at the top level";
-            }
+        try {
+            gsw_apply_post($entry, $unfiltered, $ids, $written, $settings, $results);
+        } catch (Throwable $e) {
+            $results[$entry['index']] = gsw_result($entry['item'], 'failed', get_class($e) . ': ' . $e->getMessage());
         }
-        $thumbnail = null;
-        if ($data['featured_media'] !== null) {
-            $thumbnail = $ids['media:' . $data['featured_media']] ?? null;
-            if (!$thumbnail) {
-                $notes[] = "featured media {$data['featured_media']} not found";
-            }
-        }
-        $existing = isset($ids[$data['key']]) ? get_post($ids[$data['key']]) : null;
-        if ($existing && $existing->post_type !== $data['type']) {
-            $results[$index] = gsw_result($item, 'failed', "{$data['key']} is a {$existing->post_type}, not a {$data['type']}");
-            continue;
-        }
-        if ($existing
-            && $existing->post_status !== 'trash'
-            && get_post_meta($existing->ID, '_gsw_hash', true) === $item['sha256']
-            && get_post_meta($existing->ID, '_gsw_applied_hash', true) === gsw_post_state_hash($existing)
-            && (int) $existing->post_parent === $parent_id
-            && ($thumbnail === null || (int) get_post_meta($existing->ID, '_thumbnail_id', true) === $thumbnail)
-        ) {
-            $results[$index] = gsw_result($item, 'unchanged', implode('; ', $notes));
-            $settings[] = [$data, $existing->ID];
-            continue;
-        }
-        $post = [
-            'post_type' => $data['type'],
-            'post_title' => $data['title'],
-            'post_name' => $data['slug'],
-            'post_status' => $data['status'],
-            'post_content' => gsw_prepare_content($data['content'], $unfiltered),
-            'post_parent' => $parent_id,
-            'menu_order' => $data['menu_order'],
-        ];
-        if ($existing) {
-            $post['ID'] = $existing->ID;
-        }
-        $id = wp_insert_post(wp_slash($post), true);
-        if (is_wp_error($id)) {
-            $results[$index] = gsw_result($item, 'failed', $id->get_error_message());
-            continue;
-        }
-        $ids[$data['key']] = $id;
-        $written[$id] = [$data, $item['sha256'], $thumbnail, (bool) $existing];
-        $results[$index] = gsw_result($item, 'applied', implode('; ', $notes));
-        $settings[] = [$data, $id];
     }
     gsw_write_post_meta($written);
     gsw_apply_reading_settings($settings);
     return $ids;
+}
+
+/** Creates or updates one page or post; what it wrote is added to `$written`. */
+function gsw_apply_post(array $entry, bool $unfiltered, array &$ids, array &$written, array &$settings, array &$results): void
+{
+    [$index, $item, $data] = [$entry['index'], $entry['item'], $entry['data']];
+    $notes = [];
+    $parent_id = 0;
+    if ($data['parent_key'] !== null) {
+        $parent_id = $ids[$data['parent_key']] ?? 0;
+        if (!$parent_id) {
+            $notes[] = "parent {$data['parent_key']} not found; placed at the top level";
+        }
+    }
+    $thumbnail = null;
+    if ($data['featured_media'] !== null) {
+        $thumbnail = $ids['media:' . $data['featured_media']] ?? null;
+        if (!$thumbnail) {
+            $notes[] = "featured media {$data['featured_media']} not found";
+        }
+    }
+    $existing = isset($ids[$data['key']]) ? get_post($ids[$data['key']]) : null;
+    if ($existing && $existing->post_type !== $data['type']) {
+        $results[$index] = gsw_result($item, 'failed', "{$data['key']} is a {$existing->post_type}, not a {$data['type']}");
+        return;
+    }
+    if ($existing
+        && $existing->post_status !== 'trash'
+        && get_post_meta($existing->ID, '_gsw_hash', true) === $item['sha256']
+        && get_post_meta($existing->ID, '_gsw_applied_hash', true) === gsw_post_state_hash($existing)
+        && (int) $existing->post_parent === $parent_id
+        && ($thumbnail === null || (int) get_post_meta($existing->ID, '_thumbnail_id', true) === $thumbnail)
+    ) {
+        $results[$index] = gsw_result($item, 'unchanged', implode('; ', $notes));
+        $settings[] = [$data, $existing->ID];
+        return;
+    }
+    $post = [
+        'post_type' => $data['type'],
+        'post_title' => $data['title'],
+        'post_name' => $data['slug'],
+        'post_status' => $data['status'],
+        'post_content' => gsw_prepare_content($data['content'], $unfiltered),
+        'post_parent' => $parent_id,
+        'menu_order' => $data['menu_order'],
+    ];
+    if ($existing) {
+        $post['ID'] = $existing->ID;
+    }
+    $id = wp_insert_post(wp_slash($post), true);
+    if (is_wp_error($id)) {
+        $results[$index] = gsw_result($item, 'failed', $id->get_error_message());
+        return;
+    }
+    $ids[$data['key']] = $id;
+    $written[$id] = [$data, $item['sha256'], $thumbnail, (bool) $existing];
+    $results[$index] = gsw_result($item, 'applied', implode('; ', $notes));
+    $settings[] = [$data, $id];
 }
 
 /**
@@ -329,6 +339,7 @@ function gsw_apply_navigation(array $item, array $nav, ?array $locations): array
     if (is_wp_error($menu_id)) {
         return gsw_result($item, 'failed', $menu_id->get_error_message());
     }
+    $changed = $changed || !$menu;
     $current = array_map(
         fn ($i) => $i->type === 'custom' ? [null, $i->title, $i->url] : [(int) $i->object_id, $i->title, ''],
         $menu ? (wp_get_nav_menu_items($menu_id, ['update_post_term_cache' => false]) ?: []) : []

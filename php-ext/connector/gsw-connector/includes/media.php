@@ -23,45 +23,55 @@ function gsw_apply_media(array $entries, array &$results): array
     }
     $written = [];
     foreach ($entries as ['index' => $index, 'item' => $item]) {
-        $key = 'media:' . $item['path'];
-        $existing = $ids[$key] ?? null;
-        if ($existing && get_post_meta($existing, '_gsw_hash', true) === $item['sha256'] && is_file((string) get_attached_file($existing))) {
-            $results[$index] = gsw_result($item, 'unchanged');
-            continue;
-        }
-        // wp_upload_bits refuses types the site does not allow (no .php, say).
-        $upload = wp_upload_bits(basename($item['path']), null, $item['content']);
-        if (!empty($upload['error'])) {
-            $results[$index] = gsw_result($item, 'failed', $upload['error']);
-            continue;
-        }
-        $type = wp_check_filetype($upload['file']);
-        $attachment = [
-            'post_mime_type' => $type['type'] ?: 'application/octet-stream',
-            'post_title' => sanitize_text_field(pathinfo($item['path'], PATHINFO_FILENAME)),
-            'post_status' => 'inherit',
-            'guid' => $upload['url'],
-        ];
-        if ($existing) {
-            $attachment['ID'] = $existing;
-        }
-        $id = wp_insert_attachment(wp_slash($attachment), $upload['file'], 0, true);
-        if (is_wp_error($id)) {
-            @unlink($upload['file']);
-            $results[$index] = gsw_result($item, 'failed', $id->get_error_message());
-            continue;
-        }
-        $message = null;
         try {
-            // Sizes need GD or Imagick; without them WordPress still records the file.
-            wp_update_attachment_metadata($id, wp_generate_attachment_metadata($id, $upload['file']));
+            gsw_apply_media_item($index, $item, $ids, $written, $results);
         } catch (Throwable $e) {
-            $message = 'imported without image sizes: ' . $e->getMessage();
+            $results[$index] = gsw_result($item, 'failed', get_class($e) . ': ' . $e->getMessage());
         }
-        $ids[$key] = $id;
-        $written[$id] = [['key' => $key, 'seo' => []], $item['sha256'], null, (bool) $existing];
-        $results[$index] = gsw_result($item, 'applied', $message);
     }
     gsw_write_post_meta($written);
     return $ids;
+}
+
+/** Imports one file as an attachment, or replaces the one its key names. */
+function gsw_apply_media_item(int $index, array $item, array &$ids, array &$written, array &$results): void
+{
+    $key = 'media:' . $item['path'];
+    $existing = $ids[$key] ?? null;
+    if ($existing && get_post_meta($existing, '_gsw_hash', true) === $item['sha256'] && is_file((string) get_attached_file($existing))) {
+        $results[$index] = gsw_result($item, 'unchanged');
+        return;
+    }
+    // wp_upload_bits refuses types the site does not allow (no .php, say).
+    $upload = wp_upload_bits(basename($item['path']), null, $item['content']);
+    if (!empty($upload['error'])) {
+        $results[$index] = gsw_result($item, 'failed', $upload['error']);
+        return;
+    }
+    $type = wp_check_filetype($upload['file']);
+    $attachment = [
+        'post_mime_type' => $type['type'] ?: 'application/octet-stream',
+        'post_title' => sanitize_text_field(pathinfo($item['path'], PATHINFO_FILENAME)),
+        'post_status' => 'inherit',
+        'guid' => $upload['url'],
+    ];
+    if ($existing) {
+        $attachment['ID'] = $existing;
+    }
+    $id = wp_insert_attachment(wp_slash($attachment), $upload['file'], 0, true);
+    if (is_wp_error($id)) {
+        @unlink($upload['file']);
+        $results[$index] = gsw_result($item, 'failed', $id->get_error_message());
+        return;
+    }
+    $message = null;
+    try {
+        // Sizes need GD or Imagick; without them WordPress still records the file.
+        wp_update_attachment_metadata($id, wp_generate_attachment_metadata($id, $upload['file']));
+    } catch (Throwable $e) {
+        $message = 'imported without image sizes: ' . $e->getMessage();
+    }
+    $ids[$key] = $id;
+    $written[$id] = [['key' => $key, 'seo' => []], $item['sha256'], null, (bool) $existing];
+    $results[$index] = gsw_result($item, 'applied', $message);
 }

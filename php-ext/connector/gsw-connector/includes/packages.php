@@ -87,15 +87,36 @@ function gsw_install_package(string $kind, string $zip, string $folder, string $
     return [$already ? 'unchanged' : 'applied', null, $file];
 }
 
-/** Activates a plugin, running its activation hooks; returns why it failed, or null. */
+/**
+ * Activates a plugin, running its activation hooks, in a PHP process of its
+ * own (committing this apply's writes first, so it sees them): a plugin that
+ * dies while activating fails its item, not the apply. Returns why it
+ * failed, or null.
+ */
 function gsw_activate_plugin(string $file): ?string
 {
-    $activated = activate_plugin($file);
-    if (is_wp_error($activated) && $activated->get_error_code() === 'unexpected_output') {
-        fwrite(STDERR, "$file printed while activating: " . $activated->get_error_data() . "\n");
-        return is_plugin_active($file) ? null : $activated->get_error_message();
+    gsw_db_batch(false);
+    $process = proc_open([PHP_BINARY, __DIR__ . '/activate-plugin.php', $file], [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+    if (!is_resource($process)) {
+        gsw_db_batch(true);
+        return 'cannot start PHP to activate the plugin';
     }
-    return is_wp_error($activated) ? $activated->get_error_message() : null;
+    $out = stream_get_contents($pipes[1]);
+    fwrite(STDERR, stream_get_contents($pipes[2]));
+    proc_close($process);
+    gsw_db_batch(true);
+    // The other process changed options this one has cached.
+    wp_cache_delete('alloptions', 'options');
+    wp_cache_delete('active_plugins', 'options');
+    wp_cache_delete('notoptions', 'options');
+    $answer = json_decode(trim((string) $out), true);
+    if (!is_array($answer) || !array_key_exists('error', $answer)) {
+        return 'activation gave no answer';
+    }
+    if ($answer['error'] === null && !is_plugin_active($file)) {
+        return 'activation did not stick';
+    }
+    return $answer['error'];
 }
 
 /** The main file of the plugin in a folder, e.g. "akismet/akismet.php". */

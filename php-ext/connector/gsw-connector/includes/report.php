@@ -35,7 +35,7 @@ function gsw_inventory(): array
             'active' => is_plugin_active($file),
         ];
     }
-    $extension = phpversion('gsw');
+    $extension = phpversion('gsw-php-ext'); // the module's name as PHP knows it
     return [
         'wordpress_version' => $wp_version,
         'php_version' => PHP_VERSION,

@@ -313,10 +313,13 @@ function gsw_snapshot_restore(string $dir, array $snapshot): array
     $done = ['posts' => 0, 'menus' => 0, 'options' => 0, 'folders' => 0];
 
     foreach ($snapshot['folders'] ?? [] as $folder) {
+        if (!in_array($folder['kind'] ?? null, ['plugin', 'theme'], true)) {
+            throw new RuntimeException('the snapshot names a folder that is neither a plugin nor a theme');
+        }
         $path = gsw_folder_path($folder['kind'], $folder['name']);
         gsw_remove_tree($path);
         if ($folder['existed']) {
-            $backup = "$dir/{$folder['backup']}";
+            $backup = "$dir/files/{$folder['kind']}s/{$folder['name']}"; // never a path read from the file
             if (!is_dir($backup)) {
                 throw new RuntimeException("the snapshot's copy of {$folder['name']} is missing ($backup)");
             }
