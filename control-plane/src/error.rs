@@ -67,6 +67,9 @@ pub enum AppError {
     /// A unique value is taken.
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// The resource is being changed by something else (a running job); try later.
+    #[error("{0}")]
+    Busy(&'static str),
     /// Too many attempts; try again after the given time.
     #[error("too many attempts; try again in {} seconds", .0.as_secs().max(1))]
     RateLimited(Duration),
@@ -95,7 +98,7 @@ impl AppError {
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             NotFound(_) | NoRoute => (StatusCode::NOT_FOUND, "not_found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-            Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Conflict(_) | Busy(_) => (StatusCode::CONFLICT, "conflict"),
             RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

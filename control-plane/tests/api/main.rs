@@ -11,6 +11,7 @@ mod helpers {
 
 mod anthropic;
 mod auth;
+mod dashboard;
 mod deploy_draft;
 mod fake_anthropic;
 mod generation;
