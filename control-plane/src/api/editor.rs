@@ -280,6 +280,7 @@ mod tests {
             business_type: "bakery".into(),
             description: "A family bakery in Lyon making sourdough bread.".into(),
             goals: vec!["Take orders".into()],
+            style: None,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()

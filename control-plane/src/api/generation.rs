@@ -49,6 +49,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub const DESCRIPTION_MAX: usize = 4000;
 /// Most goals.
 pub const GOALS_MAX: usize = 10;
+/// Longest style preferences, in characters.
+pub const STYLE_MAX: usize = 500;
 
 /// A business to generate a site for.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -68,6 +70,12 @@ pub struct GenerateSite {
     /// What the site should achieve, one per entry (1 to 10).
     #[schema(example = json!(["Take online orders", "Be found on Google"]))]
     pub goals: Vec<String>,
+    /// Style preferences in the user's words, for the design (optional).
+    #[schema(
+        example = "Look: warm, classic. Colours: deep green and cream.",
+        max_length = 500
+    )]
+    pub style: Option<String>,
 }
 
 /// A job accepted for the queue.
@@ -165,6 +173,12 @@ fn brief_of(body: &GenerateSite) -> ApiResult<Brief> {
         business_type: validate::line("type", &body.business_type, 100)?,
         description: text("description", &body.description, DESCRIPTION_MAX)?,
         goals,
+        style: body
+            .style
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| validate::line("style", s, STYLE_MAX))
+            .transpose()?,
     })
 }
 

@@ -21,7 +21,27 @@ on_both_backends!(
     bulk_deployment_status_is_read_by_ids,
     a_failed_job_is_retried_and_listed_with_the_sites_jobs,
     billing_shows_the_plan_and_this_periods_usage,
+    style_preferences_reach_the_brief,
 );
+
+async fn style_preferences_reach_the_brief(app: TestApp) {
+    let ada = app.signed_up("ada@example.com").await;
+    let mut body = bakery();
+    body["style"] = json!("Look: warm, classic. Colours: deep green and cream.");
+    let accepted = generate(&app, &ada, body).await;
+    let job = finished_job(&app, &ada, accepted["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let site = accepted["site_id"].as_str().unwrap();
+    let draft = get(&app, &ada, &format!("/sites/{site}/draft")).await;
+    assert_eq!(
+        draft["brief"]["style"],
+        "Look: warm, classic. Colours: deep green and cream."
+    );
+    // Without one, the brief has none.
+    let plain = generated_site(&app, &ada).await;
+    let draft = get(&app, &ada, &format!("/sites/{plain}/draft")).await;
+    assert!(draft["brief"].get("style").is_none(), "{}", draft["brief"]);
+}
 
 async fn get(app: &TestApp, user: &TestUser, path: &str) -> Value {
     let response = app.api(Method::GET, path, Some(&user.access), None).await;
