@@ -21,3 +21,4 @@ mod queue;
 mod shutdown;
 mod sites;
 mod validation;
+mod web;
