@@ -64,10 +64,10 @@ export function usePersistentState<T>(key: string, initial: T): [T, (value: T | 
 
 /// Marks the moment a screen's main control is ready, for the benchmarks.
 export function useInteractive(screen: string, ready: boolean) {
-  const marked = useRef(false);
+  const marked = useRef<string>(undefined);
   useEffect(() => {
-    if (!ready || marked.current) return;
-    marked.current = true;
+    if (!ready || marked.current === screen) return;
+    marked.current = screen;
     // After the paint that shows the control.
     requestAnimationFrame(() => {
       try {
