@@ -3,7 +3,7 @@ import { defineConfig } from 'vite';
 import tailwindcss from '@tailwindcss/vite';
 
 // The control plane the dev server proxies API calls (and job WebSockets) to.
-const api = process.env.GSW_API ?? 'http://127.0.0.1:8080';
+const api = process.env.DASHBOARD_API ?? 'http://127.0.0.1:8080';
 
 export default defineConfig({
   plugins: [tailwindcss()],

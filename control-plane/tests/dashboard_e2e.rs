@@ -22,10 +22,10 @@ fn repo() -> PathBuf {
 /// What the e2e run needs and is missing, in words.
 fn missing() -> Vec<String> {
     let mut missing = Vec::new();
-    let chromium = std::env::var("GSW_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let chromium = std::env::var("GSW_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !std::path::Path::new(&chromium).exists() {
         missing.push(format!(
-            "Chromium at {chromium}: apt-get install chromium (or set GSW_CHROMIUM)"
+            "Chromium at {chromium}: apt-get install chromium (or set GSW_TEST_CHROMIUM)"
         ));
     }
     let node = std::process::Command::new("node").arg("--version").output();
@@ -53,7 +53,7 @@ async fn the_dashboard_works_in_chromium() {
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard-e2e");
     let _ = std::fs::remove_dir_all(&out);
     println!("screenshots: {}", out.display());
-    let runs = std::env::var("GSW_E2E_RUNS").unwrap_or_else(|_| "3".into());
+    let runs = std::env::var("GSW_TEST_E2E_RUNS").unwrap_or_else(|_| "3".into());
     let mut child = tokio::process::Command::new("node")
         .arg(repo().join("web/e2e/run.mjs"))
         .args(["--base-url", &app.address, "--runs", &runs, "--out"])

@@ -30,20 +30,20 @@ const args = Object.fromEntries(
     .map((a) => a.trim().split(/\s+/))
     .map(([k, v]) => [k, v ?? 'true']),
 );
-const base = (args['base-url'] ?? process.env.GSW_E2E_BASE_URL ?? '').replace(/\/$/, '');
+const base = (args['base-url'] ?? '').replace(/\/$/, '');
 const out = args.out ?? join(here, 'screenshots');
 const runs = Number(args.runs ?? 5);
 /// A screen slower than this fails the run (the target, 1 s, is reported beside it).
 const HARD_LIMIT_MS = Number(args['limit-ms'] ?? 2500);
 const TARGET_MS = 1000;
-const CHROMIUM = process.env.GSW_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.GSW_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
 if (!base) {
   console.error('usage: node web/e2e/run.mjs --base-url http://127.0.0.1:8080 [--out DIR] [--runs N]');
   process.exit(2);
 }
 if (!existsSync(CHROMIUM)) {
-  console.error(`Chromium is not at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set GSW_CHROMIUM.`);
+  console.error(`Chromium is not at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set GSW_TEST_CHROMIUM.`);
   process.exit(3);
 }
 mkdirSync(out, { recursive: true });
