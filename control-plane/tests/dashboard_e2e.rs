@@ -22,7 +22,8 @@ fn repo() -> PathBuf {
 /// What the e2e run needs and is missing, in words.
 fn missing() -> Vec<String> {
     let mut missing = Vec::new();
-    let chromium = std::env::var("GSW_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let chromium =
+        std::env::var("GSW_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !std::path::Path::new(&chromium).exists() {
         missing.push(format!(
             "Chromium at {chromium}: apt-get install chromium (or set GSW_TEST_CHROMIUM)"
