@@ -271,11 +271,21 @@ async function story() {
 
   // A phone-sized screen.
   await page.setViewportSize({ width: 390, height: 844 });
+  const fits = async (screen) => {
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 390, `the ${screen} screen is ${width}px wide on a 390px phone`);
+  };
   await page.goto('/');
   await interactive(page, 'sites');
+  await fits('sites');
   await shot(page, 'phone-sites');
+  await page.goto(`/sites/${siteId}`);
+  await interactive(page, 'site');
+  await fits('site');
+  await shot(page, 'phone-site');
   await page.goto(`/sites/${siteId}/editor`);
   await interactive(page, 'editor');
+  await fits('editor');
   await shot(page, 'phone-editor');
   await page.getByRole('button', { name: 'Menu' }).click();
   await shot(page, 'phone-menu');

@@ -22,7 +22,40 @@ on_both_backends!(
     a_failed_job_is_retried_and_listed_with_the_sites_jobs,
     billing_shows_the_plan_and_this_periods_usage,
     style_preferences_reach_the_brief,
+    dashboard_routes_are_documented,
 );
+
+async fn dashboard_routes_are_documented(app: TestApp) {
+    let doc: Value = app
+        .api(Method::GET, "/openapi.json", None, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    for (path, method) in [
+        ("/sites/{id}/draft/pages/{slug}", "patch"),
+        ("/sites/{id}/jobs", "get"),
+        ("/jobs/{id}/retry", "post"),
+        ("/fleet/sites", "get"),
+        ("/fleet/tags", "get"),
+        ("/fleet/deployments", "get"),
+        ("/billing", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not in the OpenAPI document"
+        );
+    }
+    let fleet = &doc["paths"]["/fleet/sites"]["get"]["parameters"];
+    for name in ["q", "status", "tag", "agent", "limit", "after"] {
+        assert!(
+            fleet.as_array().unwrap().iter().any(|p| p["name"] == name),
+            "/fleet/sites has no parameter {name}"
+        );
+    }
+    assert!(doc["components"]["schemas"]["PageEdit"]["properties"]["seo_title"].is_object());
+    assert!(doc["components"]["schemas"]["GenerateSite"]["properties"]["style"].is_object());
+}
 
 async fn style_preferences_reach_the_brief(app: TestApp) {
     let ada = app.signed_up("ada@example.com").await;

@@ -305,7 +305,7 @@ function PageEditor({ draft, page, siteId, onDraft, reload }: { draft: Draft; pa
         </div>
       )}
 
-      <div className="grid gap-6 xl:grid-cols-[minmax(0,28rem)_1fr]">
+      <div className="grid gap-6 xl:grid-cols-[minmax(0,28rem)_1fr] [&>*]:min-w-0">
         <form onSubmit={save} noValidate className="space-y-6" aria-label={`Edit ${page.title}`}>
           <Card title="Page and search">
             <div className="space-y-4">

@@ -102,7 +102,7 @@ export default function SiteDetailPage({ siteId }: { siteId: string }) {
         </div>
       )}
 
-      <div className="grid gap-6 lg:grid-cols-3">
+      <div className="grid gap-6 lg:grid-cols-3 [&>*]:min-w-0">
         <div className="space-y-6 lg:col-span-2">
           <DraftCards draft={draft} siteId={siteId} />
           <DeploymentHistory loaded={deployments} />
