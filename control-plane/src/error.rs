@@ -67,9 +67,9 @@ pub enum AppError {
     /// A unique value is taken.
     #[error("{0} already exists")]
     Conflict(&'static str),
-    /// The resource is being changed by something else (a running job); try later.
+    /// The resource is not in a state that allows this (yet, or any more).
     #[error("{0}")]
-    Busy(&'static str),
+    InvalidState(String),
     /// Too many attempts; try again after the given time.
     #[error("too many attempts; try again in {} seconds", .0.as_secs().max(1))]
     RateLimited(Duration),
@@ -98,7 +98,8 @@ impl AppError {
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             NotFound(_) | NoRoute => (StatusCode::NOT_FOUND, "not_found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-            Conflict(_) | Busy(_) => (StatusCode::CONFLICT, "conflict"),
+            Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            InvalidState(_) => (StatusCode::CONFLICT, "invalid_state"),
             RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

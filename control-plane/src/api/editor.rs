@@ -243,16 +243,17 @@ async fn edit_page(
                     page,
                 }))
             }
-            DraftWrite::Busy => return Err(AppError::Busy(
-                "a generation on this site is still running; edit the page once it has finished",
+            DraftWrite::Busy => return Err(AppError::InvalidState(
+                "a generation on this site is still running; edit the page once it has finished"
+                    .into(),
             )),
             DraftWrite::Missing => return Err(AppError::NotFound("draft")),
             // Another edit landed in between: apply ours to the new draft.
             DraftWrite::Stale => continue,
         }
     }
-    Err(AppError::Busy(
-        "the draft kept changing while this edit was saved; try again",
+    Err(AppError::InvalidState(
+        "the draft kept changing while this edit was saved; try again".into(),
     ))
 }
 

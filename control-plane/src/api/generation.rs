@@ -574,8 +574,8 @@ async fn retry_job(
         .await?
         .ok_or(AppError::NotFound("job"))?;
     if failed.status != JobStatus::Failed {
-        return Err(AppError::Busy(
-            "only a failed job can be retried; this one has not failed",
+        return Err(AppError::InvalidState(
+            "only a failed job can be retried; this one has not failed".into(),
         ));
     }
     let input = state

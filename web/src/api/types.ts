@@ -7,11 +7,20 @@ export type DeploymentStatus = 'queued' | 'delivered' | 'applied' | 'failed' | '
 /// Fields other parts of the control plane add to a site as they land; any may be absent.
 export interface SiteInventory {
   wordpress_version?: string | null;
-  wp_version?: string | null;
   php_version?: string | null;
-  theme?: string | null;
-  plugins?: unknown[];
+  site_url?: string;
+  connector_version?: string;
+  active_theme?: string;
+  themes?: { slug: string; name?: string; version?: string; active?: boolean }[];
+  plugins?: { file: string; slug?: string; name?: string; version?: string; active?: boolean }[];
   [key: string]: unknown;
+}
+
+/// Deployed content changed in WordPress since it was deployed, as the agent last reported.
+export interface SiteDrift {
+  checked: number;
+  drifted: { key: string; post_id?: number | null; state: string; modified_at?: string | null }[];
+  total_drifted?: number;
 }
 
 export interface Site {
@@ -24,7 +33,9 @@ export interface Site {
   created_at: string;
   updated_at: string;
   inventory?: SiteInventory | null;
-  drift?: unknown;
+  inventory_at?: string | null;
+  drift?: SiteDrift | null;
+  drift_at?: string | null;
   agent?: Partial<AgentSummary> | null;
   agent_online?: boolean;
   agent_last_seen?: string | null;
@@ -199,6 +210,8 @@ export interface Deployment {
   error: string | null;
   created_at: string;
   updated_at: string;
+  /// For a rollback, the deployment it undoes.
+  rollback_of?: string | null;
 }
 
 export interface EnrollmentToken {

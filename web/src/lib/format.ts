@@ -59,6 +59,11 @@ export function driftLabel(drift: unknown): { text: string; tone: 'ok' | 'warn' 
   if (typeof drift === 'object') {
     const d = drift as Record<string, unknown>;
     const status = d.status ?? d.state;
+    if (Array.isArray(d.drifted)) {
+      // The control plane's shape: {checked, drifted: [...], total_drifted?}.
+      const count = typeof d.total_drifted === 'number' ? d.total_drifted : d.drifted.length;
+      return count > 0 ? { text: `${count} changed`, tone: 'warn' } : { text: 'In sync', tone: 'ok' };
+    }
     const items = (d.items ?? d.changed ?? d.pages) as unknown;
     if (d.drifted === false || status === 'in_sync' || status === 'clean') return { text: 'In sync', tone: 'ok' };
     if (Array.isArray(items)) return items.length ? { text: `${items.length} changed`, tone: 'warn' } : { text: 'In sync', tone: 'ok' };

@@ -291,9 +291,29 @@ function AgentCard({ site, agent, loading, error, siteId }: { site: Site; agent:
           <dd>{wordpressVersion(site.inventory)}</dd>
           <dt className="text-slate-500">PHP</dt>
           <dd>{phpVersion(site.inventory)}</dd>
+          <dt className="text-slate-500">Theme</dt>
+          <dd className="truncate">{site.inventory?.active_theme || '—'}</dd>
+          <dt className="text-slate-500">Plugins</dt>
+          <dd>{site.inventory?.plugins ? `${site.inventory.plugins.filter((p) => p.active).length} active of ${site.inventory.plugins.length}` : '—'}</dd>
           <dt className="text-slate-500">Drift</dt>
           <dd>{drift.tone === 'none' ? '—' : <Badge tone={drift.tone === 'ok' ? 'green' : 'amber'}>{drift.text}</Badge>}</dd>
         </dl>
+      )}
+      {(site.inventory_at || site.drift_at) && (
+        <p className="mt-2 text-xs text-slate-500">Reported by the agent {ago(site.inventory_at ?? site.drift_at)}.</p>
+      )}
+      {site.drift && site.drift.drifted.length > 0 && (
+        <details className="mt-3 text-sm">
+          <summary className="cursor-pointer font-medium text-amber-800">Changed in WordPress since deployed</summary>
+          <ul className="mt-2 space-y-1 text-xs">
+            {site.drift.drifted.map((item) => (
+              <li key={item.key} className="flex justify-between gap-2">
+                <span className="truncate font-mono">{item.key}</span>
+                <span className="text-slate-500">{item.state}</span>
+              </li>
+            ))}
+          </ul>
+        </details>
       )}
       <div className="mt-4 border-t border-slate-100 pt-4">
         <p className="text-sm text-slate-600">{agent ? 'Move the site to another host, or replace its agent:' : 'Connect a WordPress host: run this on it.'}</p>
@@ -410,11 +430,19 @@ function DeploymentHistory({ loaded }: { loaded: ReturnType<typeof useLoad<{ dep
                 <button type="button" className="flex items-center gap-3 text-left" aria-expanded={open === d.id} onClick={() => setOpen(open === d.id ? undefined : d.id)}>
                   <span className="font-mono text-sm text-slate-500">#{d.sequence}</span>
                   <StatusBadge status={d.status} />
+                  {d.rollback_of && <Badge tone="amber">rollback</Badge>}
                   <span className="text-sm text-slate-700">
                     {d.items.length} items · {ago(d.created_at)}
                   </span>
                 </button>
-                <Button variant="secondary" className="min-h-8 px-3 py-1" busy={rolling === d.id} onClick={() => rollback(d)}>
+                <Button
+                  variant="secondary"
+                  className="min-h-8 px-3 py-1"
+                  busy={rolling === d.id}
+                  disabled={d.status !== 'applied' && d.status !== 'failed'}
+                  title={d.status === 'applied' || d.status === 'failed' ? 'Restore the site as it was before this deployment' : 'Only an applied deployment can be rolled back'}
+                  onClick={() => rollback(d)}
+                >
                   Roll back
                 </Button>
               </div>

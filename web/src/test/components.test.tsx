@@ -155,6 +155,9 @@ describe('fleet', () => {
     expect(driftLabel(false).text).toBe('In sync');
     expect(driftLabel({ drifted: true, items: ['a', 'b'] }).text).toBe('2 changed');
     expect(driftLabel({ status: 'in_sync' }).tone).toBe('ok');
+    expect(driftLabel({ checked: 9, drifted: [{ key: 'page:about', state: 'modified' }] }).text).toBe('1 changed');
+    expect(driftLabel({ checked: 9, drifted: [], total_drifted: undefined }).text).toBe('In sync');
+    expect(driftLabel({ checked: 900, drifted: [{ key: 'a', state: 'deleted' }], total_drifted: 250 }).text).toBe('250 changed');
     expect(wordpressVersion({ wordpress_version: '6.8.1' })).toBe('6.8.1');
     expect(phpVersion(null)).toBe('—');
     expect(parseTags(' #Bakery, lyon,, bakery ')).toEqual(['bakery', 'lyon']);
