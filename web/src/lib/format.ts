@@ -73,3 +73,9 @@ export function driftLabel(drift: unknown): { text: string; tone: 'ok' | 'warn' 
   }
   return { text: '—', tone: 'none' };
 }
+
+export function date(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '—' : d.toLocaleDateString('en-GB', { dateStyle: 'medium', timeZone: 'UTC' });
+}

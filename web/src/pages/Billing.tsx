@@ -1,7 +1,7 @@
 import { api } from '../api/client';
 import type { Billing } from '../api/types';
 import { Badge, Card, ErrorNote, Loading, PageHeader, ProgressBar } from '../components/ui';
-import { dateTime, number } from '../lib/format';
+import { date, number } from '../lib/format';
 import { useInteractive, useLoad } from '../lib/hooks';
 
 function Meter({ label, used, limit, unit }: { label: string; used: number; limit: number | null; unit?: string }) {
@@ -34,7 +34,7 @@ export function BillingPage() {
   const tokens = b.usage.tokens.input_tokens + b.usage.tokens.output_tokens;
   return (
     <div className="mx-auto max-w-3xl">
-      <PageHeader title="Billing" subtitle={`This period: ${dateTime(b.period_start)} to ${dateTime(b.period_end)}`} />
+      <PageHeader title="Billing" subtitle={`This period: ${date(b.period_start)} to ${date(new Date(Date.parse(b.period_end) - 1).toISOString())}`} />
       <div className="grid gap-6">
         <Card title="Your plan" actions={<Badge tone={b.plan.status === 'active' ? 'green' : 'amber'} dot>{b.plan.status}</Badge>}>
           <div className="flex flex-wrap items-end justify-between gap-4">

@@ -90,6 +90,14 @@ export function SitesPage() {
   }, [page.data]);
 
   const rows = useMemo(() => [...(page.data?.sites ?? []), ...extra], [page.data, extra]);
+
+  // While a site is being generated, look again every few seconds.
+  const generating = rows.some((r) => r.site.status === 'generating');
+  useEffect(() => {
+    if (!generating) return;
+    const timer = setTimeout(page.reload, 4000);
+    return () => clearTimeout(timer);
+  }, [generating, page.data, page.reload]);
   const filtered = Object.values(filters).some(Boolean);
 
   const loadMore = async () => {
@@ -239,7 +247,7 @@ export function SitesPage() {
                         {row.tags.length > 0 && (
                           <div className="mt-1 flex flex-wrap gap-1">
                             {row.tags.map((tag) => (
-                              <button key={tag} type="button" onClick={() => setFilter('tag', tag)} className="rounded bg-slate-100 px-1.5 py-0.5 text-[11px] font-medium text-slate-600 hover:bg-slate-200">
+                              <button key={tag} type="button" aria-label={`Show sites tagged ${tag}`} onClick={() => setFilter('tag', tag)} className="rounded bg-slate-100 px-1.5 py-0.5 text-[11px] font-medium text-slate-600 hover:bg-slate-200">
                                 #{tag}
                               </button>
                             ))}

@@ -182,7 +182,7 @@ describe('fleet', () => {
     const table = within(screen.getByRole('table'));
     expect(table.getByText('Online')).toBeTruthy();
     expect(table.getByText('6.8.1')).toBeTruthy();
-    expect(screen.getByText('#lyon')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Show sites tagged lyon' })).toBeTruthy();
     expect(screen.getByText('1 site in your fleet')).toBeTruthy();
     get.mockRestore();
 
