@@ -68,14 +68,12 @@ export function useInteractive(screen: string, ready: boolean) {
   useEffect(() => {
     if (!ready || marked.current === screen) return;
     marked.current = screen;
-    // After the paint that shows the control.
-    requestAnimationFrame(() => {
-      try {
-        performance.mark(`gsw:interactive:${screen}`);
-      } catch {
-        // performance.mark is missing in some test environments.
-      }
-      document.documentElement.dataset.interactive = screen;
-    });
+    // Effects run once the commit that shows the control is on screen.
+    try {
+      performance.mark(`gsw:interactive:${screen}`);
+    } catch {
+      // performance.mark is missing in some test environments.
+    }
+    document.documentElement.dataset.interactive = screen;
   }, [screen, ready]);
 }

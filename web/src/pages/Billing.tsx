@@ -1,8 +1,8 @@
-import { api } from '../api/client';
 import type { Billing } from '../api/types';
 import { Badge, Card, ErrorNote, Loading, PageHeader, ProgressBar } from '../components/ui';
 import { date, number } from '../lib/format';
 import { useInteractive, useLoad } from '../lib/hooks';
+import { fetchOnce } from '../lib/prefetch';
 
 function Meter({ label, used, limit, unit }: { label: string; used: number; limit: number | null; unit?: string }) {
   const share = limit ? Math.min(100, (used / limit) * 100) : 0;
@@ -26,7 +26,7 @@ function Meter({ label, used, limit, unit }: { label: string; used: number; limi
 }
 
 export function BillingPage() {
-  const billing = useLoad((s) => api.get<Billing>('/billing', s), []);
+  const billing = useLoad((s) => fetchOnce<Billing>('/billing', s), []);
   useInteractive('billing', Boolean(billing.data));
   if (billing.error) return <ErrorNote error={billing.error} title="Billing could not be loaded" onRetry={billing.reload} />;
   if (!billing.data) return <Loading label="Loading your plan…" />;

@@ -9,6 +9,7 @@ import type { Deployment, Draft, DraftPage, Job, JobAccepted, PageEdit } from '.
 import { Badge, Button, Card, Empty, ErrorNote, Field, Input, Loading, PageHeader, Select, Spinner, StatusBadge, Textarea, cx } from '../components/ui';
 import { useInteractive, useLoad, usePersistentState } from '../lib/hooks';
 import { previewDocument } from '../lib/preview';
+import { fetchOnce } from '../lib/prefetch';
 import { Link, navigate } from '../lib/router';
 
 export const SEO_TITLE_MAX = 60;
@@ -134,7 +135,7 @@ async function waitForJob(jobId: string): Promise<Job> {
 }
 
 export default function EditorPage({ siteId, slug }: { siteId: string; slug?: string }) {
-  const draft = useLoad((s) => api.get<Draft>(`/sites/${siteId}/draft`, s), [siteId]);
+  const draft = useLoad((s) => fetchOnce<Draft>(`/sites/${siteId}/draft`, s), [siteId]);
   useInteractive('editor', Boolean(draft.data));
   if (draft.error)
     return draft.error.status === 404 ? (

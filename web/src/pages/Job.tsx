@@ -7,6 +7,7 @@ import { api, ApiError } from '../api/client';
 import type { Job, JobAccepted, JobEvent, JobStatus } from '../api/types';
 import { Badge, Button, Card, ErrorNote, Loading, PageHeader, ProgressBar, Spinner, StatusBadge, cx } from '../components/ui';
 import { useInteractive } from '../lib/hooks';
+import { fetchOnce } from '../lib/prefetch';
 import { Link, navigate } from '../lib/router';
 
 export type StepState = 'waiting' | 'running' | 'done' | 'failed';
@@ -114,8 +115,7 @@ export function JobPage({ jobId }: { jobId: string }) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let last = 0;
     const load = () => {
-      api
-        .get<Job>(`/jobs/${jobId}`)
+      fetchOnce<Job>(`/jobs/${jobId}`)
         .then((j) => alive && (setJob(j), setError(undefined)))
         .catch((e) => alive && setError(e));
     };

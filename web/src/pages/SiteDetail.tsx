@@ -8,6 +8,7 @@ import type { Agent, Deployment, Draft, EnrollmentToken, Job, Site } from '../ap
 import { Badge, Button, Card, CopyButton, Empty, ErrorNote, Input, Loading, PageHeader, StatusBadge, cx } from '../components/ui';
 import { ago, dateTime, driftLabel, phpVersion, wordpressVersion } from '../lib/format';
 import { useInteractive, useLoad } from '../lib/hooks';
+import { fetchOnce } from '../lib/prefetch';
 import { Link, navigate } from '../lib/router';
 
 /// Loads something that may not exist yet (404 → null).
@@ -21,11 +22,11 @@ async function optional<T>(promise: Promise<T>): Promise<T | null> {
 }
 
 export default function SiteDetailPage({ siteId }: { siteId: string }) {
-  const site = useLoad((s) => api.get<Site>(`/sites/${siteId}`, s), [siteId]);
-  const draft = useLoad((s) => optional(api.get<Draft>(`/sites/${siteId}/draft`, s)), [siteId]);
-  const agent = useLoad((s) => optional(api.get<Agent>(`/sites/${siteId}/agent`, s)), [siteId]);
-  const jobs = useLoad((s) => api.get<{ jobs: Job[] }>(`/sites/${siteId}/jobs`, s), [siteId]);
-  const deployments = useLoad((s) => api.get<{ deployments: Deployment[] }>(`/sites/${siteId}/deployments`, s), [siteId]);
+  const site = useLoad((s) => fetchOnce<Site>(`/sites/${siteId}`, s), [siteId]);
+  const draft = useLoad((s) => optional(fetchOnce<Draft>(`/sites/${siteId}/draft`, s)), [siteId]);
+  const agent = useLoad((s) => optional(fetchOnce<Agent>(`/sites/${siteId}/agent`, s)), [siteId]);
+  const jobs = useLoad((s) => fetchOnce<{ jobs: Job[] }>(`/sites/${siteId}/jobs`, s), [siteId]);
+  const deployments = useLoad((s) => fetchOnce<{ deployments: Deployment[] }>(`/sites/${siteId}/deployments`, s), [siteId]);
   const [deploying, setDeploying] = useState(false);
   const [deployError, setDeployError] = useState<ApiError>();
   useInteractive('site', Boolean(site.data) && !draft.loading);

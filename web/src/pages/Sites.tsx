@@ -9,23 +9,14 @@ import { BulkPush } from '../components/BulkPush';
 import { Badge, Button, Empty, ErrorNote, Input, Loading, PageHeader, Select, StatusBadge, cx } from '../components/ui';
 import { ago, driftLabel, number, phpVersion, plural, wordpressVersion } from '../lib/format';
 import { useInteractive, useLoad } from '../lib/hooks';
+import { fetchOnce, fleetPath } from '../lib/prefetch';
 import { Link, navigate, useLocation } from '../lib/router';
-
-const PAGE = 50;
 
 export interface Filters {
   q: string;
   status: string;
   agent: string;
   tag: string;
-}
-
-export function fleetQuery(filters: Filters, after?: string | null): string {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(filters)) if (value) params.set(key, value);
-  params.set('limit', String(PAGE));
-  if (after) params.set('after', after);
-  return `/fleet/sites?${params}`;
 }
 
 /// Whether a site's agent is online, from the fleet row or the site's own fields.
@@ -79,9 +70,9 @@ export function SitesPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [search]);
 
-  const key = fleetQuery(filters);
-  const page = useLoad((signal) => api.get<FleetPage>(key, signal), [key]);
-  const tags = useLoad((signal) => api.get<{ tags: TagCount[] }>('/fleet/tags', signal), []);
+  const key = fleetPath(location.query);
+  const page = useLoad((signal) => fetchOnce<FleetPage>(key, signal), [key]);
+  const tags = useLoad((signal) => fetchOnce<{ tags: TagCount[] }>('/fleet/tags', signal), []);
   useInteractive('sites', !page.loading && Boolean(page.data));
 
   useEffect(() => {
@@ -104,7 +95,7 @@ export function SitesPage() {
     if (!more.after) return;
     setMore({ ...more, loading: true, error: undefined });
     try {
-      const next = await api.get<FleetPage>(fleetQuery(filters, more.after));
+      const next = await api.get<FleetPage>(fleetPath(location.query, more.after));
       setExtra((old) => [...old, ...next.sites]);
       setMore({ after: next.next_after, loading: false });
     } catch (e) {
