@@ -28,6 +28,11 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/dashboard.rs"));
 }
 
+/// The dashboard's content security policy.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+form-action 'self'; object-src 'none'";
+
 /// Shown when the binary was built without `web/dist`.
 const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>gsWstudio</title>\
 <p>The dashboard was not built into this binary: run <code>npm ci &amp;&amp; npm run build</code> \
@@ -212,7 +217,12 @@ fn respond(name: &str, asset: Asset, headers: &HeaderMap) -> Response {
         out.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
     }
     if name == "index.html" {
-        // The dashboard frames nothing and is framed by nothing.
+        // Only our own scripts run; inline styles are React's `style` and the
+        // page previews (a sandboxed srcdoc frame, which inherits this policy).
+        out.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
         out.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         out.insert(
             header::HeaderName::from_static("x-content-type-options"),

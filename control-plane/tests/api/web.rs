@@ -27,6 +27,10 @@ async fn the_dashboard_is_served_with_caching_and_compression() {
         "text/html; charset=utf-8"
     );
     assert_eq!(response.headers()["cache-control"], "no-cache");
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
     let html = response.text().await.unwrap();
     assert!(html.contains("<div id=\"root\">"), "{html}");
