@@ -300,9 +300,6 @@ export class ApiClient {
   patch<T>(path: string, body: unknown) {
     return this.request<T>(path, { method: 'PATCH', body });
   }
-  del<T>(path: string) {
-    return this.request<T>(path, { method: 'DELETE' });
-  }
 
   /// The WebSocket URL of a job's events and the protocols that carry the token.
   async jobSocket(jobId: string): Promise<{ url: string; protocols: string[] }> {

@@ -4,16 +4,15 @@ export type SiteStatus = 'draft' | 'generating' | 'active';
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed';
 export type DeploymentStatus = 'queued' | 'delivered' | 'applied' | 'failed' | 'refused';
 
-/// Fields other parts of the control plane add to a site as they land; any may be absent.
+/// WordPress as the site's agent last reported it.
 export interface SiteInventory {
-  wordpress_version?: string | null;
-  php_version?: string | null;
-  site_url?: string;
+  wordpress_version: string;
+  php_version: string;
+  site_url: string;
   connector_version?: string;
   active_theme?: string;
   themes?: { slug: string; name?: string; version?: string; active?: boolean }[];
   plugins?: { file: string; slug?: string; name?: string; version?: string; active?: boolean }[];
-  [key: string]: unknown;
 }
 
 /// Deployed content changed in WordPress since it was deployed, as the agent last reported.
@@ -32,14 +31,11 @@ export interface Site {
   metadata: Record<string, unknown>;
   created_at: string;
   updated_at: string;
+  /// Absent from a control plane older than the agent's reports.
   inventory?: SiteInventory | null;
   inventory_at?: string | null;
   drift?: SiteDrift | null;
   drift_at?: string | null;
-  agent?: Partial<AgentSummary> | null;
-  agent_online?: boolean;
-  agent_last_seen?: string | null;
-  last_seen?: string | null;
 }
 
 export interface AgentSummary {

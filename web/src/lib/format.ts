@@ -1,3 +1,5 @@
+import type { SiteDrift } from '../api/types';
+
 /// "3 minutes ago", "in 2 hours", "just now".
 export function ago(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '—';
@@ -38,40 +40,16 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${number(n)} ${n === 1 ? one : many}`;
 }
 
-/// A site's WordPress version, wherever the inventory keeps it.
-export function wordpressVersion(inventory: Record<string, unknown> | null | undefined): string {
-  const v = inventory?.wordpress_version ?? inventory?.wp_version ?? (inventory?.wordpress as Record<string, unknown> | undefined)?.version;
-  return typeof v === 'string' && v ? v : '—';
+/// A version from the agent's inventory, or a dash until it has reported one.
+export function version(value: string | null | undefined): string {
+  return value ? value : '—';
 }
 
-export function phpVersion(inventory: Record<string, unknown> | null | undefined): string {
-  const v = inventory?.php_version ?? (inventory?.php as Record<string, unknown> | undefined)?.version;
-  return typeof v === 'string' && v ? v : '—';
-}
-
-/// Drift in a few words, whatever shape the API gives it (flag, count, list or object).
-export function driftLabel(drift: unknown): { text: string; tone: 'ok' | 'warn' | 'none' } {
-  if (drift == null) return { text: '—', tone: 'none' };
-  if (typeof drift === 'boolean') return drift ? { text: 'Drifted', tone: 'warn' } : { text: 'In sync', tone: 'ok' };
-  if (typeof drift === 'number') return drift > 0 ? { text: `${drift} changed`, tone: 'warn' } : { text: 'In sync', tone: 'ok' };
-  if (typeof drift === 'string') return { text: drift, tone: drift === 'in_sync' || drift === 'none' ? 'ok' : 'warn' };
-  if (Array.isArray(drift)) return drift.length ? { text: `${drift.length} changed`, tone: 'warn' } : { text: 'In sync', tone: 'ok' };
-  if (typeof drift === 'object') {
-    const d = drift as Record<string, unknown>;
-    const status = d.status ?? d.state;
-    if (Array.isArray(d.drifted)) {
-      // The control plane's shape: {checked, drifted: [...], total_drifted?}.
-      const count = typeof d.total_drifted === 'number' ? d.total_drifted : d.drifted.length;
-      return count > 0 ? { text: `${count} changed`, tone: 'warn' } : { text: 'In sync', tone: 'ok' };
-    }
-    const items = (d.items ?? d.changed ?? d.pages) as unknown;
-    if (d.drifted === false || status === 'in_sync' || status === 'clean') return { text: 'In sync', tone: 'ok' };
-    if (Array.isArray(items)) return items.length ? { text: `${items.length} changed`, tone: 'warn' } : { text: 'In sync', tone: 'ok' };
-    if (typeof d.count === 'number') return driftLabel(d.count);
-    if (d.drifted === true) return { text: 'Drifted', tone: 'warn' };
-    if (typeof status === 'string') return { text: status.replace(/_/g, ' '), tone: 'warn' };
-  }
-  return { text: '—', tone: 'none' };
+/// Drift in a few words: `{checked, drifted, total_drifted}` as the agent last reported it.
+export function driftLabel(drift: SiteDrift | null | undefined): { text: string; tone: 'ok' | 'warn' | 'none' } {
+  if (!drift) return { text: '—', tone: 'none' };
+  const count = drift.total_drifted ?? drift.drifted.length;
+  return count > 0 ? { text: `${number(count)} changed`, tone: 'warn' } : { text: 'In sync', tone: 'ok' };
 }
 
 export function date(iso: string | null | undefined): string {

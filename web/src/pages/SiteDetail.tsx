@@ -6,8 +6,8 @@ import { useState } from 'react';
 import { api, ApiError } from '../api/client';
 import type { Agent, Deployment, Draft, EnrollmentToken, Job, Site } from '../api/types';
 import { Badge, Button, Card, CopyButton, Empty, ErrorNote, Input, Loading, PageHeader, StatusBadge, cx } from '../components/ui';
-import { ago, dateTime, driftLabel, phpVersion, wordpressVersion } from '../lib/format';
-import { useInteractive, useLoad } from '../lib/hooks';
+import { ago, dateTime, driftLabel, version } from '../lib/format';
+import { useInteractive, useLoad, type Loaded } from '../lib/hooks';
 import { fetchOnce } from '../lib/prefetch';
 import { Link, navigate } from '../lib/router';
 
@@ -117,7 +117,7 @@ export default function SiteDetailPage({ siteId }: { siteId: string }) {
   );
 }
 
-function DraftCards({ draft, siteId }: { draft: ReturnType<typeof useLoad<Draft | null>>; siteId: string }) {
+function DraftCards({ draft, siteId }: { draft: Loaded<Draft | null>; siteId: string }) {
   if (draft.error) return <ErrorNote error={draft.error} title="The draft could not be loaded" onRetry={draft.reload} />;
   if (draft.loading && draft.data === undefined) return <Loading label="Loading the draft…" />;
   const d = draft.data;
@@ -289,9 +289,9 @@ function AgentCard({ site, agent, loading, error, siteId }: { site: Site; agent:
           <dt className="text-slate-500">Host</dt>
           <dd className="truncate">{agent?.hostname ?? '—'}</dd>
           <dt className="text-slate-500">WordPress</dt>
-          <dd>{wordpressVersion(site.inventory)}</dd>
+          <dd>{version(site.inventory?.wordpress_version)}</dd>
           <dt className="text-slate-500">PHP</dt>
-          <dd>{phpVersion(site.inventory)}</dd>
+          <dd>{version(site.inventory?.php_version)}</dd>
           <dt className="text-slate-500">Theme</dt>
           <dd className="truncate">{site.inventory?.active_theme || '—'}</dd>
           <dt className="text-slate-500">Plugins</dt>
@@ -392,7 +392,7 @@ function TagsCard({ site, onSaved }: { site: Site; onSaved: (site: Site) => void
   );
 }
 
-function DeploymentHistory({ loaded }: { loaded: ReturnType<typeof useLoad<{ deployments: Deployment[] }>> }) {
+function DeploymentHistory({ loaded }: { loaded: Loaded<{ deployments: Deployment[] }> }) {
   const [open, setOpen] = useState<string>();
   const [rolling, setRolling] = useState<string>();
   const [failure, setFailure] = useState<ApiError>();

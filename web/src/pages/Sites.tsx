@@ -7,7 +7,7 @@ import { api, ApiError } from '../api/client';
 import type { FleetPage, FleetRow, TagCount } from '../api/types';
 import { BulkPush } from '../components/BulkPush';
 import { Badge, Button, Empty, ErrorNote, Input, Loading, PageHeader, Select, StatusBadge, cx } from '../components/ui';
-import { ago, driftLabel, number, phpVersion, plural, wordpressVersion } from '../lib/format';
+import { ago, driftLabel, number, plural, version } from '../lib/format';
 import { useInteractive, useLoad } from '../lib/hooks';
 import { fetchOnce, fleetPath } from '../lib/prefetch';
 import { Link, navigate, useLocation } from '../lib/router';
@@ -19,23 +19,15 @@ export interface Filters {
   tag: string;
 }
 
-/// Whether a site's agent is online, from the fleet row or the site's own fields.
-export function agentOf(row: FleetRow) {
-  const agent = row.agent ?? (row.site.agent as FleetRow['agent']) ?? null;
-  const online = agent?.online ?? row.site.agent_online;
-  const lastSeen = agent?.last_seen ?? row.site.agent_last_seen ?? row.site.last_seen ?? null;
-  return { enrolled: Boolean(agent) || online !== undefined, online: Boolean(online), lastSeen };
-}
-
 function AgentCell({ row }: { row: FleetRow }) {
-  const agent = agentOf(row);
-  if (!agent.enrolled) return <span className="text-sm text-slate-400">Not connected</span>;
+  const agent = row.agent;
+  if (!agent) return <span className="text-sm text-slate-400">Not connected</span>;
   return (
     <div className="space-y-0.5">
       <Badge tone={agent.online ? 'green' : 'slate'} dot>
         {agent.online ? 'Online' : 'Offline'}
       </Badge>
-      <p className="text-xs text-slate-500">Seen {ago(agent.lastSeen)}</p>
+      <p className="text-xs text-slate-500">Seen {ago(agent.last_seen)}</p>
     </div>
   );
 }
@@ -251,8 +243,8 @@ export function SitesPage() {
                       <td className="px-3 py-3">
                         <AgentCell row={row} />
                       </td>
-                      <td className="hidden px-3 py-3 tabular-nums md:table-cell">{wordpressVersion(row.site.inventory)}</td>
-                      <td className="hidden px-3 py-3 tabular-nums md:table-cell">{phpVersion(row.site.inventory)}</td>
+                      <td className="hidden px-3 py-3 tabular-nums md:table-cell">{version(row.site.inventory?.wordpress_version)}</td>
+                      <td className="hidden px-3 py-3 tabular-nums md:table-cell">{version(row.site.inventory?.php_version)}</td>
                       <td className="hidden px-3 py-3 lg:table-cell">
                         {row.last_deployment ? (
                           <div className="space-y-0.5">

@@ -4,7 +4,7 @@ import { api, ApiError } from '../api/client';
 import type { DraftPage, FleetPage } from '../api/types';
 import { BulkPush, eachLimited, summarise } from '../components/BulkPush';
 import { Field, Input } from '../components/ui';
-import { driftLabel, phpVersion, wordpressVersion } from '../lib/format';
+import { driftLabel, version } from '../lib/format';
 import { previewDocument, stripBlockComments } from '../lib/preview';
 import { match } from '../lib/router';
 import { safeNext } from '../App';
@@ -150,16 +150,13 @@ describe('editor', () => {
 });
 
 describe('fleet', () => {
-  it('describes drift and versions whatever shape they come in', () => {
+  it('describes drift and versions, or a dash before the agent reported them', () => {
     expect(driftLabel(undefined).text).toBe('—');
-    expect(driftLabel(false).text).toBe('In sync');
-    expect(driftLabel({ drifted: true, items: ['a', 'b'] }).text).toBe('2 changed');
-    expect(driftLabel({ status: 'in_sync' }).tone).toBe('ok');
     expect(driftLabel({ checked: 9, drifted: [{ key: 'page:about', state: 'modified' }] }).text).toBe('1 changed');
-    expect(driftLabel({ checked: 9, drifted: [], total_drifted: undefined }).text).toBe('In sync');
+    expect(driftLabel({ checked: 9, drifted: [] }).tone).toBe('ok');
     expect(driftLabel({ checked: 900, drifted: [{ key: 'a', state: 'deleted' }], total_drifted: 250 }).text).toBe('250 changed');
-    expect(wordpressVersion({ wordpress_version: '6.8.1' })).toBe('6.8.1');
-    expect(phpVersion(null)).toBe('—');
+    expect(version('6.8.1')).toBe('6.8.1');
+    expect(version(undefined)).toBe('—');
     expect(parseTags(' #Bakery, lyon,, bakery ')).toEqual(['bakery', 'lyon']);
   });
 
@@ -169,7 +166,7 @@ describe('fleet', () => {
       next_after: null,
       sites: [
         {
-          site: { id: 's1', name: 'Maison Lune', domain: 'lune.example', wp_admin_url: null, status: 'active', metadata: {}, created_at: '', updated_at: '', inventory: { wordpress_version: '6.8.1', php_version: '8.2' } },
+          site: { id: 's1', name: 'Maison Lune', domain: 'lune.example', wp_admin_url: null, status: 'active', metadata: {}, created_at: '', updated_at: '', inventory: { wordpress_version: '6.8.1', php_version: '8.2', site_url: 'https://lune.example' } },
           tags: ['lyon'],
           agent: { id: 'a', online: true, last_seen: new Date().toISOString(), hostname: 'h', agent_version: '1', last_applied: 3 },
           last_deployment: { id: 'd', sequence: 3, status: 'applied', error: null, created_at: new Date().toISOString(), updated_at: '' },
