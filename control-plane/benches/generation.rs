@@ -41,6 +41,7 @@ fn brief() -> Brief {
             "Online appointment booking".into(),
             "Be found on Google".into(),
         ],
+        style: None,
     }
 }
 

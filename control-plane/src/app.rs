@@ -71,6 +71,7 @@ impl AppState {
         (name = "jobs", description = "Background work on sites"),
         (name = "fleet", description = "Agents, enrollment and deployments"),
         (name = "admin", description = "Operating the control plane"),
+        (name = "billing", description = "The caller's plan and usage"),
     )
 )]
 struct ApiDoc;
@@ -95,6 +96,9 @@ fn api(max_bundle_bytes: u64) -> (Router<AppState>, OpenApiDoc) {
         .merge(api::jobs::router())
         .merge(api::generation::router())
         .merge(api::admin::router())
+        .merge(api::editor::router())
+        .merge(api::fleet_table::router())
+        .merge(api::billing::router())
         .merge(crate::fleet::api::router(max_bundle_bytes))
         .split_for_parts();
     doc.servers = Some(vec![utoipa::openapi::Server::new(gsw_protocol::API_PREFIX)]);

@@ -86,7 +86,7 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace_secs: u64,
-    /// Folder with the built dashboard (`web/dist`); unset serves the built-in page.
+    /// Folder of a dashboard build to serve instead of the one compiled in (development).
     pub web_dir: Option<PathBuf>,
     pub log_format: LogFormat,
     /// The URL agents and browsers reach this control plane at (for the

@@ -7,6 +7,7 @@
 //! before they are handed out.
 #![forbid(unsafe_code)]
 
+mod dashboard;
 mod model;
 mod postgres;
 mod sqlite;
@@ -17,6 +18,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+pub use dashboard::{
+    AgentFilter, DeploymentSummary, DraftWrite, FleetSite, SiteFilter, TagCount, UsageSince,
+};
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -330,6 +334,39 @@ pub trait Store: Send + Sync + 'static {
         response: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<()>;
+
+    // Dashboard
+
+    /// The owner's sites that pass `filter`, each with its live agent and
+    /// latest deployment, in creation order after `page.after`.
+    async fn fleet_sites(
+        &self,
+        owner: Uuid,
+        filter: &SiteFilter,
+        page: Page,
+    ) -> Result<Vec<FleetSite>>;
+    /// How many of the owner's sites pass `filter`.
+    async fn count_fleet_sites(&self, owner: Uuid, filter: &SiteFilter) -> Result<i64>;
+    /// The tags on the owner's sites (`metadata.tags`), with how many sites carry each.
+    async fn site_tags(&self, owner: Uuid) -> Result<Vec<TagCount>>;
+    /// Jobs of one of the owner's sites, newest first.
+    async fn site_jobs(&self, owner: Uuid, site_id: Uuid, limit: u32) -> Result<Vec<Job>>;
+    /// What one of the owner's jobs works from.
+    async fn job_input(&self, owner: Uuid, job_id: Uuid) -> Result<Option<serde_json::Value>>;
+    /// Those of these deployments that are the owner's.
+    async fn deployments_by_ids(&self, owner: Uuid, ids: &[Uuid]) -> Result<Vec<Deployment>>;
+    /// Replaces the draft of one of the owner's sites if it is still the one
+    /// read at `read_at` and no generation job on the site is unfinished.
+    async fn write_site_draft(
+        &self,
+        owner: Uuid,
+        site_id: Uuid,
+        read_at: DateTime<Utc>,
+        draft: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<DraftWrite>;
+    /// The owner's sites now, and generations, deployments and tokens since `since`.
+    async fn usage_since(&self, owner: Uuid, since: DateTime<Utc>) -> Result<UsageSince>;
 }
 
 /// Opens the database a URL names, applies its migrations, and returns it.

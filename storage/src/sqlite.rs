@@ -1063,6 +1063,61 @@ impl Store for SqliteStore {
         .await?;
         Ok(())
     }
+
+    // Dashboard
+
+    async fn fleet_sites(
+        &self,
+        owner: Uuid,
+        filter: &crate::SiteFilter,
+        page: Page,
+    ) -> Result<Vec<crate::FleetSite>> {
+        crate::dashboard::sqlite::fleet_sites(
+            &self.pool,
+            owner,
+            filter,
+            page.after,
+            page_limit(page),
+        )
+        .await
+    }
+
+    async fn count_fleet_sites(&self, owner: Uuid, filter: &crate::SiteFilter) -> Result<i64> {
+        crate::dashboard::sqlite::count_fleet_sites(&self.pool, owner, filter).await
+    }
+
+    async fn site_tags(&self, owner: Uuid) -> Result<Vec<crate::TagCount>> {
+        crate::dashboard::sqlite::site_tags(&self.pool, owner).await
+    }
+
+    async fn site_jobs(&self, owner: Uuid, site_id: Uuid, limit: u32) -> Result<Vec<Job>> {
+        let limit = page_limit(Page { after: None, limit });
+        crate::dashboard::sqlite::site_jobs(&self.pool, owner, site_id, limit).await
+    }
+
+    async fn job_input(&self, owner: Uuid, job_id: Uuid) -> Result<Option<serde_json::Value>> {
+        crate::dashboard::sqlite::job_input(&self.pool, owner, job_id).await
+    }
+
+    async fn deployments_by_ids(&self, owner: Uuid, ids: &[Uuid]) -> Result<Vec<Deployment>> {
+        crate::dashboard::sqlite::deployments_by_ids(&self.pool, owner, ids).await
+    }
+
+    async fn write_site_draft(
+        &self,
+        owner: Uuid,
+        site_id: Uuid,
+        read_at: DateTime<Utc>,
+        draft: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<crate::DraftWrite> {
+        crate::dashboard::sqlite::write_site_draft(&self.pool, owner, site_id, read_at, draft, now)
+            .await
+    }
+
+    async fn usage_since(&self, owner: Uuid, since: DateTime<Utc>) -> Result<crate::UsageSince> {
+        crate::dashboard::sqlite::usage_since(&self.pool, owner, since).await
+    }
 }
 
 const TOKEN_TOTALS_BY_JOB: &str =

@@ -21,6 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::jobs::JobView;
 use crate::app::AppState;
 use crate::auth::tokens::AccessTokenError;
 use crate::error::{ApiResult, AppError};
@@ -40,12 +41,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(job_events))
         .routes(routes!(job_usage))
         .routes(routes!(my_usage))
+        .routes(routes!(site_jobs))
+        .routes(routes!(retry_job))
 }
 
 /// Longest business description, in characters.
 pub const DESCRIPTION_MAX: usize = 4000;
 /// Most goals.
 pub const GOALS_MAX: usize = 10;
+/// Longest style preferences, in characters.
+pub const STYLE_MAX: usize = 500;
 
 /// A business to generate a site for.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -65,6 +70,12 @@ pub struct GenerateSite {
     /// What the site should achieve, one per entry (1 to 10).
     #[schema(example = json!(["Take online orders", "Be found on Google"]))]
     pub goals: Vec<String>,
+    /// Style preferences in the user's words, for the design (optional).
+    #[schema(
+        example = "Look: warm, classic. Colours: deep green and cream.",
+        max_length = 500
+    )]
+    pub style: Option<String>,
 }
 
 /// A job accepted for the queue.
@@ -120,7 +131,7 @@ impl From<TokenCounts> for UsageView {
 }
 
 /// Multi-line text: not blank, at most `max` characters, no control characters but line breaks and tabs.
-fn text(field: &str, raw: &str, max: usize) -> ApiResult<String> {
+pub(crate) fn text(field: &str, raw: &str, max: usize) -> ApiResult<String> {
     let text = raw.trim();
     if text.is_empty() {
         return Err(AppError::Validation(format!("{field}: must not be empty")));
@@ -162,6 +173,12 @@ fn brief_of(body: &GenerateSite) -> ApiResult<Brief> {
         business_type: validate::line("type", &body.business_type, 100)?,
         description: text("description", &body.description, DESCRIPTION_MAX)?,
         goals,
+        style: body
+            .style
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| validate::line("style", s, STYLE_MAX))
+            .transpose()?,
     })
 }
 
@@ -509,4 +526,80 @@ async fn job_usage(
     responses((status = 200, description = "Token totals", body = UsageView)))]
 async fn my_usage(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<UsageView>> {
     Ok(Json(state.store.user_token_usage(user.id).await?.into()))
+}
+
+/// A site's jobs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobList {
+    pub jobs: Vec<JobView>,
+}
+
+/// The site's jobs (generations and regenerations), newest first: where a
+/// dashboard finds the job to follow for a site that is generating.
+#[utoipa::path(get, path = "/sites/{id}/jobs", tag = "jobs", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Up to 50 jobs, newest first", body = JobList),
+        (status = 404, description = "No such site of the caller's", body = gsw_protocol::ErrorBody),
+    ))]
+async fn site_jobs(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(site_id): ApiPath<Uuid>,
+) -> ApiResult<Json<JobList>> {
+    if state.store.site(user.id, site_id).await?.is_none() {
+        return Err(AppError::NotFound("site"));
+    }
+    let jobs = state.store.site_jobs(user.id, site_id, 50).await?;
+    Ok(Json(JobList {
+        jobs: jobs.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Runs a failed job again from the same input, as a new job on the same site.
+#[utoipa::path(post, path = "/jobs/{id}/retry", tag = "jobs", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 202, description = "The new job, queued", body = JobAccepted),
+        (status = 404, description = "No such job of the caller's", body = gsw_protocol::ErrorBody),
+        (status = 409, description = "The job has not failed, or another generation on the site is unfinished", body = gsw_protocol::ErrorBody),
+    ))]
+async fn retry_job(
+    State(state): State<AppState>,
+    generation: Generation,
+    user: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
+    let failed = state
+        .store
+        .job(user.id, id)
+        .await?
+        .ok_or(AppError::NotFound("job"))?;
+    if failed.status != JobStatus::Failed {
+        return Err(AppError::InvalidState(
+            "only a failed job can be retried; this one has not failed".into(),
+        ));
+    }
+    let input = state
+        .store
+        .job_input(user.id, id)
+        .await?
+        .ok_or(AppError::NotFound("job"))?;
+    let job = NewJob {
+        id: Uuid::now_v7(),
+        site_id: failed.site_id,
+        user_id: user.id,
+        kind: failed.kind,
+        created_at: Utc::now(),
+    };
+    let job = state
+        .store
+        .create_job_with_input(&job, &input)
+        .await?
+        .ok_or(AppError::NotFound("site"))?;
+    generation
+        .enqueue(JobRef {
+            job_id: job.id,
+            user_id: user.id,
+        })
+        .await;
+    Ok(accepted(&job))
 }

@@ -1,6 +1,9 @@
 //! The REST API's resource routes.
 
 pub mod admin;
+pub mod billing;
+pub mod editor;
+pub mod fleet_table;
 pub mod generation;
 pub mod health;
 pub mod jobs;

@@ -648,6 +648,7 @@ mod tests {
             business_type: "bakery".into(),
             description: "A bakery.".into(),
             goals: vec!["Sell".into()],
+            style: None,
         };
         let sitemap = Sitemap {
             pages: vec![plan("home", None, &[]), plan("contact", None, &[])],

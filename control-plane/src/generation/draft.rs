@@ -12,6 +12,10 @@ pub struct Brief {
     pub business_type: String,
     pub description: String,
     pub goals: Vec<String>,
+    /// Style preferences in the user's words ("Look: minimal. Colours: deep
+    /// green and cream."), for the design agent; absent when none were given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
 }
 
 /// The kinds of section the renderer has a block template for.

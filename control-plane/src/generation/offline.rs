@@ -1376,6 +1376,7 @@ pub(crate) mod tests {
             business_type: "Bakery".into(),
             description: "A family bakery in Lyon making sourdough bread, croissants and celebration cakes for busy families. Everything is baked before dawn with organic French flour.".into(),
             goals: vec!["Take online orders for collection".into(), "Be found on Google".into()],
+            style: None,
         }
     }
 
@@ -1512,6 +1513,7 @@ pub(crate) mod tests {
             business_type: "dental clinic".into(),
             description: "Family dentist in Bristol.".into(),
             goals: vec!["Online appointment booking".into()],
+            style: None,
         };
         let draft = generate_in_memory(&agents(), &brief, 4).await.unwrap();
         assert!(draft.sitemap.page("book").is_some());

@@ -39,6 +39,7 @@ fn brief() -> Brief {
         business_type: "plumber".into(),
         description: "Plumbers in Bristol offering repairs, installations and maintenance.".into(),
         goals: vec!["More calls".into()],
+        style: None,
     }
 }
 

@@ -154,6 +154,7 @@ async fn generation_requests_are_validated(app: TestApp) {
         ("type", json!("x".repeat(101))),
         ("description", json!("y".repeat(4001))),
         ("description", json!("bell \u{7}")),
+        ("style", json!("z".repeat(501))),
     ] {
         let mut body = bakery();
         body[field] = value;

@@ -11,6 +11,7 @@ mod helpers {
 
 mod anthropic;
 mod auth;
+mod dashboard;
 mod deploy_draft;
 mod fake_anthropic;
 mod generation;
@@ -21,3 +22,4 @@ mod rollback;
 mod shutdown;
 mod sites;
 mod validation;
+mod web;

@@ -1,0 +1,370 @@
+//! `PATCH /sites/{id}/draft/pages/{slug}`: the dashboard editor's simple
+//! edits to one page of a draft (title, section texts, SEO title and meta
+//! description). The structured content is changed and the page's block
+//! markup rendered again by `generation::blocks`, so edits obey the same
+//! rules (escaping, one H1, valid block grammar) as generated text.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use gsw_storage::DraftWrite;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::generation::text;
+use crate::app::AppState;
+use crate::error::{ApiResult, AppError};
+use crate::extract::{ApiJson, ApiPath, AuthUser};
+use crate::generation::blocks::{render_page, META_DESCRIPTION_MAX, SEO_TITLE_MAX};
+use crate::generation::draft::{DraftPage, Item, SiteDraft};
+use crate::validate;
+
+/// Routes for editing drafts.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(edit_page))
+}
+
+/// Longest page title, in characters.
+pub const PAGE_TITLE_MAX: usize = 100;
+/// Longest section heading or item title, in characters.
+pub const HEADING_MAX: usize = 200;
+/// Longest paragraph or item text, in characters.
+pub const PARAGRAPH_MAX: usize = 2000;
+/// Most paragraphs or items in one section.
+pub const SECTION_PARTS_MAX: usize = 12;
+/// Attempts at an edit when another edit lands between reading and writing.
+const WRITE_ATTEMPTS: usize = 3;
+
+/// New texts for one section; absent fields stay as they are.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SectionEdit {
+    /// The section's index on the page (0 is the hero).
+    pub index: usize,
+    #[schema(max_length = 200)]
+    pub heading: Option<String>,
+    /// Replaces all the section's paragraphs (0 to 12).
+    pub paragraphs: Option<Vec<String>>,
+    /// Replaces all the section's items (0 to 12): feature, step or question.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub items: Option<Vec<ItemEdit>>,
+    /// The label of the section's button, if it has one.
+    #[schema(max_length = 60)]
+    pub link_label: Option<String>,
+}
+
+/// An item's title and text.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemEdit {
+    pub title: String,
+    pub text: String,
+}
+
+/// Changes to one page of a draft; at least one field.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageEdit {
+    /// The page's title (also its navigation label).
+    #[schema(example = "About us", max_length = 100)]
+    pub title: Option<String>,
+    #[schema(
+        example = "About Maison Lune, a family bakery in Lyon",
+        max_length = 60
+    )]
+    pub seo_title: Option<String>,
+    #[schema(max_length = 156)]
+    pub meta_description: Option<String>,
+    #[serde(default)]
+    pub sections: Vec<SectionEdit>,
+}
+
+/// The edited page and when the draft changed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EditedPage {
+    pub site_id: Uuid,
+    /// The draft's new `updated_at`.
+    pub updated_at: DateTime<Utc>,
+    pub page: DraftPage,
+}
+
+/// Checks a text against its limit, saying how long it is.
+fn limited(field: &str, raw: &str, max: usize) -> ApiResult<String> {
+    let count = raw.trim().chars().count();
+    if count > max {
+        return Err(AppError::Validation(format!(
+            "{field}: must be at most {max} characters (it has {count})"
+        )));
+    }
+    validate::line(field, raw, max)
+}
+
+/// Applies `edit` to the page with `slug` in `draft`, re-rendering its blocks.
+/// Every field is checked before anything changes.
+pub fn apply(draft: &mut SiteDraft, slug: &str, edit: &PageEdit) -> ApiResult<DraftPage> {
+    if edit.title.is_none()
+        && edit.seo_title.is_none()
+        && edit.meta_description.is_none()
+        && edit.sections.is_empty()
+    {
+        return Err(AppError::Validation(
+            "nothing to change: send at least one of title, seo_title, meta_description, sections"
+                .into(),
+        ));
+    }
+    let at = draft
+        .pages
+        .iter()
+        .position(|p| p.slug == slug)
+        .ok_or(AppError::NotFound("page"))?;
+    let mut page = draft.pages[at].clone();
+    if let Some(title) = &edit.title {
+        page.title = limited("title", title, PAGE_TITLE_MAX)?;
+    }
+    if let Some(seo_title) = &edit.seo_title {
+        page.seo_title = limited("seo_title", seo_title, SEO_TITLE_MAX)?;
+        page.content.seo_title = page.seo_title.clone();
+    }
+    if let Some(description) = &edit.meta_description {
+        page.meta_description = limited("meta_description", description, META_DESCRIPTION_MAX)?;
+        page.content.meta_description = page.meta_description.clone();
+    }
+    let count = page.content.sections.len();
+    for (n, change) in edit.sections.iter().enumerate() {
+        let field = |name: &str| format!("sections[{n}].{name}");
+        let section = page.content.sections.get_mut(change.index).ok_or_else(|| {
+            AppError::Validation(format!(
+                "{}: the {slug} page has sections 0 to {}",
+                field("index"),
+                count.saturating_sub(1)
+            ))
+        })?;
+        if let Some(heading) = &change.heading {
+            section.heading = limited(&field("heading"), heading, HEADING_MAX)?;
+        }
+        if let Some(paragraphs) = &change.paragraphs {
+            if paragraphs.len() > SECTION_PARTS_MAX {
+                return Err(AppError::Validation(format!(
+                    "{}: at most {SECTION_PARTS_MAX} paragraphs",
+                    field("paragraphs")
+                )));
+            }
+            section.paragraphs = paragraphs
+                .iter()
+                .enumerate()
+                .map(|(i, p)| text(&field(&format!("paragraphs[{i}]")), p, PARAGRAPH_MAX))
+                .collect::<ApiResult<_>>()?;
+        }
+        if let Some(items) = &change.items {
+            if items.len() > SECTION_PARTS_MAX {
+                return Err(AppError::Validation(format!(
+                    "{}: at most {SECTION_PARTS_MAX} items",
+                    field("items")
+                )));
+            }
+            section.items = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    Ok(Item {
+                        title: limited(
+                            &field(&format!("items[{i}].title")),
+                            &item.title,
+                            HEADING_MAX,
+                        )?,
+                        text: text(
+                            &field(&format!("items[{i}].text")),
+                            &item.text,
+                            PARAGRAPH_MAX,
+                        )?,
+                    })
+                })
+                .collect::<ApiResult<_>>()?;
+        }
+        if let Some(label) = &change.link_label {
+            let link = section.link.as_mut().ok_or_else(|| {
+                AppError::Validation(format!(
+                    "{}: section {} has no button",
+                    field("link_label"),
+                    change.index
+                ))
+            })?;
+            link.label = limited(&field("link_label"), label, 60)?;
+        }
+    }
+    page.blocks = render_page(&page.content, &draft.sitemap);
+    if let Some(plan) = draft.sitemap.pages.iter_mut().find(|p| p.slug == slug) {
+        plan.title = page.title.clone();
+    }
+    draft.pages[at] = page.clone();
+    Ok(page)
+}
+
+/// Edits one page of the site's draft: title, section texts, SEO title and
+/// meta description. The page's block markup is rendered again from the result.
+#[utoipa::path(patch, path = "/sites/{id}/draft/pages/{slug}", tag = "sites",
+    params(("id" = Uuid, Path), ("slug" = String, Path, description = "The page's slug")),
+    request_body = PageEdit, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The edited page", body = EditedPage),
+        (status = 404, description = "No such site of the caller's, no draft yet, or no such page", body = gsw_protocol::ErrorBody),
+        (status = 409, description = "A generation job on this site is unfinished; edit once it is done", body = gsw_protocol::ErrorBody),
+        (status = 422, description = "A field breaks its rule, or nothing to change", body = gsw_protocol::ErrorBody),
+    ))]
+async fn edit_page(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath((site_id, slug)): ApiPath<(Uuid, String)>,
+    ApiJson(edit): ApiJson<PageEdit>,
+) -> ApiResult<Json<EditedPage>> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let record = state
+            .store
+            .site_draft(user.id, site_id)
+            .await?
+            .ok_or(AppError::NotFound("draft"))?;
+        let mut draft: SiteDraft = serde_json::from_value(record.draft).map_err(|e| {
+            AppError::Internal(anyhow::Error::from(e).context("reading a stored draft"))
+        })?;
+        let page = apply(&mut draft, &slug, &edit)?;
+        let value = serde_json::to_value(&draft).map_err(anyhow::Error::from)?;
+        match state
+            .store
+            .write_site_draft(user.id, site_id, record.updated_at, &value, Utc::now())
+            .await?
+        {
+            DraftWrite::Written(updated_at) => {
+                return Ok(Json(EditedPage {
+                    site_id,
+                    updated_at,
+                    page,
+                }))
+            }
+            DraftWrite::Busy => return Err(AppError::InvalidState(
+                "a generation on this site is still running; edit the page once it has finished"
+                    .into(),
+            )),
+            DraftWrite::Missing => return Err(AppError::NotFound("draft")),
+            // Another edit landed in between: apply ours to the new draft.
+            DraftWrite::Stale => continue,
+        }
+    }
+    Err(AppError::InvalidState(
+        "the draft kept changing while this edit was saved; try again".into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use crate::generation::agents::Agents;
+    use crate::generation::draft::Brief;
+    use crate::generation::offline::OfflineEngine;
+    use crate::generation::orchestrator::generate_in_memory;
+    use crate::generation::provider::ModelRoutes;
+
+    fn draft() -> SiteDraft {
+        let agents = Agents {
+            provider: Arc::new(OfflineEngine),
+            routes: ModelRoutes {
+                small: "small".into(),
+                large: "large".into(),
+            },
+        };
+        let brief = Brief {
+            business_name: "Maison Lune".into(),
+            business_type: "bakery".into(),
+            description: "A family bakery in Lyon making sourdough bread.".into(),
+            goals: vec!["Take orders".into()],
+            style: None,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime
+            .block_on(generate_in_memory(&agents, &brief, 2))
+            .unwrap()
+    }
+
+    fn edit() -> PageEdit {
+        PageEdit {
+            title: None,
+            seo_title: None,
+            meta_description: None,
+            sections: vec![],
+        }
+    }
+
+    #[test]
+    fn an_edit_changes_the_content_and_renders_the_blocks_again() {
+        let mut draft = draft();
+        let page = apply(
+            &mut draft,
+            "about",
+            &PageEdit {
+                title: Some(" Our story ".into()),
+                seo_title: Some("The story of <Maison Lune>".into()),
+                sections: vec![SectionEdit {
+                    index: 0,
+                    heading: Some("Bread & butter".into()),
+                    paragraphs: Some(vec!["Since 1987.".into()]),
+                    items: None,
+                    link_label: None,
+                }],
+                ..edit()
+            },
+        )
+        .unwrap();
+        assert_eq!(page.title, "Our story");
+        assert_eq!(page.content.seo_title, "The story of <Maison Lune>");
+        assert!(
+            page.blocks.contains("Bread &amp; butter"),
+            "{}",
+            page.blocks
+        );
+        assert!(page.blocks.contains("<p>Since 1987.</p>"));
+        assert_eq!(draft.sitemap.page("about").unwrap().title, "Our story");
+        assert_eq!(draft.pages.iter().find(|p| p.slug == "about"), Some(&page));
+    }
+
+    #[test]
+    fn bad_edits_change_nothing() {
+        let mut draft = draft();
+        let before = draft.clone();
+        let too_long = PageEdit {
+            title: Some("Fine".into()),
+            seo_title: Some("x".repeat(61)),
+            ..edit()
+        };
+        let err = apply(&mut draft, "about", &too_long).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "seo_title: must be at most 60 characters (it has 61)"
+        );
+        let no_section = PageEdit {
+            sections: vec![SectionEdit {
+                index: 99,
+                heading: Some("x".into()),
+                paragraphs: None,
+                items: None,
+                link_label: None,
+            }],
+            ..edit()
+        };
+        assert!(apply(&mut draft, "about", &no_section)
+            .unwrap_err()
+            .to_string()
+            .starts_with("sections[0].index: the about page has sections 0 to"));
+        assert!(matches!(
+            apply(&mut draft, "nowhere", &too_long),
+            Err(AppError::NotFound("page"))
+        ));
+        assert!(apply(&mut draft, "about", &edit()).is_err());
+        assert_eq!(draft, before);
+    }
+}

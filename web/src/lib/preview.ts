@@ -1,0 +1,54 @@
+// A page's preview: its block markup (already escaped HTML from the control
+// plane's renderer) in a document styled with the site's palette and fonts,
+// for a sandboxed iframe that runs no script.
+
+import type { Design } from '../api/types';
+
+/// Drops the block delimiters (`<!-- wp:… -->`); the HTML between them is the page.
+export function stripBlockComments(blocks: string): string {
+  return blocks.replace(/<!--\s*\/?wp:[^]*?-->/g, '');
+}
+
+const FALLBACK_SERIF = 'Georgia, "Times New Roman", serif';
+const FALLBACK_SANS = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+
+function family(name: string, fallback: string) {
+  const clean = name.replace(/["';{}<>\\]/g, '').trim();
+  return clean ? `"${clean}", ${fallback}` : fallback;
+}
+
+function colour(value: string, fallback: string) {
+  return /^#[0-9a-fA-F]{3,8}$/.test(value) ? value : fallback;
+}
+
+export function previewDocument(blocks: string, design: Design, title: string): string {
+  const p = design.palette;
+  const base = colour(p.base, '#ffffff');
+  const text = colour(p.contrast, '#111111');
+  const primary = colour(p.primary, '#3b5bdb');
+  const onPrimary = colour(p.on_primary, '#ffffff');
+  const secondary = colour(p.secondary, '#f1f3f5');
+  const accent = colour(p.accent, primary);
+  const heading = family(design.fonts.heading, FALLBACK_SERIF);
+  const body = family(design.fonts.body, FALLBACK_SANS);
+  const safeTitle = title.replace(/[<>&]/g, '');
+  return `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>${safeTitle}</title><style>
+*{box-sizing:border-box}
+html{font-size:16px}
+body{margin:0;background:${base};color:${text};font-family:${body};line-height:1.65}
+h1,h2,h3{font-family:${heading};color:${primary};line-height:1.2;margin:0 0 .6em}
+h1{font-size:clamp(1.9rem,4vw,2.8rem)} h2{font-size:clamp(1.4rem,3vw,1.9rem)} h3{font-size:1.15rem}
+p{margin:0 0 1em;max-width:65ch}
+a{color:${primary}}
+.gsw-section{padding:clamp(2rem,5vw,3.5rem) clamp(1rem,4vw,3rem);border-bottom:4px solid ${accent}22}
+.gsw-section:nth-of-type(even){background:${secondary}}
+.gsw-hero{padding-top:clamp(3rem,8vw,5rem);padding-bottom:clamp(3rem,8vw,5rem)}
+.wp-block-columns{display:grid;grid-template-columns:repeat(auto-fit,minmax(13rem,1fr));gap:1.5rem;margin-top:1.5rem}
+.wp-block-column{background:${base};border-radius:.75rem;padding:1.25rem;box-shadow:0 1px 2px #0001;border:1px solid ${text}14}
+ol{padding-left:1.4rem} li{margin:.4em 0}
+.wp-block-buttons{margin-top:1.5rem}
+.wp-block-button__link{display:inline-block;background:${primary};color:${onPrimary};padding:.75rem 1.4rem;border-radius:999px;text-decoration:none;font-weight:600}
+</style></head><body>${stripBlockComments(blocks)}</body></html>`;
+}

@@ -1,0 +1,489 @@
+// A site: its agent and the command to enroll one, tags, the draft's
+// sitemap, pages, design and plugin plan, and the deployment history with
+// per-item results and rollback.
+
+import { useState } from 'react';
+import { api, ApiError } from '../api/client';
+import type { Agent, Deployment, Draft, EnrollmentToken, Job, Site } from '../api/types';
+import { Badge, Button, Card, CopyButton, Empty, ErrorNote, Input, Loading, PageHeader, StatusBadge, cx } from '../components/ui';
+import { ago, dateTime, driftLabel, version } from '../lib/format';
+import { useInteractive, useLoad, type Loaded } from '../lib/hooks';
+import { fetchOnce } from '../lib/prefetch';
+import { Link, navigate } from '../lib/router';
+
+/// Loads something that may not exist yet (404 → null).
+async function optional<T>(promise: Promise<T>): Promise<T | null> {
+  try {
+    return await promise;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  }
+}
+
+export default function SiteDetailPage({ siteId }: { siteId: string }) {
+  const site = useLoad((s) => fetchOnce<Site>(`/sites/${siteId}`, s), [siteId]);
+  const draft = useLoad((s) => optional(fetchOnce<Draft>(`/sites/${siteId}/draft`, s)), [siteId]);
+  const agent = useLoad((s) => optional(fetchOnce<Agent>(`/sites/${siteId}/agent`, s)), [siteId]);
+  const jobs = useLoad((s) => fetchOnce<{ jobs: Job[] }>(`/sites/${siteId}/jobs`, s), [siteId]);
+  const deployments = useLoad((s) => fetchOnce<{ deployments: Deployment[] }>(`/sites/${siteId}/deployments`, s), [siteId]);
+  const [deploying, setDeploying] = useState(false);
+  const [deployError, setDeployError] = useState<ApiError>();
+  useInteractive('site', Boolean(site.data) && !draft.loading);
+
+  if (site.error) return <ErrorNote error={site.error} title="This site could not be loaded" onRetry={site.reload} />;
+  if (!site.data) return <Loading label="Loading the site…" />;
+  const s = site.data;
+  const latestJob = jobs.data?.jobs[0];
+  const running = latestJob && (latestJob.status === 'queued' || latestJob.status === 'running');
+
+  const deploy = async () => {
+    setDeploying(true);
+    setDeployError(undefined);
+    try {
+      await api.request<Deployment>(`/sites/${siteId}/deployments`, { method: 'POST' });
+      deployments.reload();
+    } catch (e) {
+      setDeployError(e as ApiError);
+    } finally {
+      setDeploying(false);
+    }
+  };
+
+  return (
+    <div>
+      <PageHeader
+        back={
+          <Link href="/" className="text-slate-500 hover:text-slate-800">
+            ← Sites
+          </Link>
+        }
+        title={s.name}
+        subtitle={
+          <span className="flex flex-wrap items-center gap-2">
+            <StatusBadge status={s.status} />
+            <span>{s.domain ?? 'No domain yet'}</span>
+            <span className="text-slate-400">· created {ago(s.created_at)}</span>
+          </span>
+        }
+        actions={
+          <>
+            {draft.data && (
+              <Button variant="secondary" onClick={() => navigate(`/sites/${siteId}/editor`)}>
+                Open the editor
+              </Button>
+            )}
+            {draft.data && (
+              <Button onClick={deploy} busy={deploying} disabled={Boolean(running)}>
+                Deploy the draft
+              </Button>
+            )}
+          </>
+        }
+      />
+      {deployError && (
+        <div className="mb-4">
+          <ErrorNote error={deployError} title="The draft could not be deployed" />
+        </div>
+      )}
+      {running && latestJob && (
+        <div className="mb-4 flex flex-wrap items-center justify-between gap-3 rounded-xl bg-indigo-50 px-4 py-3 text-sm text-indigo-900 ring-1 ring-indigo-200">
+          <span>A generation is {latestJob.status} ({latestJob.progress}%).</span>
+          <Link href={`/jobs/${latestJob.id}`} className="font-semibold hover:underline">
+            Watch its progress →
+          </Link>
+        </div>
+      )}
+      {latestJob?.status === 'failed' && !draft.data && (
+        <div className="mb-4">
+          <ErrorNote error={latestJob.error ?? 'The generation failed.'} title="The last generation failed" />
+          <Link href={`/jobs/${latestJob.id}`} className="mt-2 inline-block text-sm font-semibold text-indigo-700 hover:underline">
+            See what happened and retry →
+          </Link>
+        </div>
+      )}
+
+      <div className="grid gap-6 lg:grid-cols-3 [&>*]:min-w-0">
+        <div className="space-y-6 lg:col-span-2">
+          <DraftCards draft={draft} siteId={siteId} />
+          <DeploymentHistory loaded={deployments} />
+        </div>
+        <div className="space-y-6">
+          <AgentCard site={s} agent={agent.data} loading={agent.loading} error={agent.error} siteId={siteId} />
+          <TagsCard site={s} onSaved={(updated) => site.setData(updated)} />
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function DraftCards({ draft, siteId }: { draft: Loaded<Draft | null>; siteId: string }) {
+  if (draft.error) return <ErrorNote error={draft.error} title="The draft could not be loaded" onRetry={draft.reload} />;
+  if (draft.loading && draft.data === undefined) return <Loading label="Loading the draft…" />;
+  const d = draft.data;
+  if (!d)
+    return (
+      <Card title="Draft">
+        <Empty title="No draft yet" action={<Button onClick={() => navigate('/sites/new')}>Generate a site</Button>}>
+          This site has no generated draft. Generate one, or connect an existing WordPress site and deploy bundles to it.
+        </Empty>
+      </Card>
+    );
+  const { palette, fonts } = d.design;
+  const swatches: [string, string][] = [
+    ['Base', palette.base],
+    ['Text', palette.contrast],
+    ['Primary', palette.primary],
+    ['On primary', palette.on_primary],
+    ['Secondary', palette.secondary],
+    ['Accent', palette.accent],
+  ];
+  const byParent = (parent: string | null) => d.sitemap.pages.filter((p) => (p.parent ?? null) === parent || (parent === null && p.parent === 'home' && p.slug !== 'home'));
+  const failed = new Map(d.failed_pages.map((f) => [f.slug, f.reason]));
+  return (
+    <>
+      <Card title="Pages" actions={<span className="text-xs text-slate-500">Draft updated {ago(d.updated_at)}</span>}>
+        <ul className="divide-y divide-slate-100">
+          {d.sitemap.pages.map((plan) => {
+            const page = d.pages.find((p) => p.slug === plan.slug);
+            return (
+              <li key={plan.slug} className="flex flex-wrap items-center justify-between gap-2 py-2.5">
+                <div className="min-w-0">
+                  <p className={cx('text-sm font-medium', plan.parent && plan.parent !== 'home' && 'pl-4')}>
+                    {page?.title ?? plan.title}
+                    <span className="ml-2 font-mono text-xs text-slate-500">{page?.path ?? `/${plan.slug}/`}</span>
+                  </p>
+                  <p className="truncate text-xs text-slate-500">{page?.seo_title ?? plan.purpose}</p>
+                  {failed.has(plan.slug) && <p className="text-xs text-red-700">Not written: {failed.get(plan.slug)}</p>}
+                </div>
+                {page && (
+                  <Link href={`/sites/${siteId}/pages/${page.slug}`} className="text-sm font-semibold text-indigo-700 hover:underline">
+                    Edit<span className="sr-only"> {page.title}</span>
+                  </Link>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+        <details className="mt-3 text-sm">
+          <summary className="cursor-pointer font-medium text-slate-700">Sitemap and navigation</summary>
+          <div className="mt-2 grid gap-4 sm:grid-cols-2">
+            <div>
+              <p className="text-xs font-semibold uppercase tracking-wide text-slate-500">Hierarchy</p>
+              <ul className="mt-1 space-y-1">
+                {byParent(null).map((p) => (
+                  <li key={p.slug}>
+                    {p.title}
+                    {d.sitemap.pages.some((c) => c.parent === p.slug) && (
+                      <ul className="ml-4 list-disc pl-3 text-slate-600">
+                        {d.sitemap.pages
+                          .filter((c) => c.parent === p.slug)
+                          .map((c) => (
+                            <li key={c.slug}>{c.title}</li>
+                          ))}
+                      </ul>
+                    )}
+                  </li>
+                ))}
+              </ul>
+            </div>
+            <div>
+              <p className="text-xs font-semibold uppercase tracking-wide text-slate-500">Menu</p>
+              <ol className="mt-1 list-decimal space-y-1 pl-5">
+                {d.sitemap.navigation.map((slug) => (
+                  <li key={slug}>{d.sitemap.pages.find((p) => p.slug === slug)?.title ?? slug}</li>
+                ))}
+              </ol>
+            </div>
+          </div>
+        </details>
+      </Card>
+
+      <Card title="Design">
+        <p className="text-sm text-slate-700">{d.design.style}</p>
+        <p className="mt-1 text-xs text-slate-500">
+          Theme <span className="font-mono">{d.design.theme}</span>
+        </p>
+        <ul className="mt-4 grid grid-cols-3 gap-3 sm:grid-cols-6" aria-label="Palette">
+          {swatches.map(([name, colour]) => (
+            <li key={name} className="text-center">
+              <span className="block h-12 rounded-lg shadow-inner ring-1 ring-black/10" style={{ background: colour }} />
+              <span className="mt-1 block text-xs font-medium text-slate-700">{name}</span>
+              <span className="block font-mono text-[11px] text-slate-500">{colour}</span>
+            </li>
+          ))}
+        </ul>
+        <div className="mt-4 grid gap-3 sm:grid-cols-2">
+          <div className="rounded-lg p-4 ring-1 ring-slate-200" style={{ background: palette.base, color: palette.contrast }}>
+            <p className="text-xs uppercase tracking-wide opacity-70">Headings · {fonts.heading}</p>
+            <p className="mt-1 text-2xl font-semibold" style={{ fontFamily: `${fonts.heading}, Georgia, serif`, color: palette.primary }}>
+              {d.brief.business_name}
+            </p>
+          </div>
+          <div className="rounded-lg p-4 ring-1 ring-slate-200" style={{ background: palette.base, color: palette.contrast }}>
+            <p className="text-xs uppercase tracking-wide opacity-70">Body · {fonts.body}</p>
+            <p className="mt-1 text-sm" style={{ fontFamily: `${fonts.body}, system-ui, sans-serif` }}>
+              The quick brown fox jumps over the lazy dog.
+            </p>
+          </div>
+        </div>
+      </Card>
+
+      <Card title="Plugin plan">
+        {d.plugins.plugins.length === 0 ? (
+          <p className="text-sm text-slate-500">No plugins needed.</p>
+        ) : (
+          <ul className="divide-y divide-slate-100">
+            {d.plugins.plugins.map((p) => (
+              <li key={p.slug} className="py-2.5">
+                <p className="flex flex-wrap items-center gap-2 text-sm font-medium">
+                  {p.name || p.slug}
+                  {p.category && <Badge>{p.category}</Badge>}
+                </p>
+                <p className="text-sm text-slate-600">{p.reason}</p>
+              </li>
+            ))}
+          </ul>
+        )}
+      </Card>
+    </>
+  );
+}
+
+function AgentCard({ site, agent, loading, error, siteId }: { site: Site; agent: Agent | null | undefined; loading: boolean; error?: ApiError; siteId: string }) {
+  const [token, setToken] = useState<EnrollmentToken>();
+  const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState<ApiError>();
+  const drift = driftLabel(site.drift);
+  const enroll = async () => {
+    setBusy(true);
+    setFailure(undefined);
+    try {
+      setToken(await api.post<EnrollmentToken>(`/sites/${siteId}/enrollment-tokens`));
+    } catch (e) {
+      setFailure(e as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Card title="WordPress host">
+      {loading && agent === undefined ? (
+        <Loading label="Checking the agent…" />
+      ) : error ? (
+        <ErrorNote error={error} />
+      ) : (
+        <dl className="grid grid-cols-[7rem_1fr] gap-y-2 text-sm">
+          <dt className="text-slate-500">Agent</dt>
+          <dd>
+            {agent ? (
+              <Badge tone={agent.online ? 'green' : 'slate'} dot>
+                {agent.online ? 'Online' : 'Offline'}
+              </Badge>
+            ) : (
+              <span className="text-slate-500">Not connected</span>
+            )}
+          </dd>
+          <dt className="text-slate-500">Last seen</dt>
+          <dd>{agent ? ago(agent.last_seen) : '—'}</dd>
+          <dt className="text-slate-500">Host</dt>
+          <dd className="truncate">{agent?.hostname ?? '—'}</dd>
+          <dt className="text-slate-500">WordPress</dt>
+          <dd>{version(site.inventory?.wordpress_version)}</dd>
+          <dt className="text-slate-500">PHP</dt>
+          <dd>{version(site.inventory?.php_version)}</dd>
+          <dt className="text-slate-500">Theme</dt>
+          <dd className="truncate">{site.inventory?.active_theme || '—'}</dd>
+          <dt className="text-slate-500">Plugins</dt>
+          <dd>{site.inventory?.plugins ? `${site.inventory.plugins.filter((p) => p.active).length} active of ${site.inventory.plugins.length}` : '—'}</dd>
+          <dt className="text-slate-500">Drift</dt>
+          <dd>{drift.tone === 'none' ? '—' : <Badge tone={drift.tone === 'ok' ? 'green' : 'amber'}>{drift.text}</Badge>}</dd>
+        </dl>
+      )}
+      {(site.inventory_at || site.drift_at) && (
+        <p className="mt-2 text-xs text-slate-500">Reported by the agent {ago(site.inventory_at ?? site.drift_at)}.</p>
+      )}
+      {site.drift && site.drift.drifted.length > 0 && (
+        <details className="mt-3 text-sm">
+          <summary className="cursor-pointer font-medium text-amber-800">Changed in WordPress since deployed</summary>
+          <ul className="mt-2 space-y-1 text-xs">
+            {site.drift.drifted.map((item) => (
+              <li key={item.key} className="flex justify-between gap-2">
+                <span className="truncate font-mono">{item.key}</span>
+                <span className="text-slate-500">{item.state}</span>
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      <div className="mt-4 border-t border-slate-100 pt-4">
+        <p className="text-sm text-slate-600">{agent ? 'Move the site to another host, or replace its agent:' : 'Connect a WordPress host: run this on it.'}</p>
+        {token ? (
+          <div className="mt-2 space-y-2">
+            <pre className="overflow-x-auto rounded-lg bg-slate-900 p-3 text-xs text-slate-100" data-testid="enroll-command">
+              {token.command}
+            </pre>
+            <div className="flex items-center justify-between gap-2">
+              <span className="text-xs text-slate-500">Works once, until {dateTime(token.expires_at)}.</span>
+              <CopyButton text={token.command} />
+            </div>
+          </div>
+        ) : (
+          <Button variant="secondary" className="mt-2" onClick={enroll} busy={busy}>
+            Show the enrollment command
+          </Button>
+        )}
+        {failure && <ErrorNote error={failure} />}
+      </div>
+    </Card>
+  );
+}
+
+export function parseTags(text: string): string[] {
+  const tags = text
+    .split(/[,\n]/)
+    .map((t) => t.trim().replace(/^#/, '').toLowerCase())
+    .filter(Boolean);
+  return [...new Set(tags)];
+}
+
+function TagsCard({ site, onSaved }: { site: Site; onSaved: (site: Site) => void }) {
+  const current = Array.isArray(site.metadata?.tags) ? (site.metadata.tags as unknown[]).filter((t): t is string => typeof t === 'string') : [];
+  const [text, setText] = useState(current.join(', '));
+  const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState<ApiError>();
+  const [saved, setSaved] = useState(false);
+  const save = async (event: React.FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setFailure(undefined);
+    try {
+      const updated = await api.patch<Site>(`/sites/${site.id}`, { metadata: { ...site.metadata, tags: parseTags(text) } });
+      onSaved(updated);
+      setText(parseTags(text).join(', '));
+      setSaved(true);
+      setTimeout(() => setSaved(false), 2000);
+    } catch (e) {
+      setFailure(e as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Card title="Tags">
+      <form onSubmit={save} className="space-y-2">
+        <label htmlFor="site-tags" className="text-sm text-slate-600">
+          Comma-separated; filter the fleet by them.
+        </label>
+        <Input id="site-tags" value={text} onChange={(e) => setText(e.target.value)} placeholder="bakery, lyon, client-acme" />
+        <div className="flex items-center gap-3">
+          <Button type="submit" variant="secondary" busy={busy}>
+            Save tags
+          </Button>
+          {saved && (
+            <span className="text-sm text-emerald-700" role="status">
+              Saved
+            </span>
+          )}
+        </div>
+        {failure && <ErrorNote error={failure} />}
+      </form>
+    </Card>
+  );
+}
+
+function DeploymentHistory({ loaded }: { loaded: Loaded<{ deployments: Deployment[] }> }) {
+  const [open, setOpen] = useState<string>();
+  const [rolling, setRolling] = useState<string>();
+  const [failure, setFailure] = useState<ApiError>();
+  const rollback = async (d: Deployment) => {
+    if (!confirm(`Roll the site back to what it was before deployment #${d.sequence}?`)) return;
+    setRolling(d.id);
+    setFailure(undefined);
+    try {
+      await api.post(`/deployments/${d.id}/rollback`);
+      loaded.reload();
+    } catch (e) {
+      const err = e as ApiError;
+      setFailure(err.status === 404 && err.message.startsWith('No such route') ? new ApiError(404, 'not_available', 'Rollback is not available on this control plane yet.') : err);
+    } finally {
+      setRolling(undefined);
+    }
+  };
+  return (
+    <Card title="Deployments">
+      {failure && (
+        <div className="mb-3">
+          <ErrorNote error={failure} title="The rollback did not start" />
+        </div>
+      )}
+      {loaded.error ? (
+        <ErrorNote error={loaded.error} onRetry={loaded.reload} />
+      ) : !loaded.data ? (
+        <Loading label="Loading deployments…" />
+      ) : loaded.data.deployments.length === 0 ? (
+        <p className="text-sm text-slate-500">Nothing deployed yet. Deploy the draft, or push from the fleet table.</p>
+      ) : (
+        <ul className="divide-y divide-slate-100">
+          {loaded.data.deployments.map((d) => (
+            <li key={d.id} className="py-3">
+              <div className="flex flex-wrap items-center justify-between gap-2">
+                <button type="button" className="flex items-center gap-3 text-left" aria-expanded={open === d.id} onClick={() => setOpen(open === d.id ? undefined : d.id)}>
+                  <span className="font-mono text-sm text-slate-500">#{d.sequence}</span>
+                  <StatusBadge status={d.status} />
+                  {d.rollback_of && <Badge tone="amber">rollback</Badge>}
+                  <span className="text-sm text-slate-700">
+                    {d.items.length} items · {ago(d.created_at)}
+                  </span>
+                </button>
+                <Button
+                  variant="secondary"
+                  className="min-h-8 px-3 py-1"
+                  busy={rolling === d.id}
+                  disabled={d.status !== 'applied' && d.status !== 'failed'}
+                  title={d.status === 'applied' || d.status === 'failed' ? 'Restore the site as it was before this deployment' : 'Only an applied deployment can be rolled back'}
+                  onClick={() => rollback(d)}
+                >
+                  Roll back
+                </Button>
+              </div>
+              {d.error && <p className="mt-1 text-sm text-red-700">{d.error}</p>}
+              {open === d.id && (
+                <table className="mt-3 w-full text-left text-xs">
+                  <thead className="text-slate-500">
+                    <tr>
+                      <th className="py-1 pr-2 font-medium">Item</th>
+                      <th className="py-1 pr-2 font-medium">Result</th>
+                    </tr>
+                  </thead>
+                  <tbody className="divide-y divide-slate-100">
+                    {d.items.map((item) => {
+                      const result = d.results?.find((r) => r.path === item.path && (!r.kind || r.kind === item.kind));
+                      return (
+                        <tr key={`${item.kind}/${item.path}`}>
+                          <td className="py-1 pr-2 font-mono">
+                            {item.kind}/{item.path}
+                          </td>
+                          <td className="py-1 pr-2">
+                            {result ? (
+                              <span className={cx(result.status === 'failed' ? 'text-red-700' : 'text-slate-700')}>
+                                {String(result.status ?? '—')}
+                                {result.message ? `: ${result.message}` : ''}
+                              </span>
+                            ) : (
+                              <span className="text-slate-400">{d.status === 'queued' || d.status === 'delivered' ? 'Pending' : '—'}</span>
+                            )}
+                          </td>
+                        </tr>
+                      );
+                    })}
+                  </tbody>
+                </table>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Card>
+  );
+}

@@ -1,0 +1,231 @@
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { describe, expect, it, vi } from 'vitest';
+import { api, ApiError } from '../api/client';
+import type { DraftPage, FleetPage } from '../api/types';
+import { BulkPush, eachLimited, summarise } from '../components/BulkPush';
+import { Field, Input } from '../components/ui';
+import { driftLabel, version } from '../lib/format';
+import { previewDocument, stripBlockComments } from '../lib/preview';
+import { match } from '../lib/router';
+import { safeNext } from '../App';
+import { checkForm, editOf, formOf, splitParagraphs } from '../pages/Editor';
+import { stepsOf } from '../pages/Job';
+import { SitesPage } from '../pages/Sites';
+import { briefOf, EMPTY_FORM, validate, WizardPage } from '../pages/Wizard';
+import { parseTags } from '../pages/SiteDetail';
+
+describe('Field', () => {
+  it('labels its control and puts the message beside it', () => {
+    render(<Field label="SEO title" error="Keep it to 60." count={{ used: 64, max: 60 }}>{(p) => <Input {...p} defaultValue="x" />}</Field>);
+    const input = screen.getByLabelText('SEO title');
+    expect(input.getAttribute('aria-invalid')).toBe('true');
+    const described = input.getAttribute('aria-describedby')!.split(' ');
+    const texts = described.map((id) => document.getElementById(id)?.textContent);
+    expect(texts).toContain('Keep it to 60.');
+    expect(texts).toContain('64/60');
+  });
+});
+
+describe('Wizard', () => {
+  it('validates each step next to its fields', () => {
+    expect(validate(EMPTY_FORM, 0)).toEqual({
+      business_name: 'Enter the name of the business.',
+      type: 'Say what kind of business it is, such as “bakery”.',
+    });
+    expect(validate({ ...EMPTY_FORM, description: 'short' }, 1).description).toMatch(/at least 30/);
+    expect(validate({ ...EMPTY_FORM, goals: [' ', ''] }, 2).goals).toBe('Give at least one goal for the site.');
+    expect(validate({ ...EMPTY_FORM, goals: Array(11).fill('x') }, 2).goals).toMatch(/at most 10/);
+  });
+
+  it('sends the brief the API takes, style folded into one line', () => {
+    const brief = briefOf({ ...EMPTY_FORM, business_name: ' Lune ', type: 'bakery', description: 'd', goals: ['Sell', ' '], look: ['Warm', 'Classic'], tone: 'Friendly', colours: 'green' });
+    expect(brief).toEqual({ business_name: 'Lune', type: 'bakery', description: 'd', goals: ['Sell'], style: 'Look: warm, classic. Tone: friendly. Colours: green.' });
+    expect('style' in briefOf(EMPTY_FORM)).toBe(false);
+  });
+
+  it('walks the steps, keeps what was typed, and shows the server error on its step', async () => {
+    const post = vi.spyOn(api, 'post').mockRejectedValue(new ApiError(422, 'validation_failed', 'business_name: must be at most 200 characters'));
+    const { unmount } = render(<WizardPage />);
+    fireEvent.click(screen.getByRole('button', { name: 'Continue' }));
+    expect(screen.getByText('Enter the name of the business.')).toBeTruthy();
+    fireEvent.change(screen.getByLabelText('Business name'), { target: { value: 'Maison Lune' } });
+    fireEvent.change(screen.getByLabelText('Type of business'), { target: { value: 'Bakery' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Continue' }));
+    // What was typed survives a remount (a reload, or a trip through sign-in).
+    unmount();
+    render(<WizardPage />);
+    expect(screen.getByLabelText('Description')).toBeTruthy();
+    fireEvent.change(screen.getByLabelText('Description'), { target: { value: 'A family bakery in Lyon making sourdough bread and cakes.' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Continue' }));
+    fireEvent.change(screen.getByLabelText('Goal 1'), { target: { value: 'Take orders' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Continue' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Warm' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Continue' }));
+    expect(screen.getByText('Maison Lune · Bakery')).toBeTruthy();
+    expect(screen.getByText('Look: warm.')).toBeTruthy();
+    await act(async () => {
+      fireEvent.click(screen.getByRole('button', { name: 'Generate' }));
+    });
+    expect(post).toHaveBeenCalledWith('/sites/generate', expect.objectContaining({ business_name: 'Maison Lune', goals: ['Take orders'] }));
+    // Back on the first step, with the server's words beside the field.
+    expect(await screen.findByText('Must be at most 200 characters.')).toBeTruthy();
+    expect(screen.getByLabelText('Business name')).toBeTruthy();
+    post.mockRestore();
+  });
+});
+
+describe('generation progress', () => {
+  const logs = ['planning the sitemap', 'planned 3 pages: Home, About, Contact', 'wrote the Home page', 'could not write the About page: model refused'].join('\n');
+
+  it('shows planning, design, each page and plugins from the log', () => {
+    const steps = stepsOf(logs, 'running', 'content');
+    expect(steps.map((s) => [s.label, s.state])).toEqual([
+      ['Planning the sitemap', 'done'],
+      ['Design: palette, fonts and theme', 'running'],
+      ['Home', 'done'],
+      ['About', 'failed'],
+      ['Contact', 'running'],
+      ['Choosing plugins', 'waiting'],
+      ['Assembling the draft', 'waiting'],
+    ]);
+    expect(steps[3].detail).toBe('model refused');
+  });
+
+  it('marks everything done when the job completes, and a regeneration as one step', () => {
+    expect(stepsOf(logs, 'completed', 'done').filter((s) => s.state !== 'done').map((s) => s.label)).toEqual(['About']);
+    const rewrite = stepsOf('rewriting section 2 of the About page', 'running', 'content');
+    expect(rewrite).toHaveLength(1);
+    expect(rewrite[0].label).toBe('Rewriting section 2 of the About page');
+    expect(stepsOf('', 'queued', null)[0].state).toBe('waiting');
+  });
+});
+
+const page: DraftPage = {
+  slug: 'about',
+  title: 'About',
+  parent: null,
+  path: '/about/',
+  seo_title: 'About Lune',
+  meta_description: 'A bakery.',
+  blocks: '<!-- wp:group {"tagName":"section"} -->\n<section class="wp-block-group gsw-section gsw-hero"><!-- wp:heading {"level":1} -->\n<h1>About &amp; us</h1>\n<!-- /wp:heading --></section>\n<!-- /wp:group -->',
+  content: {
+    seo_title: 'About Lune',
+    meta_description: 'A bakery.',
+    sections: [{ kind: 'hero', heading: 'About us', paragraphs: ['One.', 'Two.'], items: [], link: { label: 'Call', slug: 'contact' } }],
+  },
+  variant: 0,
+};
+
+describe('editor', () => {
+  it('sends only what changed', () => {
+    const form = formOf(page);
+    expect(editOf(page, form)).toEqual({});
+    form.seo_title = 'Our story';
+    form.sections[0].paragraphs = 'One.\n\nTwo,\nwrapped.';
+    expect(editOf(page, form)).toEqual({ seo_title: 'Our story', sections: [{ index: 0, paragraphs: ['One.', 'Two, wrapped.'] }] });
+  });
+
+  it('counts characters against the search limits', () => {
+    const form = { ...formOf(page), seo_title: 'x'.repeat(61), meta_description: '' };
+    const errors = checkForm(form);
+    expect(errors.seo_title).toBe('The SEO title is 61 characters; keep it to 60.');
+    expect(errors.meta_description).toBe('The meta description cannot be empty.');
+    expect(splitParagraphs('a\n\n\n b \n')).toEqual(['a', 'b']);
+  });
+
+  it('previews the block markup with the palette and fonts, without scripts', () => {
+    const doc = previewDocument(page.blocks, {
+      theme: 'twentytwentyfour',
+      style: 'warm',
+      palette: { base: '#fffaf0', contrast: '#222222', primary: '#8a3b12', on_primary: '#ffffff', secondary: '#f4e9dc', accent: '#d4a373' },
+      fonts: { heading: 'Playfair Display', body: 'Inter"; } body { x' },
+    }, 'About');
+    expect(stripBlockComments(page.blocks)).not.toContain('wp:');
+    expect(doc).toContain('<h1>About &amp; us</h1>');
+    expect(doc).toContain('background:#fffaf0');
+    expect(doc).toContain('"Playfair Display"');
+    expect(doc).not.toContain('Inter";');
+    expect(doc).toContain("default-src 'none'");
+  });
+});
+
+describe('fleet', () => {
+  it('describes drift and versions, or a dash before the agent reported them', () => {
+    expect(driftLabel(undefined).text).toBe('—');
+    expect(driftLabel({ checked: 9, drifted: [{ key: 'page:about', state: 'modified' }] }).text).toBe('1 changed');
+    expect(driftLabel({ checked: 9, drifted: [] }).tone).toBe('ok');
+    expect(driftLabel({ checked: 900, drifted: [{ key: 'a', state: 'deleted' }], total_drifted: 250 }).text).toBe('250 changed');
+    expect(version('6.8.1')).toBe('6.8.1');
+    expect(version(undefined)).toBe('—');
+    expect(parseTags(' #Bakery, lyon,, bakery ')).toEqual(['bakery', 'lyon']);
+  });
+
+  it('shows the table with agent state, and an empty state', async () => {
+    const rows: FleetPage = {
+      total: 1,
+      next_after: null,
+      sites: [
+        {
+          site: { id: 's1', name: 'Maison Lune', domain: 'lune.example', wp_admin_url: null, status: 'active', metadata: {}, created_at: '', updated_at: '', inventory: { wordpress_version: '6.8.1', php_version: '8.2', site_url: 'https://lune.example' } },
+          tags: ['lyon'],
+          agent: { id: 'a', online: true, last_seen: new Date().toISOString(), hostname: 'h', agent_version: '1', last_applied: 3 },
+          last_deployment: { id: 'd', sequence: 3, status: 'applied', error: null, created_at: new Date().toISOString(), updated_at: '' },
+        },
+      ],
+    };
+    const get = vi.spyOn(api, 'get').mockImplementation(async (path: string) => (path.startsWith('/fleet/tags') ? { tags: [{ tag: 'lyon', sites: 1 }] } : rows) as never);
+    render(<SitesPage />);
+    expect(await screen.findByText('Maison Lune')).toBeTruthy();
+    const table = within(screen.getByRole('table'));
+    expect(table.getByText('Online')).toBeTruthy();
+    expect(table.getByText('6.8.1')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Show sites tagged lyon' })).toBeTruthy();
+    expect(screen.getByText('1 site in your fleet')).toBeTruthy();
+    get.mockRestore();
+
+    const empty = vi.spyOn(api, 'get').mockImplementation(async (path: string) => (path.startsWith('/fleet/tags') ? { tags: [] } : { sites: [], total: 0, next_after: null }) as never);
+    const { unmount } = render(<SitesPage />);
+    expect(await screen.findByText('No sites yet')).toBeTruthy();
+    unmount();
+    empty.mockRestore();
+  });
+
+  it('pushes to each site and follows every deployment', async () => {
+    const row = (id: string) => ({ site: { id, name: `Site ${id}` } }) as never;
+    const request = vi.spyOn(api, 'request').mockImplementation(async (path: string) => {
+      if (path.includes('/sites/b/')) throw new ApiError(422, 'validation_failed', 'this site has no draft to deploy');
+      return { id: `dep-${path.split('/')[2]}`, status: 'queued', error: null } as never;
+    });
+    render(<BulkPush rows={[row('a'), row('b')]} onClose={() => {}} />);
+    await act(async () => {
+      fireEvent.click(screen.getByRole('button', { name: 'Start the push' }));
+    });
+    await waitFor(() => expect(screen.getByText('This site has no draft to deploy.')).toBeTruthy());
+    expect(screen.getByText('queued')).toBeTruthy();
+    expect(request).toHaveBeenCalledTimes(2);
+    request.mockRestore();
+  });
+
+  it('runs work with bounded concurrency and counts states', async () => {
+    let running = 0;
+    let peak = 0;
+    await eachLimited([1, 2, 3, 4, 5, 6], 2, async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 1));
+      running--;
+    });
+    expect(peak).toBe(2);
+    expect(summarise([{ phase: 'waiting' }, { phase: 'error', message: 'x' }, { phase: 'sent', deployment: 'd', status: 'applied' }])).toMatchObject({ waiting: 1, errors: 1, applied: 1 });
+  });
+});
+
+describe('routing', () => {
+  it('matches patterns and never follows an off-site next', () => {
+    expect(match('/sites/:id/pages/:slug', '/sites/1/pages/about')).toEqual({ id: '1', slug: 'about' });
+    expect(match('/sites/:id', '/sites/1/editor')).toBeNull();
+    expect(safeNext('//evil.example')).toBe('/');
+    expect(safeNext('/sites/new')).toBe('/sites/new');
+    expect(safeNext(null)).toBe('/');
+  });
+});
