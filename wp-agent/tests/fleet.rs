@@ -15,6 +15,9 @@ use sha2::{Digest, Sha256};
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 
+mod common;
+use common::{manifest_for, queue_raw};
+
 const AGENT: &str = env!("CARGO_BIN_EXE_wp-agent");
 
 /// One WordPress host: the agent's state folder, and the agent if running.
@@ -477,57 +480,6 @@ async fn enrolling_a_site_again_revokes_its_earlier_agent() {
     assert_eq!(new.files().len(), 1);
     assert!(old.files().is_empty(), "the revoked host received nothing");
     new.kill().await;
-}
-
-/// Queues a bundle built by hand, bypassing the API's checks, as an attacker
-/// or a bug might produce it.
-async fn queue_raw(
-    app: &TestApp,
-    user: &TestUser,
-    site_id: &str,
-    payload_bytes: Vec<u8>,
-    manifest: impl Fn(Uuid, Uuid, u64) -> Manifest + Send + Sync,
-    key: &ed25519_dalek::SigningKey,
-) -> String {
-    let owner: Uuid = user.id.parse().unwrap();
-    let release = NewRelease {
-        id: Uuid::now_v7(),
-        user_id: owner,
-        items: json!([]),
-        payload: payload_bytes,
-        created_at: Utc::now(),
-        rollback_of: None,
-    };
-    let sign = |to: &SignFor| {
-        let signed = SignedManifest::sign(&manifest(to.id, to.site_id, to.sequence), key);
-        SignedForSite {
-            manifest: signed.manifest,
-            signature: signed.signature.to_vec(),
-        }
-    };
-    let site: Uuid = site_id.parse().unwrap();
-    let made = app
-        .store
-        .create_deployments(owner, &release, &[site], &sign)
-        .await
-        .unwrap()
-        .unwrap();
-    app.state.fleet.notify_site(site).await;
-    made[0].id.to_string()
-}
-
-fn manifest_for(items: &[ItemEntry], id: Uuid, site: Uuid, sequence: u64) -> Manifest {
-    let now = Utc::now().timestamp();
-    Manifest {
-        format: FORMAT,
-        bundle_id: id,
-        site_id: site,
-        sequence,
-        created_at: now,
-        expires_at: now + 3600,
-        policy: Default::default(),
-        items: items.to_vec(),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

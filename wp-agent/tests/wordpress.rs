@@ -18,6 +18,9 @@ use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 
+mod common;
+use common::{manifest_for, queue_raw};
+
 const AGENT: &str = env!("CARGO_BIN_EXE_wp-agent");
 
 /// A WordPress host set up as the README says: `wp-agent` with the gsw
@@ -351,47 +354,21 @@ async fn a_generated_site_is_deployed_into_wordpress_and_rolled_back() {
 /// Queues a deployment whose manifest is signed with a key that is not the
 /// control plane's.
 async fn forged_deployment(app: &TestApp, user: &TestUser, site_id: &str) -> String {
-    let owner: Uuid = user.id.parse().unwrap();
     let payload = Payload::build([(
         ItemKind::Content,
         "pages/home.json",
         br#"{"key":"page:home","title":"Forged","slug":"home","content":""}"#.to_vec(),
     )])
     .unwrap();
-    let release = NewRelease {
-        id: Uuid::now_v7(),
-        user_id: owner,
-        items: json!([]),
-        payload: payload.bytes.clone(),
-        created_at: Utc::now(),
-        rollback_of: None,
-    };
     let wrong_key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
-    let now = Utc::now().timestamp();
-    let sign = |to: &SignFor| {
-        let manifest = Manifest {
-            format: FORMAT,
-            bundle_id: to.id,
-            site_id: to.site_id,
-            sequence: to.sequence,
-            created_at: now,
-            expires_at: now + 3600,
-            policy: Default::default(),
-            items: payload.items.clone(),
-        };
-        let signed = SignedManifest::sign(&manifest, &wrong_key);
-        SignedForSite {
-            manifest: signed.manifest,
-            signature: signed.signature.to_vec(),
-        }
-    };
-    let site: Uuid = site_id.parse().unwrap();
-    let made = app
-        .store
-        .create_deployments(owner, &release, &[site], &sign)
-        .await
-        .unwrap()
-        .unwrap();
-    app.state.fleet.notify_site(site).await;
-    made[0].id.to_string()
+    let items = payload.items.clone();
+    queue_raw(
+        app,
+        user,
+        site_id,
+        payload.bytes,
+        move |id, site, sequence| manifest_for(&items, id, site, sequence),
+        &wrong_key,
+    )
+    .await
 }
