@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use gsw_control_plane::testing::{spawn_app, spawn_app_with, TestApp, TestUser};
-use gsw_protocol::bundle::{ItemEntry, ItemKind, Manifest, Payload, SignedManifest, FORMAT};
-use gsw_storage::{Backend, NewEnrollmentToken, NewRelease, SignFor, SignedForSite};
+use gsw_protocol::bundle::{ItemKind, Manifest, Payload};
+use gsw_storage::{Backend, NewEnrollmentToken};
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};

@@ -8,15 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use chrono::Utc;
 use gsw_control_plane::testing::{spawn_app, TestApp, TestUser};
-use gsw_protocol::bundle::{ItemKind, Manifest, Payload, SignedManifest, FORMAT};
-use gsw_storage::{Backend, NewRelease, SignFor, SignedForSite};
+use gsw_protocol::bundle::{ItemKind, Payload};
+use gsw_storage::Backend;
 use gsw_testkit::{php_extension, WordPress};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
-use uuid::Uuid;
 
 mod common;
 use common::{manifest_for, queue_raw};
