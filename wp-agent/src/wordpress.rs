@@ -54,6 +54,7 @@ pub struct WordPress {
 }
 
 /// What a connector command printed and how it exited.
+#[derive(Debug)]
 struct Ran {
     code: Option<i32>,
     stdout: String,
@@ -490,6 +491,48 @@ mod tests {
         ] {
             assert!(names.contains(&needed), "{needed} missing from {names:?}");
         }
+    }
+
+    fn scratch_wordpress(dir: &Path) -> WordPress {
+        WordPress {
+            wp_path: dir.to_owned(),
+            php: PathBuf::from("php"),
+            extension: None,
+            snapshots: dir.join("snapshots"),
+            scratch: dir.join("run"),
+            opcache: None,
+            bundle_key: String::new(),
+            site_id: uuid::Uuid::nil(),
+            max_bundle_bytes: 1024,
+            apply_limit: Duration::from_millis(200),
+        }
+    }
+
+    #[test]
+    fn a_command_over_its_time_limit_is_killed_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let wordpress = scratch_wordpress(dir.path());
+        let mut slow = Command::new("sh");
+        slow.args(["-c", "echo working >&2; sleep 30"]);
+        let started = Instant::now();
+        let err = wordpress
+            .run(slow, Duration::from_millis(200), "slow")
+            .unwrap_err()
+            .to_string();
+        assert!(started.elapsed() < Duration::from_secs(10), "not killed");
+        assert!(err.contains("time limit"), "{err}");
+        assert!(err.contains("killed: working"), "{err}");
+
+        let mut quick = Command::new("sh");
+        quick.args(["-c", "echo '{\"status\": \"applied\"}'; exit 1"]);
+        let ran = wordpress
+            .run(quick, Duration::from_secs(10), "quick")
+            .unwrap();
+        assert_eq!(ran.code, Some(1));
+        assert_eq!(
+            last_json::<ApplyReport>(&ran.stdout).unwrap().status,
+            "applied"
+        );
     }
 
     #[test]
