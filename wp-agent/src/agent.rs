@@ -55,6 +55,16 @@ enum Ending {
     Revoked,
 }
 
+impl Ending {
+    /// The server's restart notice, with its delays capped.
+    fn restart(retry_after_ms: u64, spread_ms: u64) -> Self {
+        Self::Restart {
+            earliest: Duration::from_millis(retry_after_ms.min(60_000)),
+            spread: Duration::from_millis(spread_ms).min(BACKOFF_CAP),
+        }
+    }
+}
+
 /// The running agent.
 pub struct Agent {
     config: AgentConfig,
@@ -259,10 +269,7 @@ impl Agent {
                         }
                         Some(Ok(Message::Text(text))) => match parse_frame::<ServerFrame>(&text) {
                             Ok(ServerFrame::Restarting { retry_after_ms, spread_ms }) => {
-                                return Ok(Ending::Restart {
-                                    earliest: Duration::from_millis(retry_after_ms.min(60_000)),
-                                    spread: Duration::from_millis(spread_ms).min(BACKOFF_CAP),
-                                })
+                                return Ok(Ending::restart(retry_after_ms, spread_ms))
                             }
                             Ok(ServerFrame::Revoked) => return Ok(Ending::Revoked),
                             Ok(other) => {
@@ -322,10 +329,9 @@ impl Agent {
                     Some(Ok(Message::Binary(frame))) => held.deliveries.push_back(frame.to_vec()),
                     Some(Ok(Message::Text(text))) => {
                         held.ending = Some(match parse_frame::<ServerFrame>(&text) {
-                            Ok(ServerFrame::Restarting { retry_after_ms, spread_ms }) => Ending::Restart {
-                                earliest: Duration::from_millis(retry_after_ms.min(60_000)),
-                                spread: Duration::from_millis(spread_ms).min(BACKOFF_CAP),
-                            },
+                            Ok(ServerFrame::Restarting { retry_after_ms, spread_ms }) => {
+                                Ending::restart(retry_after_ms, spread_ms)
+                            }
                             Ok(ServerFrame::Revoked) => Ending::Revoked,
                             Ok(other) => Ending::Retry(format!("unexpected frame {other:?}")),
                             Err(err) => Ending::Retry(format!("bad frame from server: {}", err.reason)),
