@@ -165,18 +165,22 @@ fn pages_posts_media_and_navigation_apply_once_and_a_tampered_bundle_changes_not
         "{blocks}"
     );
     assert!(blocks.contains(r#""label":"SERVICES""#), "{blocks}");
-    assert_eq!(
-        state["menu"],
-        json!([
-            ["HOME", "page:home"],
-            ["SERVICES", "page:services"],
-            ["ABOUT", "page:about"]
-        ])
-    );
-    assert_eq!(
-        state["locations"],
-        json!([]),
-        "twentytwentythree has no menu locations"
+    // twentytwentythree has no classic menu locations: its navigation block
+    // reads the wp_navigation post, and no classic menu is made for nobody.
+    assert_eq!(state["locations"], json!([]));
+    assert_eq!(state["menu"], Value::Null);
+    let nav_result = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == "navigation.json")
+        .unwrap();
+    assert!(
+        nav_result["message"]
+            .as_str()
+            .unwrap()
+            .contains("no classic menu locations"),
+        "{nav_result}"
     );
 
     // The same content again, in a newer bundle, changes nothing.
@@ -667,4 +671,145 @@ fn drift_finds_edited_trashed_and_deleted_pages_and_inventory_describes_the_site
         json!([false, false, 0, 6]),
         "five applied pages and the sample page stay"
     );
+}
+
+/// Loads the connector's code into a `Site::wp` script.
+const CONNECTOR: &str = "require_once WP_PLUGIN_DIR . '/gsw-connector/includes/apply.php';";
+
+#[test]
+fn the_remembering_filter_gives_what_wp_kses_post_gives() {
+    let wp = Site::install();
+    let pages: Vec<String> = (0..3)
+        .map(|i| {
+            common::site::realistic_page(i)["content"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let out = wp.wp(&format!(
+        r#"{CONNECTOR}
+        $corpus = json_decode(base64_decode('{pages}'), true);
+        array_push($corpus,
+            '<p onclick="alert(1)">x</p><p>x</p>',
+            '<script>alert(1)</script><p>ok</p><SCRIPT SRC=//evil></SCRIPT>',
+            '<a href="javascript:alert(1)">x</a><a href="JaVaScRiPt&#58;alert(1)">y</a><a href="http://ok.example/" target="_blank">ok</a>',
+            '<!-- wp:paragraph {{"className":"a\u003cscript\u003e"}} --><p>t</p><!-- /wp:paragraph -->',
+            '<!-- wp:image {{"url":"javascript:alert(1)","alt":"<img src=x onerror=alert(1)>"}} --><figure class="wp-block-image"><img src="javascript:alert(1)" alt=""/></figure><!-- /wp:image -->',
+            '<div style="background:url(javascript:alert(1));color:red">s</div><div style="color:red">s</div>',
+            '<img src=x onerror=alert(1)><img src="/a.png" alt="ok">',
+            "<p>a < b > c & d &amp; &#0000; &bogus; &#x3C;</p>",
+            '<iframe src="https://evil.example/"></iframe><!-- <script>alert(1)</script> --><p>unterminated <b',
+            '<<p>>x<</p>><svg><script>1</script></svg><form action="x"><input name="y"></form><style>p{{}}</style>',
+            "<p title='a\"b' data-x=\"1\" aria-label=\"l\">q</p><p>\0null</p><p>&lt;?php echo 1; ?&gt;</p>",
+            '<p onclick="alert(1)">x</p><p>x</p>'
+        );
+        $differ = [];
+        // Twice over, in both orders: the second pass is served from memory.
+        foreach ([$corpus, array_reverse($corpus)] as $round) {{
+            foreach ($round as $html) {{
+                if (GSW_Kses::post($html) !== wp_kses_post($html)) {{
+                    $differ[] = $html;
+                }}
+            }}
+        }}
+        return ['differ' => $differ, 'remembering' => GSW_Kses::$remembering, 'tags' => count(GSW_Kses::$memo)];"#,
+        pages = base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&pages).unwrap()),
+    ));
+    assert_eq!(out["differ"], json!([]), "{out:#}");
+    assert_eq!(out["remembering"], true, "{out:#}");
+    assert!(out["tags"].as_u64().unwrap() > 20, "{out:#}");
+}
+
+/// The slug each post ends up with: by title, as WordPress stored it.
+const SLUGS: &str = r#"
+    global $wpdb;
+    return $wpdb->get_results("SELECT post_title, post_name, post_status FROM {$wpdb->posts} WHERE post_type IN ('page', 'post', 'attachment') ORDER BY ID", ARRAY_N);
+"#;
+
+/// Slugs already taken in every way WordPress knows: published, trashed (with
+/// the slug itself, as an older WordPress or a SQL edit leaves it), by an
+/// attachment, under another parent, by a post (another type).
+const TAKEN: &str = r#"
+    global $wpdb;
+    $add = fn ($type, $title, $slug, $parent = 0) => wp_insert_post(['post_type' => $type, 'post_status' => $type === 'attachment' ? 'inherit' : 'publish', 'post_title' => $title, 'post_name' => $slug, 'post_parent' => $parent]);
+    $add('page', 'old about', 'about');
+    $trashed = $add('page', 'old contact', 'contact');
+    $wpdb->update($wpdb->posts, ['post_status' => 'trash'], ['ID' => $trashed]);
+    $add('attachment', 'old gallery', 'gallery');
+    $parent = $add('page', 'old parent', 'parent');
+    $add('page', 'old team', 'team', $parent);
+    $add('post', 'old menu', 'menu');
+    clean_post_cache($trashed);
+    return true;
+"#;
+
+#[test]
+fn slugs_come_out_as_wp_insert_post_alone_makes_them() {
+    let wanted = [
+        ("about", "about"),
+        ("contact", "contact"),
+        ("gallery", "gallery"),
+        ("team", "team"),
+        ("menu", "menu"),
+        ("feed", "feed"),
+        ("year", "2024"),
+        ("paged", "page2"),
+        ("twin-a", "twin"),
+        ("twin-b", "twin"),
+        ("fresh", "fresh"),
+    ];
+    // The connector, with its one-query answers.
+    let connector = Site::install();
+    connector.wp(TAKEN);
+    let items = wanted
+        .iter()
+        .map(|(key, slug)| {
+            let item = json!({
+                "key": format!("page:{key}"), "type": "page", "slug": slug, "title": format!("new {key}"),
+                "status": "publish", "content": "<!-- wp:paragraph -->\n<p>x</p>\n<!-- /wp:paragraph -->",
+            });
+            (
+                ItemKind::Content,
+                format!("pages/{key}.json"),
+                serde_json::to_vec(&item).unwrap(),
+            )
+        })
+        .collect();
+    let report = connector.deploy(items);
+    assert!(all(&report, "applied"), "{report:#}");
+
+    // WordPress alone, the same pages in the same order.
+    let reference = Site::install();
+    reference.wp(TAKEN);
+    let pages = serde_json::to_string(&wanted).unwrap();
+    reference.wp(&format!(
+        r#"foreach (json_decode('{pages}') as [$key, $slug]) {{
+            wp_insert_post(['post_type' => 'page', 'post_status' => 'publish', 'post_title' => "new $key", 'post_name' => $slug, 'post_content' => 'x']);
+        }}
+        return true;"#
+    ));
+
+    let slugs = connector.wp(SLUGS);
+    assert_eq!(slugs, reference.wp(SLUGS));
+    // And what that is, for the reader: taken slugs moved aside as WordPress does.
+    let by_title: std::collections::HashMap<String, String> = slugs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row[0].as_str().unwrap().to_owned(),
+                row[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(by_title["new about"], "about-2");
+    assert_eq!(by_title["new contact"], "contact");
+    assert_eq!(by_title["old contact"], "contact__trashed");
+    assert_eq!(by_title["new gallery"], "gallery-2");
+    assert_eq!(by_title["new team"], "team");
+    assert_eq!(by_title["new menu"], "menu");
+    assert_eq!(by_title["new twin-b"], "twin-2");
+    assert_eq!(by_title["new fresh"], "fresh");
 }

@@ -132,7 +132,9 @@ impl Drop for WordPress {
 
 /// The gsw PHP extension as PHP loads it, built once per test binary into
 /// a target folder of its own (the outer `cargo test` may hold the main
-/// one's lock), from this workspace's `php-ext`.
+/// one's lock), from this workspace's `php-ext`. It is built with the
+/// caller's optimisation: debug for `cargo test`, release for `cargo bench`
+/// (a benchmark measures the extension hosts run, not a debug build).
 pub fn php_extension() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
@@ -143,15 +145,20 @@ pub fn php_extension() -> PathBuf {
                 .unwrap_or_else(|| workspace.join("target"))
                 .join("testkit-php-ext");
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let release = !cfg!(debug_assertions);
             let status = Command::new(cargo)
-                .args(["build", "--offline", "--lib", "--manifest-path"])
+                .args(["build", "--offline", "--lib"])
+                .args(release.then_some("--release"))
+                .arg("--manifest-path")
                 .arg(workspace.join("php-ext/Cargo.toml"))
                 .arg("--target-dir")
                 .arg(&target)
                 .status()
                 .expect("running cargo build for the extension");
             assert!(status.success(), "building the PHP extension failed");
-            let so = target.join("debug/libgsw_php_ext.so");
+            let so = target
+                .join(if release { "release" } else { "debug" })
+                .join("libgsw_php_ext.so");
             assert!(so.exists(), "{} not built", so.display());
             so
         })

@@ -11,6 +11,7 @@ if (!defined('ABSPATH')) {
 
 require_once __DIR__ . '/common.php';
 require_once __DIR__ . '/snapshot.php';
+require_once __DIR__ . '/slugs.php';
 require_once __DIR__ . '/content.php';
 require_once __DIR__ . '/design.php';
 require_once __DIR__ . '/media.php';

@@ -76,7 +76,47 @@ function gsw_parse_post_item(array $item): array
 function gsw_prepare_content(string $content, bool $unfiltered): string
 {
     $content = str_replace('<?', '&lt;?', $content);
-    return $unfiltered ? $content : wp_kses_post($content);
+    return $unfiltered ? $content : GSW_Kses::post($content);
+}
+
+/**
+ * `wp_kses_post`, remembering what it made of each tag: a site's pages
+ * repeat the same few dozen tags (`<p>`, `<div class="wp-block-column">`)
+ * thousands of times, and filtering one is a pure function of the tag, the
+ * 'post' allowance and the protocols. The steps are WordPress's own
+ * (`wp_kses` with its split callback memoized). The first content of each
+ * process is also filtered by `wp_kses_post` itself, and if the two ever
+ * differ (a WordPress whose kses works otherwise) every later one is too.
+ */
+final class GSW_Kses
+{
+    /** null: not checked yet; true: remembering; false: wp_kses_post for everything. */
+    public static ?bool $remembering = null;
+    /** @var array<string, string> tag => what wp_kses_split2 made of it */
+    public static array $memo = [];
+
+    public static function post(string $content): string
+    {
+        if (self::$remembering === false) {
+            return wp_kses_post($content);
+        }
+        $protocols = wp_allowed_protocols();
+        $filtered = wp_kses_no_null($content, ['slash_zero' => 'keep']);
+        $filtered = wp_kses_normalize_entities($filtered);
+        $filtered = wp_kses_hook($filtered, 'post', $protocols);
+        // wp_kses_split's pattern; each match is what _wp_kses_split_callback gets.
+        $filtered = preg_replace_callback(
+            '%(<!--.*?(-->|$))|(<[^>]*(>|$)|>)%',
+            fn ($match) => self::$memo[$match[0]] ??= wp_kses_split2($match[0], 'post', $protocols),
+            $filtered
+        );
+        if (self::$remembering === null) {
+            $reference = wp_kses_post($content);
+            self::$remembering = $filtered === $reference;
+            return $reference;
+        }
+        return $filtered;
+    }
 }
 
 /** Orders entries so a parent in the bundle comes before its children. */
@@ -134,11 +174,25 @@ function gsw_apply_posts(array $entries, bool $unfiltered, array &$results): arr
 
     $written = []; // post id => [key, item hash, seo, thumbnail id|null]
     $settings = [];
-    foreach (gsw_parents_first($entries) as $entry) {
-        try {
-            gsw_apply_post($entry, $unfiltered, $ids, $written, $settings, $results);
-        } catch (Throwable $e) {
-            $results[$entry['index']] = gsw_result($entry['item'], 'failed', get_class($e) . ': ' . $e->getMessage());
+    $slugs = GSW_Slugs::start(array_map(fn ($e) => $e['data']['slug'], $entries));
+    // WordPress empties the "more than one author?" cache on every post it
+    // publishes (a query each); once after the last one leaves it the same.
+    $multi_author = remove_action('transition_post_status', '__clear_multi_author_cache');
+    try {
+        foreach (gsw_parents_first($entries) as $entry) {
+            try {
+                gsw_apply_post($entry, $unfiltered, $ids, $written, $settings, $results, $slugs);
+            } catch (Throwable $e) {
+                $results[$entry['index']] = gsw_result($entry['item'], 'failed', get_class($e) . ': ' . $e->getMessage());
+            }
+        }
+    } finally {
+        $slugs->stop();
+        if ($multi_author) {
+            add_action('transition_post_status', '__clear_multi_author_cache');
+            if ($written) {
+                __clear_multi_author_cache();
+            }
         }
     }
     gsw_write_post_meta($written);
@@ -147,7 +201,7 @@ function gsw_apply_posts(array $entries, bool $unfiltered, array &$results): arr
 }
 
 /** Creates or updates one page or post; what it wrote is added to `$written`. */
-function gsw_apply_post(array $entry, bool $unfiltered, array &$ids, array &$written, array &$settings, array &$results): void
+function gsw_apply_post(array $entry, bool $unfiltered, array &$ids, array &$written, array &$settings, array &$results, GSW_Slugs $slugs): void
 {
     [$index, $item, $data] = [$entry['index'], $entry['item'], $entry['data']];
     $notes = [];
@@ -198,6 +252,7 @@ function gsw_apply_post(array $entry, bool $unfiltered, array &$ids, array &$wri
         $results[$index] = gsw_result($item, 'failed', $id->get_error_message());
         return;
     }
+    $slugs->written($id, $data['slug']);
     $ids[$data['key']] = $id;
     $written[$id] = [$data, $item['sha256'], $thumbnail, (bool) $existing];
     $results[$index] = gsw_result($item, 'applied', implode('; ', $notes));
@@ -299,13 +354,37 @@ function gsw_resolve_links(array $links): array
 }
 
 /**
- * The navigation: a `wp_navigation` post for block themes and a classic menu
- * of the same name, put in the active theme's first menu location.
- * `$locations` are the theme's registered locations (null: look them up).
+ * The navigation, in the form the active theme reads it: a `wp_navigation`
+ * post (what the navigation block of block themes shows) always, and a
+ * classic menu of the same name, put in the theme's first menu location,
+ * when the theme has menu locations or that menu already exists (it is then
+ * kept in step). A block theme without locations gets no classic menu
+ * nobody would see. `$locations` are the theme's registered locations
+ * (null: look them up).
  */
 function gsw_apply_navigation(array $item, array $nav, ?array $locations): array
 {
     $links = gsw_resolve_links($nav['links']);
+    $written = gsw_apply_block_navigation($item, $nav, $links);
+    if (is_wp_error($written)) {
+        return gsw_result($item, 'failed', $written->get_error_message());
+    }
+    $locations ??= array_keys(get_registered_nav_menus());
+    $menu = wp_get_nav_menu_object($nav['name']);
+    if (!$locations && !$menu) {
+        return gsw_result($item, $written ? 'applied' : 'unchanged', 'the active theme has no classic menu locations: only its block navigation was written');
+    }
+    $classic = gsw_apply_classic_menu($nav, $links, $menu ?: null, $locations);
+    if (is_wp_error($classic)) {
+        return gsw_result($item, 'failed', $classic->get_error_message());
+    }
+    $message = $locations ? null : 'the active theme has no classic menu locations; the existing menu is kept in step for themes that do';
+    return gsw_result($item, $written || $classic ? 'applied' : 'unchanged', $message);
+}
+
+/** The `wp_navigation` post; returns whether it changed. */
+function gsw_apply_block_navigation(array $item, array $nav, array $links): bool|WP_Error
+{
     $blocks = '';
     foreach ($links as $link) {
         $attrs = $link['id']
@@ -313,8 +392,10 @@ function gsw_apply_navigation(array $item, array $nav, ?array $locations): array
             : ['label' => $link['label'], 'url' => $link['url'], 'kind' => 'custom', 'isTopLevelLink' => true];
         $blocks .= get_comment_delimited_block_content('core/navigation-link', $attrs, '') . "\n";
     }
-    $changed = false;
     $existing = gsw_find_by_key($nav['key']);
+    if ($existing && $existing->post_content === $blocks && $existing->post_title === $nav['name'] && $existing->post_status === 'publish') {
+        return false;
+    }
     $post = [
         'post_type' => 'wp_navigation',
         'post_title' => $nav['name'],
@@ -322,24 +403,28 @@ function gsw_apply_navigation(array $item, array $nav, ?array $locations): array
         'post_status' => 'publish',
         'post_content' => $blocks,
     ];
-    if (!$existing || $existing->post_content !== $blocks || $existing->post_title !== $nav['name'] || $existing->post_status !== 'publish') {
-        if ($existing) {
-            $post['ID'] = $existing->ID;
-        }
-        $id = wp_insert_post(wp_slash($post), true);
-        if (is_wp_error($id)) {
-            return gsw_result($item, 'failed', $id->get_error_message());
-        }
-        gsw_write_post_meta([$id => [['key' => $nav['key'], 'seo' => []], $item['sha256'], null, (bool) $existing]]);
-        $changed = true;
+    if ($existing) {
+        $post['ID'] = $existing->ID;
     }
+    $id = wp_insert_post(wp_slash($post), true);
+    if (is_wp_error($id)) {
+        return $id;
+    }
+    gsw_write_post_meta([$id => [['key' => $nav['key'], 'seo' => []], $item['sha256'], null, (bool) $existing]]);
+    return true;
+}
 
-    $menu = wp_get_nav_menu_object($nav['name']);
+/**
+ * The classic menu, its items in the links' order, assigned to the first of
+ * `$locations` when there is one; returns whether anything changed.
+ */
+function gsw_apply_classic_menu(array $nav, array $links, ?WP_Term $menu, array $locations): bool|WP_Error
+{
     $menu_id = $menu ? (int) $menu->term_id : wp_create_nav_menu($nav['name']);
     if (is_wp_error($menu_id)) {
-        return gsw_result($item, 'failed', $menu_id->get_error_message());
+        return $menu_id;
     }
-    $changed = $changed || !$menu;
+    $changed = !$menu;
     $current = array_map(
         fn ($i) => $i->type === 'custom' ? [null, $i->title, $i->url] : [(int) $i->object_id, $i->title, ''],
         $menu ? (wp_get_nav_menu_items($menu_id, ['update_post_term_cache' => false]) ?: []) : []
@@ -356,14 +441,11 @@ function gsw_apply_navigation(array $item, array $nav, ?array $locations): array
                 : ['menu-item-type' => 'custom', 'menu-item-url' => $link['url']];
             $added = wp_update_nav_menu_item($menu_id, 0, $args);
             if (is_wp_error($added)) {
-                return gsw_result($item, 'failed', $added->get_error_message());
+                return $added;
             }
         }
         $changed = true;
     }
-
-    $locations ??= array_keys(get_registered_nav_menus());
-    $message = null;
     if ($locations) {
         $assigned = get_theme_mod('nav_menu_locations', []);
         $assigned = is_array($assigned) ? $assigned : [];
@@ -372,8 +454,6 @@ function gsw_apply_navigation(array $item, array $nav, ?array $locations): array
             set_theme_mod('nav_menu_locations', $assigned);
             $changed = true;
         }
-    } else {
-        $message = 'the active theme has no classic menu locations; the menu is kept for themes that do';
     }
-    return gsw_result($item, $changed ? 'applied' : 'unchanged', $message);
+    return $changed;
 }
