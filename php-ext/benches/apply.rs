@@ -10,7 +10,9 @@
 //!   WordPress bootstrap, as fleet tools driving the REST API pay it).
 //!
 //! Each is run `GSW_BENCH_ROUNDS` times (default 5), every run on a freshly
-//! installed WordPress with its own database; medians are printed.
+//! installed WordPress with its own database; medians are printed. The CLI
+//! sides run with opcache's file cache as the agent runs the connector
+//! (`GSW_BENCH_OPCACHE=0`: without).
 //! Run: `cargo bench -p gsw-php-ext --bench apply`.
 
 use std::io::{Read, Write};
@@ -281,10 +283,12 @@ fn main() {
     // GSW_BENCH_ONLY=a (or b, c) runs one side alone, for profiling.
     let only = std::env::var("GSW_BENCH_ONLY").unwrap_or_default();
     let runs = |side: &str| only.is_empty() || only == side;
-    // GSW_BENCH_OPCACHE=1: (a) and (b) run with opcache's file cache, as
-    // (c) runs with php -S's opcache; by default the CLI runs without it.
+    // (a) and (b) run with opcache's file cache, as the agent runs the
+    // connector, and as php -S runs (c) with opcache;
+    // GSW_BENCH_OPCACHE=0 runs the CLI sides without it.
     let opcache_dir = tempfile::tempdir().unwrap();
-    let opcache = std::env::var_os("GSW_BENCH_OPCACHE").map(|_| opcache_dir.path());
+    let opcache =
+        (std::env::var("GSW_BENCH_OPCACHE").as_deref() != Ok("0")).then(|| opcache_dir.path());
     common::extension();
     let (mut a, mut a_raw, mut b, mut b_loop, mut c) = (vec![], vec![], vec![], vec![], vec![]);
     for round in 1..=rounds {
