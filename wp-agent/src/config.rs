@@ -45,6 +45,10 @@ pub struct AgentConfig {
     /// Longest one apply may run, in seconds.
     #[serde(default = "default_apply_timeout")]
     pub apply_timeout_secs: u64,
+    /// How many of the newest snapshots to keep (each allows rolling back
+    /// one deployment); older ones are removed after each apply.
+    #[serde(default = "default_keep_snapshots")]
+    pub keep_snapshots: usize,
     /// Extra CA certificate (PEM) trusted for `https://`/`wss://`.
     pub ca_cert: Option<PathBuf>,
     /// Largest bundle accepted.
@@ -64,6 +68,13 @@ pub enum ApplyTarget {
 
 fn default_apply_timeout() -> u64 {
     600
+}
+
+/// The default of `enroll --keep-snapshots`.
+pub const DEFAULT_KEEP_SNAPSHOTS: usize = 30;
+
+fn default_keep_snapshots() -> usize {
+    DEFAULT_KEEP_SNAPSHOTS
 }
 
 impl std::fmt::Debug for AgentConfig {

@@ -24,6 +24,7 @@ pub struct EnrollOptions {
     pub php: Option<PathBuf>,
     pub php_extension: Option<PathBuf>,
     pub apply_timeout_secs: u64,
+    pub keep_snapshots: usize,
     pub ca_cert: Option<PathBuf>,
     pub max_bundle_bytes: u64,
 }
@@ -73,6 +74,7 @@ pub async fn enroll(options: EnrollOptions) -> anyhow::Result<AgentConfig> {
         php: options.php,
         php_extension: options.php_extension,
         apply_timeout_secs: options.apply_timeout_secs,
+        keep_snapshots: options.keep_snapshots,
         ca_cert: options.ca_cert,
         max_bundle_bytes: options.max_bundle_bytes,
     };

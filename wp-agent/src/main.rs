@@ -61,6 +61,10 @@ enum Command {
         /// Longest one apply may run, in seconds.
         #[arg(long, default_value_t = 600)]
         apply_timeout_secs: u64,
+        /// How many of the newest snapshots to keep; each one allows rolling
+        /// back one deployment, older ones are removed after each apply.
+        #[arg(long, default_value_t = config::DEFAULT_KEEP_SNAPSHOTS as u64, value_parser = clap::value_parser!(u64).range(1..))]
+        keep_snapshots: u64,
         /// Extra CA certificate (PEM) to trust for the control plane.
         #[arg(long)]
         ca_cert: Option<PathBuf>,
@@ -79,6 +83,8 @@ async fn main() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours for a person at a terminal, plain text for a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     tls::install_crypto();
     let cli = Cli::parse();
@@ -98,6 +104,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             php,
             php_extension,
             apply_timeout_secs,
+            keep_snapshots,
             ca_cert,
             max_bundle_bytes,
         } => {
@@ -110,6 +117,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 php,
                 php_extension,
                 apply_timeout_secs,
+                keep_snapshots: usize::try_from(keep_snapshots).unwrap_or(usize::MAX),
                 ca_cert,
                 max_bundle_bytes,
             })

@@ -51,6 +51,8 @@ pub struct WordPress {
     pub site_id: uuid::Uuid,
     pub max_bundle_bytes: u64,
     pub apply_limit: Duration,
+    /// How many of the newest snapshots [`prune_snapshots`] keeps.
+    pub keep_snapshots: usize,
 }
 
 /// What a connector command printed and how it exited.
@@ -78,6 +80,7 @@ impl WordPress {
             site_id: config.site_id,
             max_bundle_bytes: config.max_bundle_bytes,
             apply_limit: Duration::from_secs(config.apply_timeout_secs.max(1)),
+            keep_snapshots: config.keep_snapshots.max(1),
         })
     }
 
@@ -278,17 +281,16 @@ impl WordPress {
 }
 
 impl Ran {
-    /// Exit status and the end of stderr, for error messages.
+    /// Exit status and the end of what the command printed (stderr, or
+    /// stdout when stderr is empty: PHP's CLI prints its fatal errors
+    /// there), for error messages.
     fn explain(&self) -> String {
-        let tail: String = {
-            let text = self.stderr.trim();
-            let start = text.len().saturating_sub(400);
-            let mut start = start;
-            while !text.is_char_boundary(start) {
-                start += 1;
-            }
-            text[start..].to_owned()
+        let printed = if self.stderr.trim().is_empty() {
+            &self.stdout
+        } else {
+            &self.stderr
         };
+        let tail = tail(printed.trim(), 400);
         match self.code {
             Some(code) if tail.is_empty() => format!("exit {code}"),
             Some(code) => format!("exit {code}: {tail}"),
@@ -296,6 +298,15 @@ impl Ran {
             None => format!("killed: {tail}"),
         }
     }
+}
+
+/// The last `max` bytes of `text` or a little less, on a character boundary.
+fn tail(text: &str, max: usize) -> &str {
+    let mut start = text.len().saturating_sub(max);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
 }
 
 /// The last line of output that parses as `T` (PHP may print notices first).
@@ -329,6 +340,32 @@ struct ApplyReport {
 
 impl Applier for WordPress {
     fn apply(&self, bundle: &VerifiedBundle<'_>, file: &Path) -> Outcome {
+        let outcome = self.apply_bundle(bundle, file);
+        // No connector runs now: what is beyond the newest snapshots, and
+        // any folder a killed one left half-written, can go.
+        match prune_snapshots(&self.snapshots, self.keep_snapshots) {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(
+                removed,
+                kept = self.keep_snapshots,
+                "older snapshots removed"
+            ),
+            Err(err) => tracing::warn!(error = %format!("{err:#}"), "pruning snapshots"),
+        }
+        outcome
+    }
+
+    fn inventory(&self) -> Option<anyhow::Result<Inventory>> {
+        Some(WordPress::inventory(self))
+    }
+
+    fn drift(&self) -> Option<anyhow::Result<Drift>> {
+        Some(WordPress::drift(self))
+    }
+}
+
+impl WordPress {
+    fn apply_bundle(&self, bundle: &VerifiedBundle<'_>, file: &Path) -> Outcome {
         let sequence = bundle.manifest.sequence;
         let mut command = self.connector_command("apply.php");
         command
@@ -390,14 +427,43 @@ impl Applier for WordPress {
             ),
         }
     }
+}
 
-    fn inventory(&self) -> Option<anyhow::Result<Inventory>> {
-        Some(WordPress::inventory(self))
+/// Keeps the `keep` newest snapshots in `dir` (the connector's folders,
+/// named by sequence) and removes older ones, and the work folders
+/// (`.N.tmp-PID`, `.work-N-PID`) of connector runs that never finished.
+/// Call it only while no connector runs. Returns how many folders went.
+pub fn prune_snapshots(dir: &Path, keep: usize) -> anyhow::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(err) => return Err(err).with_context(|| format!("reading {}", dir.display())),
+    };
+    let mut snapshots = Vec::new();
+    let mut leftovers = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Ok(sequence) = name.parse::<u64>() {
+            snapshots.push((sequence, entry.path()));
+        } else if name.starts_with(".work-") || (name.starts_with('.') && name.contains(".tmp-")) {
+            leftovers.push(entry.path());
+        }
     }
-
-    fn drift(&self) -> Option<anyhow::Result<Drift>> {
-        Some(WordPress::drift(self))
+    snapshots.sort_by_key(|(sequence, _)| std::cmp::Reverse(*sequence));
+    let old = snapshots
+        .into_iter()
+        .skip(keep.max(1))
+        .map(|(_, path)| path);
+    let mut removed = 0;
+    for path in old.chain(leftovers) {
+        std::fs::remove_dir_all(&path).with_context(|| format!("removing {}", path.display()))?;
+        removed += 1;
     }
+    Ok(removed)
 }
 
 fn everything_failed(bundle: &VerifiedBundle<'_>, message: &str) -> Outcome {
@@ -510,6 +576,7 @@ mod tests {
             site_id: uuid::Uuid::nil(),
             max_bundle_bytes: 1024,
             apply_limit: Duration::from_millis(200),
+            keep_snapshots: 2,
         }
     }
 
@@ -538,6 +605,28 @@ mod tests {
             last_json::<ApplyReport>(&ran.stdout).unwrap().status,
             "applied"
         );
+    }
+
+    #[test]
+    fn only_the_newest_snapshots_and_no_leftovers_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let snapshots = dir.path().join("snapshots");
+        assert_eq!(prune_snapshots(&snapshots, 2).unwrap(), 0, "no folder yet");
+        for name in ["1", "2", "9", "10", ".11.tmp-42", ".work-11-42", "notes"] {
+            std::fs::create_dir_all(snapshots.join(name)).unwrap();
+        }
+        std::fs::write(snapshots.join("10/snapshot.json"), "{}").unwrap();
+        std::fs::write(snapshots.join("3"), "a file, not a snapshot").unwrap();
+        assert_eq!(prune_snapshots(&snapshots, 2).unwrap(), 4);
+        let mut left: Vec<String> = std::fs::read_dir(&snapshots)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        // By number, not by name: 10 is newer than 9.
+        assert_eq!(left, ["10", "3", "9", "notes"]);
+        assert!(snapshots.join("10/snapshot.json").is_file());
+        assert_eq!(prune_snapshots(&snapshots, 2).unwrap(), 0);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! binary and WordPress (Debian's 6.1 on MariaDB, a copy of the test's own)
 //! as real processes. A generated site is deployed, checked with
 //! WordPress's own functions, deployed again (a no-op), drifted, and rolled
-//! back; a bundle signed with the wrong key never reaches WordPress.
+//! back; a bundle signed with the wrong key never reaches WordPress. A
+//! second test puts a stand-in `php` in front of the real one to hold an
+//! apply open and to crash one.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -50,6 +52,17 @@ impl Host {
     }
 
     async fn enroll(&self, app: &TestApp, user: &TestUser, site_id: &str, wp: &Path) {
+        self.enroll_with(app, user, site_id, wp, &[]).await;
+    }
+
+    async fn enroll_with(
+        &self,
+        app: &TestApp,
+        user: &TestUser,
+        site_id: &str,
+        wp: &Path,
+        flags: &[&std::ffi::OsStr],
+    ) {
         let token: Value = app
             .api(
                 Method::POST,
@@ -68,6 +81,7 @@ impl Host {
             .arg(token["token"].as_str().unwrap())
             .arg("--wp-path")
             .arg(wp)
+            .args(flags)
             .output()
             .await
             .unwrap();
@@ -143,6 +157,23 @@ async fn deploy_draft(app: &TestApp, user: &TestUser, site_id: &str) -> Value {
         .api(
             Method::POST,
             &format!("/sites/{site_id}/deployments"),
+            Some(&user.access),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    response.json().await.unwrap()
+}
+
+/// Asks for a deployment's rollback; returns the rollback deployment queued.
+async fn roll_back(app: &TestApp, user: &TestUser, deployment: &Value) -> Value {
+    let response = app
+        .api(
+            Method::POST,
+            &format!(
+                "/deployments/{}/rollback",
+                deployment["id"].as_str().unwrap()
+            ),
             Some(&user.access),
             None,
         )
@@ -332,16 +363,7 @@ async fn a_generated_site_is_deployed_into_wordpress_and_rolled_back() {
     assert_eq!(drift["drifted"][0]["state"], "modified");
 
     // Rolling the first deployment back restores the site as it was before it.
-    let response = app
-        .api(
-            Method::POST,
-            &format!("/deployments/{}/rollback", first["id"].as_str().unwrap()),
-            Some(&ada.access),
-            None,
-        )
-        .await;
-    assert_eq!(response.status(), 202);
-    let rollback: Value = response.json().await.unwrap();
+    let rollback = roll_back(&app, &ada, &first).await;
     let rollback = settled(&app, &ada, &host, &rollback).await;
     assert_eq!(rollback["status"], "applied", "{rollback}\n{}", host.log());
     assert_eq!(deployed_pages(&wp), json!({}));
@@ -369,4 +391,129 @@ async fn forged_deployment(app: &TestApp, user: &TestUser, site_id: &str) -> Str
         &wrong_key,
     )
     .await
+}
+
+/// A stand-in for `php` that runs the real one, except for `bin/apply.php`
+/// when the file `mode` says `slow` (waits 3 s first) or `crash` (prints no
+/// report and dies, as PHP does when it runs out of memory).
+fn php_stand_in(host: &Host) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = host.dir.path().join("mode");
+    let script = host.dir.path().join("bin/php");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in\n  *bin/apply.php*)\n    case \"$(cat '{mode}' 2>/dev/null)\" in\n      slow) sleep 3 ;;\n      crash) echo 'PHP Fatal error:  Allowed memory size of 134217728 bytes exhausted'; exit 255 ;;\n    esac ;;\nesac\nexec php \"$@\"\n",
+            mode = mode.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, mode)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_during_an_apply_waits_a_crash_is_reported_and_old_snapshots_go() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let ada = app.signed_up("ada@example.com").await;
+    let (site_id, _) = generated_site(&app, &ada).await;
+    let wp = WordPress::install();
+    let mut host = Host::new();
+    let (php, mode) = php_stand_in(&host);
+    host.enroll_with(
+        &app,
+        &ada,
+        &site_id,
+        wp.path(),
+        &[
+            "--php".as_ref(),
+            php.as_os_str(),
+            "--keep-snapshots".as_ref(),
+            "2".as_ref(),
+        ],
+    )
+    .await;
+    host.start();
+
+    // A deployment arrives while the one before it is still applying: the
+    // agent keeps serving the connection, holds it, and applies it after.
+    std::fs::write(&mode, "slow").unwrap();
+    let first = deploy_draft(&app, &ada, &site_id).await;
+    let first_path = format!("/deployments/{}", first["id"].as_str().unwrap());
+    wait_for("the first bundle on the agent's disk", &host, || async {
+        let now = get(&app, &ada, &first_path).await;
+        (now["status"] == "delivered").then_some(now)
+    })
+    .await;
+    let second = deploy_draft(&app, &ada, &site_id).await;
+    let first = settled(&app, &ada, &host, &first).await;
+    let second = settled(&app, &ada, &host, &second).await;
+    assert_eq!(first["status"], "applied", "{first}\n{}", host.log());
+    assert_eq!(second["status"], "applied", "{second}\n{}", host.log());
+    for result in second["results"].as_array().unwrap() {
+        if result["kind"] == "content" {
+            assert_eq!(
+                result["status"], "unchanged",
+                "applied after the first: {result}"
+            );
+        }
+    }
+    let log = host.log();
+    let applied: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("bundle applied"))
+        .collect();
+    assert!(
+        applied.len() == 2
+            && applied[0].contains("sequence=1")
+            && applied[1].contains("sequence=2"),
+        "{log}"
+    );
+    assert_eq!(
+        log.matches(" connected").count(),
+        1,
+        "one connection throughout: {log}"
+    );
+
+    // The connector dies without a report: every item is reported failed,
+    // with what to do about it.
+    std::fs::write(&mode, "crash").unwrap();
+    let crashed = deploy_draft(&app, &ada, &site_id).await;
+    let crashed = settled(&app, &ada, &host, &crashed).await;
+    assert_eq!(crashed["status"], "failed", "{crashed}");
+    let results = crashed["results"].as_array().unwrap();
+    assert_eq!(results.len(), crashed["items"].as_array().unwrap().len());
+    for result in results {
+        assert_eq!(result["status"], "failed", "{result}");
+        let message = result["message"].as_str().unwrap();
+        assert!(message.contains("no readable report"), "{message}");
+        assert!(
+            message.contains("Allowed memory size"),
+            "the output is kept: {message}"
+        );
+        assert!(
+            message.contains("rolling this deployment back"),
+            "{message}"
+        );
+    }
+
+    // Only the two newest snapshots stay (sequence 3 never wrote one).
+    std::fs::write(&mode, "").unwrap();
+    let fourth = deploy_draft(&app, &ada, &site_id).await;
+    let fourth = settled(&app, &ada, &host, &fourth).await;
+    assert_eq!(fourth["status"], "applied", "{fourth}");
+    let mut kept: Vec<String> = std::fs::read_dir(host.state_dir().join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["2", "4"]);
+
+    // So the first deployment can no longer be rolled back, and says why.
+    let rollback = roll_back(&app, &ada, &first).await;
+    let rollback = settled(&app, &ada, &host, &rollback).await;
+    assert_eq!(rollback["status"], "failed", "{rollback}");
+    let message = rollback["results"][0]["message"].as_str().unwrap();
+    assert!(message.contains("no snapshot of sequence 1"), "{message}");
+    host.stop().await;
 }
