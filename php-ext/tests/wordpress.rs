@@ -432,7 +432,7 @@ fn files_under(root: &Path) -> BTreeSet<String> {
 #[test]
 fn zips_escaping_their_folder_are_refused_before_anything_is_written() {
     let wp = Site::install();
-    let tmp_marker = format!("/tmp/gsw-escaped-{}.php", wp.database);
+    let tmp_marker = format!("/tmp/gsw-escaped-{}.php", wp.wp.database());
     let mut link = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default();
     link.start_file("evil-link/evil-link.php", options).unwrap();

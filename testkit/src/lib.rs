@@ -3,7 +3,8 @@
 //!
 //! WordPress comes from Debian's `wordpress` package (6.1, in
 //! `/usr/share/wordpress`, or `GSW_TEST_WORDPRESS_DIR`), copied into a
-//! temporary folder with a plain `wp-config.php` and installed with
+//! temporary folder (core files hard-linked) with a plain `wp-config.php`
+//! and installed with
 //! `wp_install()` from the PHP CLI; each gets a MariaDB database of its own
 //! (root without a password on 127.0.0.1, or `GSW_TEST_MYSQL_HOST`), dropped
 //! with it.
@@ -51,6 +52,47 @@ pub struct WordPress {
     database: String,
 }
 
+/// Copies WordPress from `from` to `to`: its core files as hard links
+/// (tests never write there, and copying 3,000 files costs seconds; a copy
+/// where linking fails), `wp-content`'s plugins and themes for real, since
+/// tests install and change those. Debian's `wp-config.php` (which reads
+/// `/etc/wordpress`) is left out: each site gets its own.
+fn copy_wordpress(from: &Path, to: &Path) {
+    let run = |command: &mut Command| command.status().is_ok_and(|s| s.success());
+    for entry in std::fs::read_dir(from)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", from.display()))
+        .flatten()
+    {
+        let name = entry.file_name();
+        if name == "wp-content" || name == "wp-config.php" {
+            continue;
+        }
+        let linked = run(Command::new("cp").arg("-al").arg(entry.path()).arg(to));
+        assert!(
+            linked || run(Command::new("cp").arg("-r").arg(entry.path()).arg(to)),
+            "copying {}",
+            entry.path().display()
+        );
+    }
+    let content = to.join("wp-content");
+    for folder in ["languages", "uploads", "plugins", "themes"] {
+        std::fs::create_dir_all(content.join(folder)).unwrap();
+    }
+    for folder in ["plugins", "themes"] {
+        let source = from.join("wp-content").join(folder);
+        if source.is_dir() {
+            assert!(
+                run(Command::new("cp")
+                    .arg("-r")
+                    .arg(format!("{}/.", source.display()))
+                    .arg(content.join(folder))),
+                "copying {}",
+                source.display()
+            );
+        }
+    }
+}
+
 impl WordPress {
     /// Copies WordPress, creates its database and installs it.
     pub fn install() -> Self {
@@ -61,18 +103,7 @@ impl WordPress {
             source.display()
         );
         let dir = tempfile::tempdir().unwrap();
-        let status = Command::new("cp")
-            .arg("-r")
-            .arg(format!("{}/.", source.display()))
-            .arg(dir.path())
-            .status()
-            .unwrap();
-        assert!(
-            status.success(),
-            "copying WordPress from {}",
-            source.display()
-        );
-        let _ = std::fs::remove_file(dir.path().join("wp-config.php"));
+        copy_wordpress(&source, dir.path());
         let database = format!("gsw_wp_{}", Uuid::new_v4().simple());
         let host = mysql_host();
         php_in(
@@ -81,12 +112,11 @@ impl WordPress {
                 r#"$m = new mysqli("{host}", "root", ""); $m->query("CREATE DATABASE {database}") or die($m->error);"#
             ),
         );
-        std::fs::create_dir_all(dir.path().join("wp-content/plugins")).unwrap();
-        std::fs::create_dir_all(dir.path().join("wp-content/uploads")).unwrap();
+        // No FS_METHOD: the connector must work on a site that never set it.
         std::fs::write(
             dir.path().join("wp-config.php"),
             format!(
-                "<?php\ndefine('DB_NAME', '{database}');\ndefine('DB_USER', 'root');\ndefine('DB_PASSWORD', '');\ndefine('DB_HOST', '{host}');\ndefine('DB_CHARSET', 'utf8mb4');\ndefine('DB_COLLATE', '');\n$table_prefix = 'wp_';\ndefine('WP_DEBUG', false);\ndefine('FS_METHOD', 'direct');\nif (!defined('ABSPATH')) define('ABSPATH', __DIR__ . '/');\nrequire_once ABSPATH . 'wp-settings.php';\n"
+                "<?php\ndefine('DB_NAME', '{database}');\ndefine('DB_USER', 'root');\ndefine('DB_PASSWORD', '');\ndefine('DB_HOST', '{host}');\ndefine('DB_CHARSET', 'utf8mb4');\ndefine('DB_COLLATE', '');\n$table_prefix = 'wp_';\ndefine('WP_DEBUG', false);\ndefine('WP_ENVIRONMENT_TYPE', 'local');\ndefine('DISABLE_WP_CRON', true);\nif (!defined('ABSPATH')) define('ABSPATH', __DIR__ . '/');\nrequire_once ABSPATH . 'wp-settings.php';\n"
             ),
         )
         .unwrap();
@@ -95,6 +125,11 @@ impl WordPress {
             r#"define('WP_INSTALLING', true); $_SERVER['HTTP_HOST'] = 'localhost'; require 'wp-load.php'; require_once ABSPATH . 'wp-admin/includes/upgrade.php'; wp_install('Test site', 'admin', 'admin@example.com', true, '', 'password');"#,
         );
         WordPress { dir, database }
+    }
+
+    /// The site's MariaDB database.
+    pub fn database(&self) -> &str {
+        &self.database
     }
 
     /// The installation's folder (the one with wp-config.php).

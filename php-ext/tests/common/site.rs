@@ -1,5 +1,5 @@
-//! A real WordPress of a test's own (Debian's package copied into a temporary
-//! folder, on a MariaDB database of its own, dropped at the end), and the
+//! A real WordPress of a test's own (`gsw_testkit::WordPress`: Debian's
+//! package in a temporary folder, on a MariaDB database of its own), and the
 //! agent's side of the contract: signed bundles in, the connector's
 //! command-line entry points run as the agent runs them.
 
@@ -11,21 +11,19 @@ use std::process::Command;
 use base64::Engine;
 use ed25519_dalek::SigningKey;
 use gsw_protocol::bundle::{ItemKind, Manifest, Payload, Policy, SignedManifest, FORMAT};
+use gsw_testkit::WordPress;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::extension;
 
-pub const WORDPRESS: &str = "/usr/share/wordpress";
-
 /// One bundle item: kind, path inside the kind's folder, bytes.
 pub type Item = (ItemKind, String, Vec<u8>);
 
-/// A WordPress site with the connector copied in, and the control plane's
-/// signing key for it.
+/// A WordPress site (`gsw_testkit::WordPress`) with the connector copied
+/// in, and the control plane's signing key for it.
 pub struct Site {
-    pub dir: tempfile::TempDir,
-    pub database: String,
+    pub wp: WordPress,
     pub key: SigningKey,
     pub site_id: Uuid,
     /// Extra `php -d` settings the connector's commands run with (benchmarks).
@@ -33,77 +31,10 @@ pub struct Site {
     sequence: Cell<u64>,
 }
 
-/// Runs PHP code in a folder; panics with its output when it fails.
-pub fn php_in(dir: &Path, code: &str) -> String {
-    let output = Command::new("php")
-        .current_dir(dir)
-        .arg("-r")
-        .arg(code)
-        .output()
-        .expect("php");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "php failed: {text}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    text
-}
-
-/// Copies WordPress: its core files as hard links (tests never write
-/// there, and copying 3,000 files costs seconds), `wp-content` for real
-/// (without the translations), since plugins and themes are written there.
-fn copy_wordpress(to: &Path) {
-    let run = |command: &mut Command| command.status().is_ok_and(|s| s.success());
-    for entry in std::fs::read_dir(WORDPRESS)
-        .expect("WordPress at /usr/share/wordpress (Debian package `wordpress`)")
-        .flatten()
-    {
-        let name = entry.file_name();
-        // wp-config.php is written per site: never through a link to Debian's.
-        if name == "wp-content" || name == "wp-config.php" {
-            continue;
-        }
-        let linked = run(Command::new("cp").arg("-al").arg(entry.path()).arg(to));
-        assert!(
-            linked || run(Command::new("cp").arg("-r").arg(entry.path()).arg(to)),
-            "copying {}",
-            entry.path().display()
-        );
-    }
-    let content = to.join("wp-content");
-    std::fs::create_dir_all(content.join("languages")).unwrap();
-    for folder in ["plugins", "themes"] {
-        assert!(run(Command::new("cp")
-            .arg("-r")
-            .arg(Path::new(WORDPRESS).join("wp-content").join(folder))
-            .arg(&content)));
-    }
-}
-
 impl Site {
     pub fn install() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        copy_wordpress(dir.path());
-        let database = format!("gsw_wp_{}", Uuid::new_v4().simple());
-        php_in(
-            dir.path(),
-            &format!(
-                r#"$m = new mysqli("127.0.0.1", "root", ""); $m->query("CREATE DATABASE {database}") or die($m->error);"#
-            ),
-        );
-        std::fs::write(
-            dir.path().join("wp-config.php"),
-            format!(
-                "<?php\ndefine('DB_NAME', '{database}');\ndefine('DB_USER', 'root');\ndefine('DB_PASSWORD', '');\ndefine('DB_HOST', '127.0.0.1');\ndefine('DB_CHARSET', 'utf8mb4');\ndefine('DB_COLLATE', '');\n$table_prefix = 'wp_';\ndefine('WP_DEBUG', false);\ndefine('WP_ENVIRONMENT_TYPE', 'local');\ndefine('DISABLE_WP_CRON', true);\nif (!defined('ABSPATH')) define('ABSPATH', __DIR__ . '/');\nrequire_once ABSPATH . 'wp-settings.php';\n"
-            ),
-        )
-        .unwrap();
-        php_in(
-            dir.path(),
-            r#"define('WP_INSTALLING', true); $_SERVER['HTTP_HOST'] = 'localhost'; require 'wp-load.php'; require_once ABSPATH . 'wp-admin/includes/upgrade.php'; wp_install('Test site', 'admin', 'admin@example.com', true, '', 'password');"#,
-        );
-        let plugin = dir.path().join("wp-content/plugins/gsw-connector");
+        let wp = WordPress::install();
+        let plugin = wp.path().join("wp-content/plugins/gsw-connector");
         let status = Command::new("cp")
             .arg("-r")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("connector/gsw-connector"))
@@ -112,8 +43,7 @@ impl Site {
             .unwrap();
         assert!(status.success());
         Site {
-            dir,
-            database,
+            wp,
             key: SigningKey::from_bytes(&[11u8; 32]),
             site_id: Uuid::now_v7(),
             php_flags: Vec::new(),
@@ -122,7 +52,7 @@ impl Site {
     }
 
     pub fn root(&self) -> &Path {
-        self.dir.path()
+        self.wp.path()
     }
 
     pub fn snapshots(&self) -> PathBuf {
@@ -278,15 +208,6 @@ impl Site {
         );
         let json = text.rsplit_once("\n@@").map(|(_, j)| j).unwrap_or("");
         serde_json::from_str(json).unwrap_or_else(|_| panic!("{text}"))
-    }
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        let _ = Command::new("php")
-            .arg("-r")
-            .arg(format!(r#"$m = new mysqli("127.0.0.1", "root", ""); $m->query("DROP DATABASE IF EXISTS {}");"#, self.database))
-            .status();
     }
 }
 
