@@ -137,13 +137,13 @@ fn zips_are_checked_from_php_and_refusals_are_exceptions() {
     let good = dir.path().join("good.zip");
     std::fs::write(
         &good,
-        common::site::zip_of(&[("hello/hello.php", b"<?php"), ("hello/a/b.txt", b"b")]),
+        gsw_testkit::packages::zip_of(&[("hello/hello.php", b"<?php"), ("hello/a/b.txt", b"b")]),
     )
     .unwrap();
     let bad = dir.path().join("bad.zip");
     std::fs::write(
         &bad,
-        common::site::zip_of(&[
+        gsw_testkit::packages::zip_of(&[
             ("hello/hello.php", b"<?php"),
             ("hello/../../x.php", b"<?php"),
         ]),

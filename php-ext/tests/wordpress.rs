@@ -11,9 +11,8 @@ use gsw_protocol::bundle::{ItemKind, Policy};
 use serde_json::{json, Value};
 
 mod common;
-use common::site::{
-    content, folder_zip, navigation, page, plugin_zip, theme_zip, zip_of, Item, Site,
-};
+use common::site::{content, folder_zip, navigation, page, Item, Site};
+use gsw_testkit::packages::{plugin_zip, theme_zip, zip_of};
 
 /// A 1×1 PNG.
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";

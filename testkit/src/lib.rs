@@ -9,6 +9,8 @@
 //! (root without a password on 127.0.0.1, or `GSW_TEST_MYSQL_HOST`), dropped
 //! with it.
 
+pub mod packages;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;

@@ -4,7 +4,8 @@
 //! WordPress's own functions, deployed again (a no-op), drifted, and rolled
 //! back; a bundle signed with the wrong key never reaches WordPress. A
 //! second test puts a stand-in `php` in front of the real one to hold an
-//! apply open and to crash one.
+//! apply open and to crash one; a third pushes theme and plugin zips through
+//! the API, and one that escapes its folder.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use gsw_control_plane::testing::{spawn_app, TestApp, TestUser};
 use gsw_protocol::bundle::{ItemKind, Payload};
 use gsw_storage::Backend;
+use gsw_testkit::packages::{plugin_zip, theme_zip, zip_of};
 use gsw_testkit::{php_extension, WordPress};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -515,5 +517,123 @@ async fn a_delivery_during_an_apply_waits_a_crash_is_reported_and_old_snapshots_
     assert_eq!(rollback["status"], "failed", "{rollback}");
     let message = rollback["results"][0]["message"].as_str().unwrap();
     assert!(message.contains("no snapshot of sequence 1"), "{message}");
+    host.stop().await;
+}
+
+/// Deploys items through the API, as a script or the dashboard would.
+async fn deploy_items(app: &TestApp, user: &TestUser, site_id: &str, items: Value) -> Value {
+    let response = app
+        .api(
+            Method::POST,
+            &format!("/sites/{site_id}/deployments"),
+            Some(&user.access),
+            Some(json!({ "items": items })),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    response.json().await.unwrap()
+}
+
+fn zip_item(kind: &str, path: &str, zip: Vec<u8>) -> Value {
+    use base64::Engine;
+    json!({"kind": kind, "path": path, "content_base64": base64::engine::general_purpose::STANDARD.encode(zip)})
+}
+
+fn folder_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn theme_and_plugin_zips_reach_wordpress_and_an_escaping_zip_is_refused() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let ada = app.signed_up("ada@example.com").await;
+    let (site_id, _) = generated_site(&app, &ada).await;
+    let wp = WordPress::install();
+    let mut host = Host::new();
+    host.enroll(&app, &ada, &site_id, wp.path()).await;
+    host.start();
+
+    // A theme and a plugin, pushed through the API: installed by
+    // WordPress's upgraders and activated.
+    let packages = deploy_items(
+        &app,
+        &ada,
+        &site_id,
+        json!([
+            zip_item(
+                "theme",
+                "gsw-test-theme.zip",
+                theme_zip("gsw-test-theme", "1.0")
+            ),
+            zip_item("plugin", "gsw-hello.zip", plugin_zip("gsw-hello", "1.0")),
+        ]),
+    )
+    .await;
+    let packages = settled(&app, &ada, &host, &packages).await;
+    assert_eq!(packages["status"], "applied", "{packages}\n{}", host.log());
+    let state = wp.json(
+        "require_once ABSPATH . 'wp-admin/includes/plugin.php'; echo json_encode(['theme' => get_stylesheet(), 'active' => is_plugin_active('gsw-hello/gsw-hello.php'), 'activated' => get_option('gsw-hello_activated')]);",
+    );
+    assert_eq!(
+        state,
+        json!({"theme": "gsw-test-theme", "active": true, "activated": "1.0"})
+    );
+    // And the inventory the agent sends after the apply shows them.
+    let site_path = format!("/sites/{site_id}");
+    let inventory = wait_for("the new inventory", &host, || async {
+        let site = get(&app, &ada, &site_path).await;
+        let inventory = site["inventory"].clone();
+        let plugins = inventory["plugins"].as_array().cloned().unwrap_or_default();
+        plugins
+            .iter()
+            .any(|p| p["slug"] == "gsw-hello" && p["active"] == true)
+            .then_some(inventory)
+    })
+    .await;
+    let theme = inventory["themes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "gsw-test-theme")
+        .unwrap_or_else(|| panic!("{inventory}"));
+    assert_eq!(theme["active"], true);
+    assert_eq!(theme["version"], "1.0");
+
+    // A plugin zip with an entry outside its folder is refused before
+    // anything is written, and the deployment says so.
+    let plugins_before = folder_names(&wp.path().join("wp-content/plugins"));
+    let escaping = deploy_items(
+        &app,
+        &ada,
+        &site_id,
+        json!([zip_item(
+            "plugin",
+            "evil.zip",
+            zip_of(&[
+                ("evil/evil.php", b"<?php /* Plugin Name: Evil */"),
+                ("evil/../../../gsw-escaped.php", b"<?php echo 'owned';"),
+            ]),
+        )]),
+    )
+    .await;
+    let escaping = settled(&app, &ada, &host, &escaping).await;
+    assert_eq!(escaping["status"], "failed", "{escaping}");
+    let result = &escaping["results"][0];
+    assert_eq!(result["status"], "failed");
+    assert!(
+        result["message"].as_str().unwrap().contains("zip refused"),
+        "{result}"
+    );
+    assert!(!wp.path().join("gsw-escaped.php").exists());
+    assert!(!wp.path().join("wp-content/gsw-escaped.php").exists());
+    assert_eq!(
+        folder_names(&wp.path().join("wp-content/plugins")),
+        plugins_before
+    );
     host.stop().await;
 }
