@@ -216,6 +216,7 @@ async function story() {
   check(home.content.sections[0].paragraphs[0] === newText, 'the paragraph did not reach the API');
   check(home.blocks.includes(`<p>${newText}</p>`), 'the block markup was not rendered again');
   check(draft.brief.style === 'Look: warm. Tone: friendly. Colours: deep green and cream.', `style: ${draft.brief.style}`);
+  check(draft.design.palette.primary === '#1e6b3a' && draft.design.palette.base === '#fbf7ef', `the style preferences did not reach the design: ${JSON.stringify(draft.design.palette)}`);
   log('the edit is in the API');
 
   // Regenerate one section of another page.

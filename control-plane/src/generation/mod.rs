@@ -19,3 +19,4 @@ pub mod offline;
 pub mod orchestrator;
 pub mod provider;
 pub mod service;
+pub mod style;

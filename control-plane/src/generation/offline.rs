@@ -2,7 +2,8 @@
 //! answers the same structured requests as a language model, deterministically,
 //! from the business's own details: its name, type, place, services, audience
 //! and goals, drawn from the brief. A business type picks a profile (pages,
-//! palette, fonts, wording); everything a visitor reads names this business.
+//! palette, fonts, wording), which the brief's style preferences adjust
+//! (`style.rs`); everything a visitor reads names this business.
 
 use async_trait::async_trait;
 use gsw_storage::TokenCounts;
@@ -15,6 +16,7 @@ use super::draft::{
     Section, SectionKind, SectionPlan, Sitemap,
 };
 use super::provider::{ModelError, ModelProvider, ModelReply, ModelRequest, Stage};
+use super::style::Wish;
 
 /// The offline engine.
 #[derive(Debug, Clone, Copy, Default)]
@@ -703,7 +705,7 @@ fn lowercase_first(text: &str) -> String {
     }
 }
 
-fn capitalise(text: &str) -> String {
+pub(super) fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(c) => c.to_uppercase().chain(chars).collect(),
@@ -985,23 +987,33 @@ fn plan(f: &Facts) -> Sitemap {
     Sitemap { pages, navigation }
 }
 
+/// The business type's look, changed as far as the brief's style
+/// preferences ask and [`Wish`] can read them.
 fn design(f: &Facts) -> Design {
     let [base, contrast, primary, on_primary, secondary, accent] = f.profile.palette;
+    let palette = Palette {
+        base: base.into(),
+        contrast: contrast.into(),
+        primary: primary.into(),
+        on_primary: on_primary.into(),
+        secondary: secondary.into(),
+        accent: accent.into(),
+    };
+    let fonts = FontPair {
+        heading: f.profile.fonts.0.into(),
+        body: f.profile.fonts.1.into(),
+    };
+    let style = f.brief.style.as_deref().unwrap_or_default();
+    let wish = Wish::read(style);
     Design {
         theme: "twentytwentythree".into(),
-        style: f.profile.style.into(),
-        palette: Palette {
-            base: base.into(),
-            contrast: contrast.into(),
-            primary: primary.into(),
-            on_primary: on_primary.into(),
-            secondary: secondary.into(),
-            accent: accent.into(),
+        style: if wish.is_empty() {
+            f.profile.style.into()
+        } else {
+            wish.describe(style, f.profile.style)
         },
-        fonts: FontPair {
-            heading: f.profile.fonts.0.into(),
-            body: f.profile.fonts.1.into(),
-        },
+        palette: wish.palette(&palette),
+        fonts: wish.fonts(&fonts),
     }
 }
 

@@ -21,7 +21,7 @@ on_both_backends!(
     bulk_deployment_status_is_read_by_ids,
     a_failed_job_is_retried_and_listed_with_the_sites_jobs,
     billing_shows_the_plan_and_this_periods_usage,
-    style_preferences_reach_the_brief,
+    style_preferences_reach_the_brief_and_the_design,
     dashboard_routes_are_documented,
 );
 
@@ -57,7 +57,7 @@ async fn dashboard_routes_are_documented(app: TestApp) {
     assert!(doc["components"]["schemas"]["GenerateSite"]["properties"]["style"].is_object());
 }
 
-async fn style_preferences_reach_the_brief(app: TestApp) {
+async fn style_preferences_reach_the_brief_and_the_design(app: TestApp) {
     let ada = app.signed_up("ada@example.com").await;
     let mut body = bakery();
     body["style"] = json!("Look: warm, classic. Colours: deep green and cream.");
@@ -70,10 +70,22 @@ async fn style_preferences_reach_the_brief(app: TestApp) {
         draft["brief"]["style"],
         "Look: warm, classic. Colours: deep green and cream."
     );
-    // Without one, the brief has none.
+    // The offline engine honours what it can read: green on cream, the first look's type.
+    let design = &draft["design"];
+    assert_eq!(design["palette"]["primary"], "#1e6b3a", "{design}");
+    assert_eq!(design["palette"]["base"], "#fbf7ef", "{design}");
+    assert_eq!(design["fonts"]["heading"], "Lora", "{design}");
+    assert!(
+        design["style"].as_str().unwrap().ends_with(
+            "from your preferences: Look: warm, classic. Colours: deep green and cream."
+        ),
+        "{design}"
+    );
+    // Without one, the brief has none and the bakery looks like a bakery.
     let plain = generated_site(&app, &ada).await;
     let draft = get(&app, &ada, &format!("/sites/{plain}/draft")).await;
     assert!(draft["brief"].get("style").is_none(), "{}", draft["brief"]);
+    assert_eq!(draft["design"]["palette"]["primary"], "#8a3b12");
 }
 
 async fn get(app: &TestApp, user: &TestUser, path: &str) -> Value {
