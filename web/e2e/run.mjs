@@ -7,7 +7,7 @@
 // A person's story: sign up, run the wizard (an expired session on the way
 // keeps what was typed), watch the generation to completion over its
 // WebSocket, edit a page's text and SEO title and read the change back from
-// the API, then the site page, deploy, the fleet table with a bulk push,
+// the API, then the site page, deploy, the fleet table with a bulk push (drafts, then a theme zip),
 // billing and phone-sized views. A screenshot of each screen goes to --out.
 // Then every screen is loaded cold --runs times and its time to interactive
 // (the screen's `gsw:interactive:<screen>` performance mark) is measured.
@@ -19,6 +19,10 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
+
+// A small block theme zip (one folder with style.css), for the fleet's theme push.
+const THEME_ZIP =
+  'UEsDBBQAAAAIAHNmel1VdjnoGAAAABYAAAAOAAAAbHVuZS9zdHlsZS5jc3PT11IIyUjNTVXwS8xNtVLwKc1LVdDSBwBQSwMEFAAAAAgAc2Z6Xc0XJOwbAAAAGQAAABkAAABsdW5lL3RlbXBsYXRlcy9pbmRleC5odG1ss1HU1VUoL7AqyC8u0U3OzytJzStR0NfVtQMAUEsBAhQDFAAAAAgAc2Z6XVV2OegYAAAAFgAAAA4AAAAAAAAAAAAAAIABAAAAAGx1bmUvc3R5bGUuY3NzUEsBAhQDFAAAAAgAc2Z6Xc0XJOwbAAAAGQAAABkAAAAAAAAAAAAAAIABRAAAAGx1bmUvdGVtcGxhdGVzL2luZGV4Lmh0bWxQSwUGAAAAAAIAAgCDAAAAlgAAAAAA';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = Object.fromEntries(
@@ -262,6 +266,22 @@ async function story() {
   await page.getByRole('button', { name: 'Start the push' }).click();
   await page.locator('[data-site]').getByText('queued').waitFor();
   await shot(page, 'fleet-bulk-push');
+
+  // And a theme zip to the same selection: its kind read from the zip, one bundle per site.
+  await page.getByRole('button', { name: 'Close', exact: true }).click();
+  await page.getByRole('button', { name: 'Push a theme or plugin' }).click();
+  await page.getByLabel('Theme and plugin zips').setInputFiles({ name: 'lune.zip', mimeType: 'application/zip', buffer: Buffer.from(THEME_ZIP, 'base64') });
+  check((await page.getByLabel('Kind of lune.zip').inputValue()) === 'theme', 'the zip was not recognised as a theme');
+  await page.getByRole('button', { name: 'Start the push' }).click();
+  await page.locator('[data-site]').getByText('queued').waitFor();
+  await shot(page, 'fleet-push-theme');
+  const pushed = await page.evaluate(async (site) => {
+    const { access_token } = JSON.parse(localStorage.getItem('gsw.session'));
+    const r = await fetch(`/api/v1/sites/${site}/deployments`, { headers: { authorization: `Bearer ${access_token}` } });
+    return (await r.json()).deployments[0];
+  }, siteId);
+  check(pushed.items.length === 1 && pushed.items[0].kind === 'theme' && pushed.items[0].path === 'lune.zip', `the theme push: ${JSON.stringify(pushed.items)}`);
+  log('a theme zip was pushed from the fleet table');
 
   // Billing.
   await page.goto('/billing');

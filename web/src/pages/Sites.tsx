@@ -1,11 +1,12 @@
 // Sites and fleet: the table of sites with status, agent, versions, last
 // deployment and drift; search, filters and tags (done by the server, so a
-// fleet of thousands pages like ten); selecting sites for a bulk push.
+// fleet of thousands pages like ten); selecting sites for a bulk push of
+// their drafts, or of theme and plugin zips.
 
 import { useEffect, useMemo, useState } from 'react';
 import { api, ApiError } from '../api/client';
 import type { FleetPage, FleetRow, TagCount } from '../api/types';
-import { BulkPush } from '../components/BulkPush';
+import { BulkPush, type PushWhat } from '../components/BulkPush';
 import { Badge, Button, Empty, ErrorNote, Input, Loading, PageHeader, Select, StatusBadge, cx } from '../components/ui';
 import { ago, driftLabel, number, plural, version } from '../lib/format';
 import { useInteractive, useLoad } from '../lib/hooks';
@@ -44,7 +45,7 @@ export function SitesPage() {
   const [extra, setExtra] = useState<FleetRow[]>([]);
   const [more, setMore] = useState<{ after: string | null; loading: boolean; error?: ApiError }>({ after: null, loading: false });
   const [selected, setSelected] = useState<Set<string>>(new Set());
-  const [pushing, setPushing] = useState<FleetRow[]>();
+  const [pushing, setPushing] = useState<{ rows: FleetRow[]; what: PushWhat }>();
 
   const setFilter = (key: keyof Filters, value: string) => {
     const next = new URLSearchParams(location.query);
@@ -165,7 +166,10 @@ export function SitesPage() {
             <Button variant="ghost" className="text-white hover:bg-indigo-500" onClick={() => setSelected(new Set())}>
               Clear
             </Button>
-            <Button variant="secondary" onClick={() => setPushing(rows.filter((r) => selected.has(r.site.id)))}>
+            <Button variant="secondary" onClick={() => setPushing({ rows: rows.filter((r) => selected.has(r.site.id)), what: 'packages' })}>
+              Push a theme or plugin
+            </Button>
+            <Button variant="secondary" onClick={() => setPushing({ rows: rows.filter((r) => selected.has(r.site.id)), what: 'drafts' })}>
               Push current drafts
             </Button>
           </div>
@@ -174,7 +178,9 @@ export function SitesPage() {
 
       {pushing && (
         <BulkPush
-          rows={pushing}
+          key={pushing.what}
+          rows={pushing.rows}
+          what={pushing.what}
           onClose={() => {
             setPushing(undefined);
             page.reload();
