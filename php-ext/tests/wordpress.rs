@@ -812,3 +812,45 @@ fn slugs_come_out_as_wp_insert_post_alone_makes_them() {
     assert_eq!(by_title["new twin-b"], "twin-2");
     assert_eq!(by_title["new fresh"], "fresh");
 }
+
+#[test]
+fn a_request_on_stdin_applies_like_the_options_and_no_request_changes_nothing() {
+    let wp = Site::install();
+    // Started ahead and let go unused: nothing printed, nothing changed.
+    let before = wp.wp(SLUGS);
+    let (out, code) = wp.apply_on_stdin(b"");
+    assert_eq!((out.as_str(), code), ("", 0));
+    assert_eq!(wp.wp(SLUGS), before);
+
+    // Not a request: refused, as a bad option is.
+    let (out, code) = wp.apply_on_stdin(b"[1, 2]\n");
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("not one JSON object"), "{out}");
+
+    // A request: the same report as the command-line form.
+    let sequence = wp.next_sequence();
+    let bundle = wp.write_bundle(
+        sequence,
+        vec![page("home", "Home", None, "Hello")],
+        Policy::default(),
+        false,
+    );
+    let mut request = wp.request_for(&bundle, sequence - 1);
+    request["allow-unfiltered-html"] = json!(true);
+    let (out, code) = wp.apply_on_stdin(format!("{request}\n").as_bytes());
+    assert_eq!(code, 0, "{out}");
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["status"], "applied", "{report:#}");
+    assert_eq!(report["sequence"], sequence);
+    assert!(wp
+        .snapshots()
+        .join(sequence.to_string())
+        .join("snapshot.json")
+        .is_file());
+
+    // Once it is applied, the same bundle again is a replay, refused by the extension.
+    request["last-applied"] = json!(sequence);
+    let (out, code) = wp.apply_on_stdin(format!("{request}\n").as_bytes());
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("replay"), "{out}");
+}

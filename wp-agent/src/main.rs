@@ -147,6 +147,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             tracing::warn!(error = %format!("{err:#}"), "could not update the connector plugin")
                         }
                     }
+                    // PHP for the first apply, started before a bundle comes.
+                    wordpress.prestart();
                     Box::new(wordpress)
                 }
             };

@@ -397,7 +397,9 @@ async fn forged_deployment(app: &TestApp, user: &TestUser, site_id: &str) -> Str
 
 /// A stand-in for `php` that runs the real one, except for `bin/apply.php`
 /// when the file `mode` says `slow` (waits 3 s first) or `crash` (prints no
-/// report and dies, as PHP does when it runs out of memory).
+/// report and dies, as PHP does when it runs out of memory). The agent
+/// starts apply processes ahead of their bundles, so the mode is read once
+/// the request has come on stdin, and the request is passed on.
 fn php_stand_in(host: &Host) -> (PathBuf, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     let mode = host.dir.path().join("mode");
@@ -405,7 +407,7 @@ fn php_stand_in(host: &Host) -> (PathBuf, PathBuf) {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\ncase \"$*\" in\n  *bin/apply.php*)\n    case \"$(cat '{mode}' 2>/dev/null)\" in\n      slow) sleep 3 ;;\n      crash) echo 'PHP Fatal error:  Allowed memory size of 134217728 bytes exhausted'; exit 255 ;;\n    esac ;;\nesac\nexec php \"$@\"\n",
+            "#!/bin/sh\ncase \"$*\" in\n  *bin/apply.php*)\n    IFS= read -r request || exit 0\n    case \"$(cat '{mode}' 2>/dev/null)\" in\n      slow) sleep 3 ;;\n      crash) echo 'PHP Fatal error:  Allowed memory size of 134217728 bytes exhausted'; exit 255 ;;\n    esac\n    printf '%s\\n' \"$request\" | php \"$@\"\n    exit $? ;;\nesac\nexec php \"$@\"\n",
             mode = mode.display()
         ),
     )
@@ -539,6 +541,21 @@ fn zip_item(kind: &str, path: &str, zip: Vec<u8>) -> Value {
     json!({"kind": kind, "path": path, "content_base64": base64::engine::general_purpose::STANDARD.encode(zip)})
 }
 
+/// Processes of `bin/apply.php` waiting for a request, for the WordPress at `wp`.
+fn waiting_apply_processes(wp: &Path) -> Vec<u32> {
+    let wp = wp.to_string_lossy();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            (cmdline.contains("--request-on-stdin") && cmdline.contains(wp.as_ref())).then_some(pid)
+        })
+        .collect()
+}
+
 fn folder_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -635,5 +652,22 @@ async fn theme_and_plugin_zips_reach_wordpress_and_an_escaping_zip_is_refused() 
         folder_names(&wp.path().join("wp-content/plugins")),
         plugins_before
     );
+
+    // The next apply's PHP is already started, waiting for its request;
+    // when the agent goes, it goes too.
+    assert_eq!(
+        waiting_apply_processes(wp.path()).len(),
+        1,
+        "{}",
+        host.log()
+    );
     host.stop().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !waiting_apply_processes(wp.path()).is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the waiting PHP outlived the agent"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -125,6 +125,36 @@ impl Site {
         (report, output.status.code().unwrap_or(-1))
     }
 
+    /// Runs `bin/apply.php --request-on-stdin` as the agent does, with
+    /// `input` on its stdin; returns its stdout and exit code.
+    pub fn apply_on_stdin(&self, input: &[u8]) -> (String, i32) {
+        let mut child = Command::new("php")
+            .arg("-d")
+            .arg(format!("extension={}", extension().display()))
+            .args(&self.php_flags)
+            .arg(self.connector("apply"))
+            .arg("--request-on-stdin")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let output = child.wait_with_output().unwrap();
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            output.status.code().unwrap_or(-1),
+        )
+    }
+
+    /// The request the agent writes for a bundle file.
+    pub fn request_for(&self, bundle: &Path, last_applied: u64) -> Value {
+        json!({
+            "bundle": bundle, "public-key": self.public_key(), "site-id": self.site_id.to_string(),
+            "last-applied": last_applied, "max-bytes": 67108864, "snapshots": self.snapshots(),
+        })
+    }
+
     /// Signs the site's next bundle and applies it.
     pub fn deploy_with(&self, items: Vec<Item>, policy: Policy, extra: &[&str]) -> (Value, i32) {
         let sequence = self.sequence.get() + 1;

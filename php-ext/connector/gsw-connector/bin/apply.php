@@ -3,13 +3,19 @@
  * Applies a bundle to this WordPress; run by the agent (docs/connector.md):
  *   php -d extension=libgsw_php_ext.so bin/apply.php --bundle FILE --public-key B64 --site-id UUID
  *       --last-applied N --max-bytes N --snapshots DIR [--allow-unfiltered-html]
+ * or, started before its bundle arrives, with the same options as one JSON
+ * object on stdin:
+ *   php -d extension=libgsw_php_ext.so bin/apply.php --request-on-stdin
  * Prints one JSON report; exits 0 applied, 1 something failed part-way, 2 refused (nothing changed).
  */
 
 require_once dirname(__DIR__) . '/includes/cli.php';
 gsw_cli_start();
 
-$gsw_options = getopt('', ['bundle:', 'public-key:', 'site-id:', 'last-applied:', 'max-bytes:', 'snapshots:', 'allow-unfiltered-html']);
+$gsw_options = getopt('', ['bundle:', 'public-key:', 'site-id:', 'last-applied:', 'max-bytes:', 'snapshots:', 'allow-unfiltered-html', 'request-on-stdin']);
+if (isset($gsw_options['request-on-stdin'])) {
+    $gsw_options = gsw_cli_request_from_stdin();
+}
 foreach (['bundle', 'public-key', 'site-id', 'snapshots'] as $required) {
     if (!isset($gsw_options[$required]) || !is_string($gsw_options[$required]) || $gsw_options[$required] === '') {
         gsw_cli_refuse("missing --$required");

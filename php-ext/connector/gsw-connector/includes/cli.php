@@ -31,6 +31,37 @@ function gsw_cli_start(): void
     }, 4096);
 }
 
+/**
+ * The options of a command started before its work arrived (PHP is up,
+ * WordPress not loaded yet): one JSON object on stdin with the names of
+ * the command-line options (`{"bundle": "…", "last-applied": 4,
+ * "allow-unfiltered-html": true}`). End of input without one exits quietly:
+ * the agent let the process go unused.
+ */
+function gsw_cli_request_from_stdin(): array
+{
+    $line = fgets(STDIN);
+    if ($line === false || trim($line) === '') {
+        $GLOBALS['gsw_cli_emitted'] = true;
+        exit(0);
+    }
+    // Phases are timed from the request, not from the wait before it.
+    $_SERVER['REQUEST_TIME_FLOAT'] = microtime(true);
+    $request = json_decode($line, true);
+    if (!is_array($request) || array_is_list($request)) {
+        gsw_cli_refuse('the request on stdin is not one JSON object');
+    }
+    $options = [];
+    foreach ($request as $name => $value) {
+        if ($value === true) {
+            $options[$name] = false; // how getopt reports a flag that is present
+        } elseif (is_string($value) || is_int($value)) {
+            $options[$name] = (string) $value;
+        }
+    }
+    return $options;
+}
+
 /** Prints the command's JSON object and exits with its code. */
 function gsw_cli_emit(array $report, int $code): void
 {
