@@ -15,6 +15,7 @@ mod wordpress;
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 /// The gsWstudio agent for a WordPress host.
@@ -74,6 +75,13 @@ enum Command {
     },
     /// Connects to the control plane and applies what it sends, until revoked.
     Run,
+    /// Writes the connector plugin this agent installs as an installable
+    /// plugin zip (for Plugins > Add New > Upload, or `wp plugin install`).
+    ConnectorZip {
+        /// Where to write it.
+        #[arg(long, default_value = "gsw-connector.zip")]
+        out: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -127,6 +135,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.agent_id,
                 config.site_id,
                 enroll::config_path(&cli.state_dir).display()
+            );
+            Ok(())
+        }
+        Command::ConnectorZip { out } => {
+            let zip = wordpress::connector_zip()?;
+            std::fs::write(&out, &zip).with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "wrote {} ({} bytes): the gsw-connector plugin of this agent",
+                out.display(),
+                zip.len()
             );
             Ok(())
         }

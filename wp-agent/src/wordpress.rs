@@ -530,6 +530,23 @@ impl WordPress {
     }
 }
 
+/// The connector plugin, as embedded in this agent, as an installable
+/// plugin zip (every entry under `gsw-connector/`, stored, with fixed
+/// times so the same agent always writes the same bytes), for installing
+/// it by hand (Plugins > Add New > Upload) or with WP-CLI.
+pub fn connector_zip() -> anyhow::Result<Vec<u8>> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644);
+    for (relative, bytes) in CONNECTOR_FILES {
+        zip.start_file(format!("{PLUGIN_DIR}/{relative}"), options)?;
+        zip.write_all(bytes)?;
+    }
+    Ok(zip.finish()?.into_inner())
+}
+
 /// Keeps the `keep` newest snapshots in `dir` (the connector's folders,
 /// named by sequence) and removes older ones, and the work folders
 /// (`.N.tmp-PID`, `.work-N-PID`) of connector runs that never finished.

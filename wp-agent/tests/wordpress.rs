@@ -671,3 +671,53 @@ async fn theme_and_plugin_zips_reach_wordpress_and_an_escaping_zip_is_refused() 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[test]
+fn the_connector_zip_installs_and_activates_through_wordpress() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("gsw-connector.zip");
+    let output = std::process::Command::new(AGENT)
+        .args(["connector-zip", "--out"])
+        .arg(&zip)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The same agent writes the same bytes.
+    let first = std::fs::read(&zip).unwrap();
+    let again = dir.path().join("again.zip");
+    let output = std::process::Command::new(AGENT)
+        .args(["connector-zip", "--out"])
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(std::fs::read(&again).unwrap(), first);
+
+    // Installed as any plugin zip is, by WordPress's own upgrader.
+    let wp = WordPress::install();
+    let state = wp.json(&format!(
+        r#"define('FS_METHOD', 'direct');
+        foreach (['file', 'misc', 'plugin', 'class-wp-upgrader'] as $admin) {{
+            require_once ABSPATH . "wp-admin/includes/$admin.php";
+        }}
+        wp_set_current_user(1);
+        $installed = (new Plugin_Upgrader(new Automatic_Upgrader_Skin()))->install('{}');
+        $activated = activate_plugin('gsw-connector/gsw-connector.php');
+        echo json_encode([
+            'installed' => $installed === true,
+            'active' => is_plugin_active('gsw-connector/gsw-connector.php'),
+            'activation_error' => is_wp_error($activated) ? $activated->get_error_message() : null,
+            'apply' => is_file(WP_PLUGIN_DIR . '/gsw-connector/bin/apply.php'),
+            'name' => get_plugins()['gsw-connector/gsw-connector.php']['Name'] ?? null,
+        ]);"#,
+        zip.display()
+    ));
+    assert_eq!(state["installed"], true, "{state}");
+    assert_eq!(state["active"], true, "{state}");
+    assert_eq!(state["apply"], true, "{state}");
+    assert!(state["name"].as_str().is_some(), "{state}");
+}
