@@ -29,6 +29,25 @@ pub struct Inventory {
     pub themes: Vec<ThemeInfo>,
     #[serde(default)]
     pub plugins: Vec<PluginInfo>,
+    /// The sequences whose snapshot the agent keeps, oldest first: the
+    /// deployments that can still be rolled back. Added by the agent (the
+    /// connector does not know its retention); absent from agents that do
+    /// not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<Vec<u64>>,
+}
+
+impl Inventory {
+    /// Whether the deployment of `sequence` surely has no snapshot any more:
+    /// it is older than the oldest the agent said it keeps (an agent removes
+    /// only older ones, and a deployment newer than its last report may
+    /// have one it has not reported yet).
+    pub fn snapshot_pruned(&self, sequence: u64) -> bool {
+        self.snapshots
+            .as_ref()
+            .and_then(|kept| kept.first())
+            .is_some_and(|oldest| sequence < *oldest)
+    }
 }
 
 /// An installed theme.

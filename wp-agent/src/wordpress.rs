@@ -359,15 +359,18 @@ impl WordPress {
         self.wait(child, self.apply_limit, "apply")
     }
 
-    /// WordPress and PHP versions, themes and plugins.
+    /// WordPress and PHP versions, themes and plugins, and the snapshots
+    /// this agent keeps.
     pub fn inventory(&self) -> anyhow::Result<Inventory> {
         let ran = self.run(
             self.connector_command("inventory.php"),
             QUICK_LIMIT,
             "inventory",
         )?;
-        last_json(&ran.stdout)
-            .with_context(|| format!("reading the connector's inventory ({})", ran.explain()))
+        let mut inventory: Inventory = last_json(&ran.stdout)
+            .with_context(|| format!("reading the connector's inventory ({})", ran.explain()))?;
+        inventory.snapshots = Some(kept_snapshots(&self.snapshots)?);
+        Ok(inventory)
     }
 
     /// Deployed content changed in WordPress since it was deployed.
@@ -552,25 +555,7 @@ pub fn connector_zip() -> anyhow::Result<Vec<u8>> {
 /// (`.N.tmp-PID`, `.work-N-PID`) of connector runs that never finished.
 /// Call it only while no connector runs. Returns how many folders went.
 pub fn prune_snapshots(dir: &Path, keep: usize) -> anyhow::Result<usize> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(err) => return Err(err).with_context(|| format!("reading {}", dir.display())),
-    };
-    let mut snapshots = Vec::new();
-    let mut leftovers = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
-        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Ok(sequence) = name.parse::<u64>() {
-            snapshots.push((sequence, entry.path()));
-        } else if name.starts_with(".work-") || (name.starts_with('.') && name.contains(".tmp-")) {
-            leftovers.push(entry.path());
-        }
-    }
+    let (mut snapshots, leftovers) = snapshot_folders(dir)?;
     snapshots.sort_by_key(|(sequence, _)| std::cmp::Reverse(*sequence));
     let old = snapshots
         .into_iter()
@@ -582,6 +567,46 @@ pub fn prune_snapshots(dir: &Path, keep: usize) -> anyhow::Result<usize> {
         removed += 1;
     }
     Ok(removed)
+}
+
+/// The sequences of the complete snapshots in `dir`, oldest first.
+pub fn kept_snapshots(dir: &Path) -> anyhow::Result<Vec<u64>> {
+    let (snapshots, _) = snapshot_folders(dir)?;
+    let mut kept: Vec<u64> = snapshots
+        .into_iter()
+        .filter(|(_, path)| path.join("snapshot.json").is_file())
+        .map(|(sequence, _)| sequence)
+        .collect();
+    kept.sort_unstable();
+    Ok(kept)
+}
+
+/// A snapshot folder: its sequence and path.
+type SnapshotFolder = (u64, PathBuf);
+
+/// The snapshot folders in `dir` (named by sequence), and the work folders
+/// of connector runs (`.N.tmp-PID`, `.work-N-PID`).
+fn snapshot_folders(dir: &Path) -> anyhow::Result<(Vec<SnapshotFolder>, Vec<PathBuf>)> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(err) => return Err(err).with_context(|| format!("reading {}", dir.display())),
+    };
+    let mut snapshots = Vec::new();
+    let mut work = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Ok(sequence) = name.parse::<u64>() {
+            snapshots.push((sequence, entry.path()));
+        } else if name.starts_with(".work-") || (name.starts_with('.') && name.contains(".tmp-")) {
+            work.push(entry.path());
+        }
+    }
+    Ok((snapshots, work))
 }
 
 fn everything_failed(bundle: &VerifiedBundle<'_>, message: &str) -> Outcome {
@@ -746,6 +771,11 @@ mod tests {
         assert_eq!(left, ["10", "3", "9", "notes"]);
         assert!(snapshots.join("10/snapshot.json").is_file());
         assert_eq!(prune_snapshots(&snapshots, 2).unwrap(), 0);
+        // Only complete snapshots count as kept.
+        assert_eq!(kept_snapshots(&snapshots).unwrap(), [10]);
+        std::fs::write(snapshots.join("9/snapshot.json"), "{}").unwrap();
+        assert_eq!(kept_snapshots(&snapshots).unwrap(), [9, 10]);
+        assert!(kept_snapshots(&dir.path().join("none")).unwrap().is_empty());
     }
 
     #[test]

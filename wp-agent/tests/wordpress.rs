@@ -513,12 +513,38 @@ async fn a_delivery_during_an_apply_waits_a_crash_is_reported_and_old_snapshots_
     kept.sort();
     assert_eq!(kept, ["2", "4"]);
 
-    // So the first deployment can no longer be rolled back, and says why.
-    let rollback = roll_back(&app, &ada, &first).await;
+    // The agent says which it keeps; the control plane then refuses to
+    // roll back the first deployment, and says why.
+    let site_path = format!("/sites/{site_id}");
+    wait_for("the kept snapshots in the inventory", &host, || async {
+        let site = get(&app, &ada, &site_path).await;
+        (site["inventory"]["snapshots"] == json!([2, 4])).then_some(site)
+    })
+    .await;
+    let response = app
+        .api(
+            Method::POST,
+            &format!("/deployments/{}/rollback", first["id"].as_str().unwrap()),
+            Some(&ada.access),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 409);
+    let refused: Value = response.json().await.unwrap();
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("no longer keeps the snapshot of deployment #1"),
+        "{message}"
+    );
+
+    // A snapshot gone behind the agent's back (a disk cleanup): the
+    // rollback reaches the connector, which fails it and says why.
+    std::fs::remove_dir_all(host.state_dir().join("snapshots/2")).unwrap();
+    let rollback = roll_back(&app, &ada, &second).await;
     let rollback = settled(&app, &ada, &host, &rollback).await;
     assert_eq!(rollback["status"], "failed", "{rollback}");
     let message = rollback["results"][0]["message"].as_str().unwrap();
-    assert!(message.contains("no snapshot of sequence 1"), "{message}");
+    assert!(message.contains("no snapshot of sequence 2"), "{message}");
     host.stop().await;
 }
 

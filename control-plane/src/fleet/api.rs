@@ -744,7 +744,7 @@ async fn get_deployment(
     responses(
         (status = 202, description = "Rollback queued; delivered when the agent is connected", body = DeploymentView),
         (status = 404, description = "No such deployment of the caller's", body = gsw_protocol::ErrorBody),
-        (status = 409, description = "The deployment changed nothing that could be undone (not applied yet, or refused)", body = gsw_protocol::ErrorBody),
+        (status = 409, description = "The deployment changed nothing that could be undone (not applied yet, or refused), or its snapshot is no longer kept on the host", body = gsw_protocol::ErrorBody),
     ))]
 async fn rollback_deployment(
     State(state): State<AppState>,
@@ -769,6 +769,20 @@ async fn rollback_deployment(
                 "this deployment was refused by its agent and changed nothing".into(),
             ))
         }
+    }
+    // The agent keeps the newest snapshots only; an older deployment's is gone.
+    let site = state.store.site(user.id, target.site_id).await?;
+    let inventory = site
+        .and_then(|s| s.inventory)
+        .and_then(|i| serde_json::from_value::<gsw_protocol::site::Inventory>(i).ok());
+    let sequence = u64::try_from(target.sequence).unwrap_or_default();
+    if let Some(kept) = inventory.filter(|i| i.snapshot_pruned(sequence)) {
+        let kept = kept.snapshots.unwrap_or_default();
+        return Err(AppError::InvalidState(format!(
+            "the host no longer keeps the snapshot of deployment #{sequence} (its agent keeps the newest {}, from #{}); it cannot be rolled back",
+            kept.len(),
+            kept.first().copied().unwrap_or_default()
+        )));
     }
     let instruction = serde_json::json!({
         "deployment_id": target.id,

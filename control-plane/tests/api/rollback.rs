@@ -14,6 +14,7 @@ use crate::on_both_backends;
 on_both_backends!(
     an_applied_deployment_can_be_rolled_back,
     only_deployments_that_changed_something_roll_back,
+    a_deployment_whose_snapshot_the_host_no_longer_keeps_is_not_rolled_back,
     the_sites_policy_is_signed_into_its_bundles,
     sites_show_their_latest_inventory_and_drift,
 );
@@ -276,4 +277,61 @@ async fn sites_show_their_latest_inventory_and_drift(app: TestApp) {
         listed["sites"][0]["inventory"]["php_version"], "8.2.7",
         "{listed}"
     );
+}
+
+async fn roll_back(app: &TestApp, user: &TestUser, deployment: &Value) -> reqwest::Response {
+    app.api(
+        Method::POST,
+        &format!(
+            "/deployments/{}/rollback",
+            deployment["id"].as_str().unwrap()
+        ),
+        Some(&user.access),
+        None,
+    )
+    .await
+}
+
+async fn a_deployment_whose_snapshot_the_host_no_longer_keeps_is_not_rolled_back(app: TestApp) {
+    let ada = app.signed_up("ada@example.com").await;
+    let site = app.create_site(&ada, json!({"name": "Bakery"})).await;
+    let site_id = site["id"].as_str().unwrap();
+    let mut deployments = Vec::new();
+    for sequence in 1..=4 {
+        let deployment = deploy_one_page(&app, &ada, site_id).await;
+        report(&app, site_id, &deployment, DeliveryReport::Acked).await;
+        report(&app, site_id, &deployment, applied(sequence)).await;
+        deployments.push(deployment);
+    }
+    // Before the agent says what it keeps, every applied deployment may roll back.
+    let response = roll_back(&app, &ada, &deployments[0]).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+
+    // The agent keeps the snapshots of #2 and #3 (its inventory predates #4).
+    let inventory = json!({
+        "wordpress_version": "6.1.1", "php_version": "8.2.7", "site_url": "http://bakery.example",
+        "snapshots": [2, 3],
+    });
+    app.store
+        .record_site_inventory(site_id.parse().unwrap(), &inventory, Utc::now())
+        .await
+        .unwrap();
+    let response = roll_back(&app, &ada, &deployments[0]).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_state");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("no longer keeps the snapshot of deployment #1"),
+        "{message}"
+    );
+    for kept in [1, 2, 3] {
+        let response = roll_back(&app, &ada, &deployments[kept]).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::ACCEPTED,
+            "#{} is kept or newer than the report",
+            kept + 1
+        );
+    }
 }

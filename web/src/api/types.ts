@@ -13,6 +13,8 @@ export interface SiteInventory {
   active_theme?: string;
   themes?: { slug: string; name?: string; version?: string; active?: boolean }[];
   plugins?: { file: string; slug?: string; name?: string; version?: string; active?: boolean }[];
+  /// Sequences whose snapshot the agent keeps, oldest first (agents that say).
+  snapshots?: number[] | null;
 }
 
 /// Deployed content changed in WordPress since it was deployed, as the agent last reported.

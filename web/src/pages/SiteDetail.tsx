@@ -106,7 +106,7 @@ export default function SiteDetailPage({ siteId }: { siteId: string }) {
       <div className="grid gap-6 lg:grid-cols-3 [&>*]:min-w-0">
         <div className="space-y-6 lg:col-span-2">
           <DraftCards draft={draft} siteId={siteId} />
-          <DeploymentHistory loaded={deployments} />
+          <DeploymentHistory loaded={deployments} kept={s?.inventory?.snapshots} />
         </div>
         <div className="space-y-6">
           <AgentCard site={s} agent={agent.data} loading={agent.loading} error={agent.error} siteId={siteId} />
@@ -392,7 +392,15 @@ function TagsCard({ site, onSaved }: { site: Site; onSaved: (site: Site) => void
   );
 }
 
-function DeploymentHistory({ loaded }: { loaded: Loaded<{ deployments: Deployment[] }> }) {
+/// Why a deployment cannot be rolled back, or null when it can.
+export function rollbackBlocked(d: Deployment, kept?: number[] | null): string | null {
+  if (d.status !== 'applied' && d.status !== 'failed') return 'Only an applied deployment can be rolled back';
+  // The agent keeps the newest snapshots; a deployment older than the oldest has none.
+  if (kept?.length && d.sequence < kept[0]) return `The host no longer keeps this deployment's snapshot (it keeps #${kept[0]} and later)`;
+  return null;
+}
+
+function DeploymentHistory({ loaded, kept }: { loaded: Loaded<{ deployments: Deployment[] }>; kept?: number[] | null }) {
   const [open, setOpen] = useState<string>();
   const [rolling, setRolling] = useState<string>();
   const [failure, setFailure] = useState<ApiError>();
@@ -440,8 +448,8 @@ function DeploymentHistory({ loaded }: { loaded: Loaded<{ deployments: Deploymen
                   variant="secondary"
                   className="min-h-8 px-3 py-1"
                   busy={rolling === d.id}
-                  disabled={d.status !== 'applied' && d.status !== 'failed'}
-                  title={d.status === 'applied' || d.status === 'failed' ? 'Restore the site as it was before this deployment' : 'Only an applied deployment can be rolled back'}
+                  disabled={rollbackBlocked(d, kept) !== null}
+                  title={rollbackBlocked(d, kept) ?? 'Restore the site as it was before this deployment'}
                   onClick={() => rollback(d)}
                 >
                   Roll back

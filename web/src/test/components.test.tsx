@@ -12,7 +12,7 @@ import { checkForm, editOf, formOf, splitParagraphs } from '../pages/Editor';
 import { stepsOf } from '../pages/Job';
 import { SitesPage } from '../pages/Sites';
 import { briefOf, EMPTY_FORM, validate, WizardPage } from '../pages/Wizard';
-import { parseTags } from '../pages/SiteDetail';
+import { parseTags, rollbackBlocked } from '../pages/SiteDetail';
 
 describe('Field', () => {
   it('labels its control and puts the message beside it', () => {
@@ -227,5 +227,18 @@ describe('routing', () => {
     expect(safeNext('//evil.example')).toBe('/');
     expect(safeNext('/sites/new')).toBe('/sites/new');
     expect(safeNext(null)).toBe('/');
+  });
+});
+
+describe('rollback', () => {
+  it('is offered for applied deployments whose snapshot the host keeps', () => {
+    const d = (sequence: number, status = 'applied') => ({ sequence, status }) as never;
+    expect(rollbackBlocked(d(3))).toBeNull();
+    expect(rollbackBlocked(d(3, 'queued'))).toMatch(/Only an applied/);
+    expect(rollbackBlocked(d(1), [2, 3])).toMatch(/no longer keeps .* #2 and later/);
+    expect(rollbackBlocked(d(2), [2, 3])).toBeNull();
+    // Newer than the agent's last report: it may well have one.
+    expect(rollbackBlocked(d(9), [2, 3])).toBeNull();
+    expect(rollbackBlocked(d(1), [])).toBeNull();
   });
 });
