@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::generation::text;
+use super::generation::{stored_draft, text};
 use crate::app::AppState;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
@@ -226,9 +226,7 @@ async fn edit_page(
             .site_draft(user.id, site_id)
             .await?
             .ok_or(AppError::NotFound("draft"))?;
-        let mut draft: SiteDraft = serde_json::from_value(record.draft).map_err(|e| {
-            AppError::Internal(anyhow::Error::from(e).context("reading a stored draft"))
-        })?;
+        let mut draft = stored_draft(record.draft)?;
         let page = apply(&mut draft, &slug, &edit)?;
         let value = serde_json::to_value(&draft).map_err(anyhow::Error::from)?;
         match state

@@ -182,6 +182,13 @@ fn brief_of(body: &GenerateSite) -> ApiResult<Brief> {
     })
 }
 
+/// A draft as the store keeps it (JSON), read back; one that no longer reads
+/// is an internal error.
+pub(crate) fn stored_draft(value: serde_json::Value) -> ApiResult<SiteDraft> {
+    serde_json::from_value(value)
+        .map_err(|e| AppError::Internal(anyhow::Error::from(e).context("reading a stored draft")))
+}
+
 fn accepted(job: &Job) -> (StatusCode, Json<JobAccepted>) {
     (
         StatusCode::ACCEPTED,
@@ -254,9 +261,7 @@ async fn get_draft(
         .site_draft(user.id, id)
         .await?
         .ok_or(AppError::NotFound("draft"))?;
-    let draft: SiteDraft = serde_json::from_value(record.draft).map_err(|e| {
-        AppError::Internal(anyhow::Error::from(e).context("reading a stored draft"))
-    })?;
+    let draft = stored_draft(record.draft)?;
     Ok(Json(DraftView {
         site_id: record.site_id,
         job_id: record.job_id,
@@ -286,9 +291,7 @@ async fn regenerate(
         .site_draft(user.id, id)
         .await?
         .ok_or(AppError::NotFound("draft"))?;
-    let draft: SiteDraft = serde_json::from_value(record.draft).map_err(|e| {
-        AppError::Internal(anyhow::Error::from(e).context("reading a stored draft"))
-    })?;
+    let draft = stored_draft(record.draft)?;
     let failed = draft.failed_pages.iter().any(|f| f.slug == body.page);
     match draft.pages.iter().find(|p| p.slug == body.page) {
         Some(page) => {

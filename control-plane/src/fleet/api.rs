@@ -615,8 +615,7 @@ async fn draft_payload(state: &AppState, owner: Uuid, site_id: Uuid) -> ApiResul
                     .into(),
             )
         })?;
-    let draft: SiteDraft = serde_json::from_value(record.draft)
-        .map_err(|e| anyhow::anyhow!("stored draft of site {site_id} is unreadable: {e}"))?;
+    let draft = crate::api::generation::stored_draft(record.draft)?;
     let items = draft_items(&draft).map_err(anyhow::Error::from)?;
     Payload::build(items).map_err(|e| AppError::Internal(anyhow::anyhow!("draft bundle: {e}")))
 }
