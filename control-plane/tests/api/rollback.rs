@@ -42,6 +42,20 @@ async fn report(app: &TestApp, site_id: &str, deployment: &Value, report: Delive
         .unwrap());
 }
 
+/// Asks for a deployment's rollback, as `user`.
+async fn roll_back(app: &TestApp, user: &TestUser, deployment: &Value) -> reqwest::Response {
+    app.api(
+        Method::POST,
+        &format!(
+            "/deployments/{}/rollback",
+            deployment["id"].as_str().unwrap()
+        ),
+        Some(&user.access),
+        None,
+    )
+    .await
+}
+
 fn applied(sequence: i64) -> DeliveryReport {
     DeliveryReport::Applied {
         results: json!([{"kind": "content", "path": "pages/home.json", "status": "applied"}]),
@@ -59,14 +73,7 @@ async fn an_applied_deployment_can_be_rolled_back(app: TestApp) {
     report(&app, site_id, &deployment, applied(1)).await;
 
     let id = deployment["id"].as_str().unwrap();
-    let response = app
-        .api(
-            Method::POST,
-            &format!("/deployments/{id}/rollback"),
-            Some(&ada.access),
-            None,
-        )
-        .await;
+    let response = roll_back(&app, &ada, &deployment).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let rollback: Value = response.json().await.unwrap();
     assert_eq!(rollback["rollback_of"], id);
@@ -111,14 +118,7 @@ async fn an_applied_deployment_can_be_rolled_back(app: TestApp) {
 
     // Another user cannot roll back Ada's deployment, nor learn it exists.
     let bob = app.signed_up("bob@example.com").await;
-    let response = app
-        .api(
-            Method::POST,
-            &format!("/deployments/{id}/rollback"),
-            Some(&bob.access),
-            None,
-        )
-        .await;
+    let response = roll_back(&app, &bob, &deployment).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
@@ -126,22 +126,8 @@ async fn only_deployments_that_changed_something_roll_back(app: TestApp) {
     let ada = app.signed_up("ada@example.com").await;
     let site = app.create_site(&ada, json!({"name": "Bakery"})).await;
     let site_id = site["id"].as_str().unwrap();
-    let rollback = |id: String| {
-        let app = &app;
-        let token = ada.access.clone();
-        async move {
-            app.api(
-                Method::POST,
-                &format!("/deployments/{id}/rollback"),
-                Some(&token),
-                None,
-            )
-            .await
-        }
-    };
-
     let queued = deploy_one_page(&app, &ada, site_id).await;
-    let response = rollback(queued["id"].as_str().unwrap().to_owned()).await;
+    let response = roll_back(&app, &ada, &queued).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     assert_eq!(error_code(response).await, "invalid_state");
 
@@ -155,7 +141,7 @@ async fn only_deployments_that_changed_something_roll_back(app: TestApp) {
         },
     )
     .await;
-    let response = rollback(queued["id"].as_str().unwrap().to_owned()).await;
+    let response = roll_back(&app, &ada, &queued).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
 
     // A failed apply may have changed part of the site: it can be undone.
@@ -171,12 +157,12 @@ async fn only_deployments_that_changed_something_roll_back(app: TestApp) {
         },
     )
     .await;
-    let response = rollback(failed["id"].as_str().unwrap().to_owned()).await;
+    let response = roll_back(&app, &ada, &failed).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
 
-    let response = rollback(Uuid::now_v7().to_string()).await;
+    let response = roll_back(&app, &ada, &json!({"id": Uuid::now_v7()})).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    let response = rollback("not-a-uuid".to_owned()).await;
+    let response = roll_back(&app, &ada, &json!({"id": "not-a-uuid"})).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -277,19 +263,6 @@ async fn sites_show_their_latest_inventory_and_drift(app: TestApp) {
         listed["sites"][0]["inventory"]["php_version"], "8.2.7",
         "{listed}"
     );
-}
-
-async fn roll_back(app: &TestApp, user: &TestUser, deployment: &Value) -> reqwest::Response {
-    app.api(
-        Method::POST,
-        &format!(
-            "/deployments/{}/rollback",
-            deployment["id"].as_str().unwrap()
-        ),
-        Some(&user.access),
-        None,
-    )
-    .await
 }
 
 async fn a_deployment_whose_snapshot_the_host_no_longer_keeps_is_not_rolled_back(app: TestApp) {
