@@ -125,32 +125,15 @@ fn connector(site: &Site, start: Start, unfiltered: bool) -> f64 {
             if unfiltered {
                 request["allow-unfiltered-html"] = json!(true);
             }
-            let mut child = Command::new("php")
-                .arg("-d")
-                .arg(format!("extension={}", common::extension().display()))
-                .args(&site.php_flags)
-                .arg(site.connector("apply"))
-                .arg("--request-on-stdin")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
+            let child = site.start_on_stdin();
             // Started well before the bundle arrives, as the agent's is.
             std::thread::sleep(Duration::from_millis(300));
             let started = Instant::now();
-            let mut stdin = child.stdin.take().unwrap();
-            stdin.write_all(format!("{request}\n").as_bytes()).unwrap();
-            drop(stdin);
-            let output = child.wait_with_output().unwrap();
+            let (text, code) = Site::finish_on_stdin(child, format!("{request}\n").as_bytes());
             let elapsed = started.elapsed().as_secs_f64();
-            if std::env::var_os("GSW_PROFILE").is_some() {
-                eprint!("{}", String::from_utf8_lossy(&output.stderr));
-            }
-            let text = String::from_utf8_lossy(&output.stdout);
             let report: Value = serde_json::from_str(text.trim())
                 .unwrap_or_else(|_| panic!("not one JSON report: {text}"));
-            (elapsed, report, output.status.code().unwrap_or(-1))
+            (elapsed, report, code)
         }
     };
     assert_eq!(code, 0, "{report:#}");

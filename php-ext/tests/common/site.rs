@@ -125,10 +125,10 @@ impl Site {
         (report, output.status.code().unwrap_or(-1))
     }
 
-    /// Runs `bin/apply.php --request-on-stdin` as the agent does, with
-    /// `input` on its stdin; returns its stdout and exit code.
-    pub fn apply_on_stdin(&self, input: &[u8]) -> (String, i32) {
-        let mut child = Command::new("php")
+    /// Starts `bin/apply.php --request-on-stdin` as the agent does, ahead
+    /// of its request; hand it one with [`finish_on_stdin`](Self::finish_on_stdin).
+    pub fn start_on_stdin(&self) -> std::process::Child {
+        Command::new("php")
             .arg("-d")
             .arg(format!("extension={}", extension().display()))
             .args(&self.php_flags)
@@ -138,13 +138,27 @@ impl Site {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Writes `input` to a started apply's stdin, closes it, and waits;
+    /// returns its stdout and exit code (stderr too with `GSW_PROFILE`).
+    pub fn finish_on_stdin(mut child: std::process::Child, input: &[u8]) -> (String, i32) {
         child.stdin.take().unwrap().write_all(input).unwrap();
         let output = child.wait_with_output().unwrap();
+        if std::env::var_os("GSW_PROFILE").is_some() {
+            eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        }
         (
             String::from_utf8_lossy(&output.stdout).into_owned(),
             output.status.code().unwrap_or(-1),
         )
+    }
+
+    /// Runs `bin/apply.php --request-on-stdin` with `input` on its stdin;
+    /// returns its stdout and exit code.
+    pub fn apply_on_stdin(&self, input: &[u8]) -> (String, i32) {
+        Self::finish_on_stdin(self.start_on_stdin(), input)
     }
 
     /// The request the agent writes for a bundle file.
