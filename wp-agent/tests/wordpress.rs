@@ -647,6 +647,16 @@ async fn theme_and_plugin_zips_reach_wordpress_and_an_escaping_zip_is_refused() 
     assert_eq!(theme["active"], true);
     assert_eq!(theme["version"], "1.0");
 
+    // The PHP waiting for the next apply dies first (killed, out of
+    // memory): the agent starts a fresh one for the next bundle.
+    let waiting = waiting_apply_processes(wp.path());
+    assert_eq!(waiting.len(), 1, "{}", host.log());
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &waiting[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+
     // A plugin zip with an entry outside its folder is refused before
     // anything is written, and the deployment says so.
     let plugins_before = folder_names(&wp.path().join("wp-content/plugins"));
