@@ -23,7 +23,7 @@ final class GSW_Slugs
     /** @var array<string, array<int, true>> slug => ids of the rows holding it (as the database compares) */
     private array $holders = [];
     private bool $on = true;
-    /** @var array<int, callable> */
+    /** @var array<string, callable> filter => our callback on it */
     private array $hooks = [];
 
     /**
