@@ -1010,7 +1010,7 @@ fn design(f: &Facts) -> Design {
         style: if wish.is_empty() {
             f.profile.style.into()
         } else {
-            wish.describe(style, f.profile.style)
+            wish.describe(style)
         },
         palette: wish.palette(&palette),
         fonts: wish.fonts(&fonts),

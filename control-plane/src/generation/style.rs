@@ -116,7 +116,7 @@ pub const HUES: &[Hue] = &[
     },
 ];
 
-/// The dark scheme's background, text and secondary surface.
+/// The dark scheme's background and text (its surfaces come from the hue).
 pub const DARK: [&str; 2] = ["#14161b", "#f2f2f0"];
 
 /// Light backgrounds a person may ask for by name.
@@ -318,8 +318,9 @@ impl Wish {
         }
     }
 
-    /// The design's description: what was honoured, then the person's words.
-    pub fn describe(&self, style: &str, otherwise: &str) -> String {
+    /// The design's description of a wish that is not empty: what was
+    /// honoured, then the person's words.
+    pub fn describe(&self, style: &str) -> String {
         let mut parts = Vec::new();
         let colour = self.hue.map(|h| h.name.to_owned());
         let ground = if self.dark {
@@ -339,12 +340,11 @@ impl Wish {
         if let Some((_, says)) = self.fonts {
             parts.push(format!("with {says}"));
         }
-        let what = if parts.is_empty() {
-            otherwise.trim_end_matches('.').to_owned()
-        } else {
-            parts.join(", ")
-        };
-        format!("{what}; from your preferences: {}", style.trim())
+        format!(
+            "{}; from your preferences: {}",
+            parts.join(", "),
+            style.trim()
+        )
     }
 }
 
