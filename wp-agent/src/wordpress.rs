@@ -369,7 +369,13 @@ impl WordPress {
         )?;
         let mut inventory: Inventory = last_json(&ran.stdout)
             .with_context(|| format!("reading the connector's inventory ({})", ran.explain()))?;
-        inventory.snapshots = Some(kept_snapshots(&self.snapshots)?);
+        // A folder that cannot be read leaves the list out (the control plane
+        // then lets the connector decide) rather than the whole report.
+        inventory.snapshots = kept_snapshots(&self.snapshots)
+            .inspect_err(
+                |err| tracing::warn!(error = %format!("{err:#}"), "listing the kept snapshots"),
+            )
+            .ok();
         Ok(inventory)
     }
 
