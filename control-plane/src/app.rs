@@ -1,4 +1,5 @@
-//! The application: shared state and the router.
+//! The composition of the HTTP surface: every resource's routes, the OpenAPI
+//! document, docs, health, metrics and the dashboard, under one router.
 
 use std::sync::Arc;
 
@@ -6,56 +7,16 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::Html;
 use axum::routing::get;
 use axum::{middleware, Json, Router};
-use gsw_storage::Store;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::api;
-use crate::auth::ratelimit::RateLimiter;
-use crate::auth::tokens::TokenIssuer;
 use crate::error::AppError;
-use crate::fleet::Fleet;
-use crate::metrics::HttpMetrics;
 use crate::settings::Settings;
+use crate::state::AppState;
 use crate::telemetry;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub tokens: Arc<TokenIssuer>,
-    pub email_limiter: Arc<RateLimiter>,
-    pub client_limiter: Arc<RateLimiter>,
-    pub metrics: Arc<HttpMetrics>,
-    pub settings: Arc<Settings>,
-    pub fleet: Arc<Fleet>,
-}
-
-impl AppState {
-    /// State over an opened store, signing tokens with `jwt_secret`.
-    pub fn new(
-        settings: Settings,
-        store: Arc<dyn Store>,
-        jwt_secret: &[u8],
-        fleet: Arc<Fleet>,
-    ) -> anyhow::Result<Self> {
-        Ok(Self {
-            tokens: Arc::new(TokenIssuer::new(
-                jwt_secret,
-                settings.access_token_ttl_secs,
-                settings.refresh_token_ttl_secs,
-            )?),
-            email_limiter: Arc::new(RateLimiter::new(settings.login_limit_per_email)),
-            client_limiter: Arc::new(RateLimiter::new(settings.login_limit_per_client)),
-            metrics: Arc::new(HttpMetrics::default()),
-            settings: Arc::new(settings),
-            store,
-            fleet,
-        })
-    }
-}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -91,15 +52,17 @@ impl Modify for BearerAuth {
 /// The `/api/v1` routes and the OpenAPI document describing them.
 fn api(max_bundle_bytes: u64) -> (Router<AppState>, OpenApiDoc) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(crate::auth::router())
+        .merge(api::auth::router())
         .merge(api::sites::router())
-        .merge(api::jobs::router())
         .merge(api::generation::router())
-        .merge(api::admin::router())
-        .merge(api::editor::router())
+        .merge(api::drafts::router())
+        .merge(api::jobs::router())
+        .merge(api::job_events::router())
+        .merge(api::agents::router())
+        .merge(api::deployments::router(max_bundle_bytes))
         .merge(api::fleet_table::router())
         .merge(api::billing::router())
-        .merge(crate::fleet::api::router(max_bundle_bytes))
+        .merge(api::admin::router())
         .split_for_parts();
     doc.servers = Some(vec![utoipa::openapi::Server::new(gsw_protocol::API_PREFIX)]);
     (router, doc)

@@ -28,9 +28,15 @@ pub enum AppError {
     /// The body is not JSON, or not JSON of the expected shape.
     #[error("{0}")]
     MalformedRequest(String),
-    /// Well-formed, but a value breaks a rule (length, format, range).
-    #[error("{0}")]
-    Validation(String),
+    /// Well-formed, but a value breaks a rule (length, format, range). The
+    /// field is named on its own for programs, and in the message for people.
+    #[error("{}", validation_message(field.as_deref(), message))]
+    Validation {
+        /// Path of the offending field (`email`, `goals[2]`, `sections[0].heading`), if one is to blame.
+        field: Option<String>,
+        /// What is wrong with it and what is allowed.
+        message: String,
+    },
     /// The body is not declared as JSON.
     #[error("send the body as JSON with `Content-Type: application/json`")]
     UnsupportedMediaType,
@@ -81,13 +87,62 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+fn validation_message(field: Option<&str>, message: &str) -> String {
+    match field {
+        Some(field) => format!("{field}: {message}"),
+        None => message.to_owned(),
+    }
+}
+
 impl AppError {
+    /// A value of `field` breaks a rule, said by `message`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    /// The request as a whole breaks a rule (no single field is to blame).
+    pub fn invalid_body(message: impl Into<String>) -> Self {
+        AppError::Validation {
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// A body that did not deserialize into the expected shape, from serde's
+    /// words: `goals[0]: invalid type…` names its field first; a missing or
+    /// unknown field at the top is named in backticks.
+    fn from_serde(text: &str) -> Self {
+        // A field path starts with a name: `[0]` is serde's positional form
+        // of a whole body sent as an array, no field of ours.
+        let is_path = |p: &str| {
+            p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_[].".contains(c))
+        };
+        if let Some((path, rest)) = text.split_once(": ").filter(|(p, _)| is_path(p)) {
+            return AppError::invalid(path, rest);
+        }
+        let named = ["missing field `", "unknown field `"]
+            .iter()
+            .find_map(|lead| text.strip_prefix(lead))
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(name, _)| name)
+            .filter(|name| is_path(name));
+        AppError::Validation {
+            field: named.map(str::to_owned),
+            message: text.to_owned(),
+        }
+    }
+
     /// HTTP status and stable code of this error.
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         use AppError::*;
         match self {
             MalformedRequest(_) => (StatusCode::BAD_REQUEST, "malformed_request"),
-            Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
@@ -122,10 +177,15 @@ impl IntoResponse for AppError {
             }
             other => other.to_string(),
         };
+        let field = match &self {
+            AppError::Validation { field, .. } => field.clone(),
+            _ => None,
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: code.to_owned(),
                 message,
+                field,
                 request_id,
             },
         };
@@ -161,7 +221,7 @@ impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
             JsonRejection::JsonDataError(err) => {
-                AppError::Validation(serde_message(&err.body_text()))
+                AppError::from_serde(&serde_message(&err.body_text()))
             }
             JsonRejection::JsonSyntaxError(err) => AppError::MalformedRequest(format!(
                 "the body is not valid JSON: {}",
@@ -229,6 +289,40 @@ mod tests {
         let message = json["error"]["message"].as_str().unwrap();
         assert!(!message.contains("relation"), "{message}");
         assert!(message.contains("req-1"));
+    }
+
+    #[tokio::test]
+    async fn validation_errors_name_their_field_apart() {
+        let (status, json, _) = body_of(AppError::invalid("goals[1]", "must not be empty")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(json["error"]["field"], "goals[1]");
+        assert_eq!(json["error"]["message"], "goals[1]: must not be empty");
+        let (_, json, _) = body_of(AppError::invalid_body("send at least one item")).await;
+        assert!(json["error"].get("field").is_none(), "{json}");
+    }
+
+    #[test]
+    fn serde_errors_name_the_field_they_are_about() {
+        let field = |text: &str| match AppError::from_serde(text) {
+            AppError::Validation { field, .. } => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            field("goals[0]: invalid type: integer `3`, expected a string at line 1 column 9"),
+            Some("goals[0]".into())
+        );
+        assert_eq!(
+            field("missing field `email` at line 1 column 2"),
+            Some("email".into())
+        );
+        assert_eq!(
+            field("unknown field `admin`, expected `email` or `password` at line 1 column 8"),
+            Some("admin".into())
+        );
+        assert_eq!(
+            field("invalid type: sequence, expected struct Credentials"),
+            None
+        );
     }
 
     #[tokio::test]

@@ -9,9 +9,9 @@ use axum::http::request::Parts;
 use gsw_storage::Role;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::tokens::AccessTokenError;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// A JSON body.
 #[derive(Debug, FromRequest)]

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod drafts;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod queue;
 pub mod server;
 pub mod settings;
+pub mod state;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

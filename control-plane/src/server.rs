@@ -13,10 +13,11 @@ use base64::Engine;
 use rand::RngCore;
 use tokio::net::TcpListener;
 
-use crate::app::{self, AppState};
+use crate::app;
 use crate::fleet::{Bus, Fleet, FleetSettings};
 use crate::generation::service::Generation;
 use crate::settings::Settings;
+use crate::state::AppState;
 use ed25519_dalek::SigningKey;
 
 /// A bound, ready-to-run control plane.

@@ -247,6 +247,23 @@ impl Settings {
     }
 
     fn check(&self) -> anyhow::Result<()> {
+        // The enrollment command names the URL agents dial and trust for
+        // their signing key: off this machine it must come from the
+        // operator, never from a request's Host header.
+        match &self.public_url {
+            None if !self.listen.ip().is_loopback() => bail!(
+                "public_url (GSW_PUBLIC_URL) must be set when listening on {}: it is the https:// URL agents enroll with",
+                self.listen
+            ),
+            Some(url) => {
+                let parsed = url::Url::parse(url)
+                    .with_context(|| format!("public_url {url:?} is not a URL"))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                    bail!("public_url must be an https:// URL such as https://gsw.example.com");
+                }
+            }
+            None => {}
+        }
         if let Some(secret) = &self.jwt_secret {
             if secret.expose().len() < 32 {
                 bail!("jwt_secret must be at least 32 bytes");
@@ -345,6 +362,23 @@ mod tests {
             jail.clear_env();
             jail.set_env("GSW_LISTEN", "not an address");
             assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn off_loopback_the_public_url_must_be_given() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GSW_LISTEN", "0.0.0.0:8080");
+            let err = Settings::load(None).unwrap_err();
+            assert!(err.to_string().contains("GSW_PUBLIC_URL"), "{err}");
+            jail.set_env("GSW_PUBLIC_URL", "gsw.example.com");
+            assert!(Settings::load(None).is_err());
+            jail.set_env("GSW_PUBLIC_URL", "https://gsw.example.com");
+            assert!(Settings::load(None).is_ok());
+            jail.clear_env();
+            jail.set_env("GSW_LISTEN", "[::1]:8080");
+            assert!(Settings::load(None).is_ok(), "loopback needs none");
             Ok(())
         });
     }

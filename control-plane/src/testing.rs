@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::{Server, Settings};
 use gsw_storage::testing::TestDatabase;
 use gsw_storage::{Backend, Store};
@@ -255,12 +255,27 @@ pub async fn error_code(response: Response) -> String {
     let error = body["error"]
         .as_object()
         .unwrap_or_else(|| panic!("no error object in {body}"));
-    assert_eq!(
-        error.len(),
-        3,
-        "error has exactly code, message, request_id: {body}"
-    );
-    assert!(!error["message"].as_str().unwrap().is_empty());
+    let code = error["code"].as_str().unwrap();
+    let message = error["message"].as_str().unwrap();
+    assert!(!message.is_empty());
+    // `field` only on a validation error, and the message names it too.
+    match error.get("field") {
+        Some(field) => {
+            assert_eq!(code, "validation_failed", "{body}");
+            let field = field.as_str().expect("field is a string");
+            assert!(message.starts_with(&format!("{field}: ")), "{body}");
+            assert_eq!(
+                error.len(),
+                4,
+                "error has exactly code, message, field, request_id: {body}"
+            );
+        }
+        None => assert_eq!(
+            error.len(),
+            3,
+            "error has exactly code, message, request_id: {body}"
+        ),
+    }
     assert_eq!(error["request_id"].as_str().unwrap(), request_id);
     error["code"].as_str().unwrap().to_owned()
 }

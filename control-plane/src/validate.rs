@@ -16,7 +16,31 @@ pub const URL_MAX: usize = 2048;
 pub const METADATA_MAX_BYTES: usize = 64 * 1024;
 
 fn invalid(field: &str, rule: impl std::fmt::Display) -> AppError {
-    AppError::Validation(format!("{field}: {rule}"))
+    AppError::invalid(format!("{field}"), format!("{rule}"))
+}
+
+/// Multi-line text: not blank, at most `max` characters, no control characters but line breaks and tabs.
+pub fn text(field: &str, raw: &str, max: usize) -> Result<String, AppError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(AppError::invalid(format!("{field}"), "must not be empty"));
+    }
+    if text.chars().count() > max {
+        return Err(AppError::invalid(
+            format!("{field}"),
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(AppError::invalid(
+            format!("{field}"),
+            "must not contain control characters",
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 /// Lower-cases and checks an email address.

@@ -21,8 +21,8 @@ use axum::Router;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/dashboard.rs"));

@@ -69,6 +69,18 @@ impl ItemKind {
     }
 }
 
+/// The fingerprint people compare to check a bundle-signing key out of band:
+/// `SHA256:` and the unpadded base64 of the SHA-256 of the key's 32 bytes, as
+/// SSH shows host keys.
+pub fn key_fingerprint(key: &VerifyingKey) -> String {
+    use base64::Engine;
+    let digest = Sha256::digest(key.as_bytes());
+    format!(
+        "SHA256:{}",
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)
+    )
+}
+
 /// One item of a bundle, as the manifest describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -9,6 +9,7 @@
 pub mod blocks;
 pub mod bundle;
 pub mod frame;
+pub mod items;
 pub mod site;
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,16 @@ pub const API_PREFIX: &str = "/api/v1";
 
 /// Header carrying the id of one request, echoed in responses and logs.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Whether a URL's host (`localhost`, `127.0.0.1`, `[::1]`) is this machine:
+/// the one place plain HTTP between the agent and the control plane is safe.
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
 
 /// Body of every error response from the REST API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +51,10 @@ pub struct ErrorDetail {
     pub code: String,
     /// Human-readable explanation saying what to fix.
     pub message: String,
+    /// For a validation error about one field, that field's path (`email`,
+    /// `goals[2]`, `sections[0].heading`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// Id of the request, to quote when asking an operator to look at logs.
     pub request_id: String,
 }
@@ -54,6 +69,7 @@ mod tests {
             error: ErrorDetail {
                 code: "not_found".into(),
                 message: "site not found".into(),
+                field: None,
                 request_id: "abc".into(),
             },
         };
@@ -62,6 +78,22 @@ mod tests {
             json,
             serde_json::json!({"error": {"code": "not_found", "message": "site not found", "request_id": "abc"}})
         );
+    }
+
+    #[test]
+    fn loopback_hosts_are_this_machine_only() {
+        for host in ["localhost", "LOCALHOST", "127.0.0.1", "127.9.8.7", "[::1]"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "localhost.evil.example",
+            "10.0.0.1",
+            "[::2]",
+            "example.com",
+            "",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
     }
 
     #[test]

@@ -53,6 +53,10 @@ pub struct AgentConfig {
     pub ca_cert: Option<PathBuf>,
     /// Largest bundle accepted.
     pub max_bundle_bytes: u64,
+    /// Plain `http://`/`ws://` to a control plane elsewhere than this
+    /// machine was allowed at enrollment (`--insecure`).
+    #[serde(default)]
+    pub insecure: bool,
 }
 
 /// Where an agent applies bundles.
@@ -139,6 +143,7 @@ impl AgentConfig {
 
     /// The WebSocket URL: `ws(s)://…` from the server's `http(s)://…`.
     pub fn connect_url(&self) -> anyhow::Result<String> {
+        check_server(&self.server, self.insecure)?;
         let base = self.server.trim_end_matches('/');
         let ws = if let Some(rest) = base.strip_prefix("https://") {
             format!("wss://{rest}")
@@ -148,5 +153,53 @@ impl AgentConfig {
             anyhow::bail!("server {base:?} must start with http:// or https://");
         };
         Ok(format!("{ws}{}", self.connect_path))
+    }
+}
+
+/// Checks that the agent may talk to `server`: over `https://`, or over plain
+/// `http://` only to this machine (development) or when `insecure` says so.
+/// Anyone on the path of a plain connection could hand the agent their own
+/// signing key at enrollment, or a forged revocation later.
+pub fn check_server(server: &str, insecure: bool) -> anyhow::Result<()> {
+    let url = url::Url::parse(server).with_context(|| {
+        format!("--server {server:?} is not a URL such as https://gsw.example.com")
+    })?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if insecure || url.host_str().is_some_and(gsw_protocol::is_loopback_host) => Ok(()),
+        "http" => anyhow::bail!(
+            "--server {server} is plain http://: anyone on the way could swap the control plane's signing key; use https://, or pass --insecure if you accept that risk"
+        ),
+        other => anyhow::bail!("--server must be an https:// URL, not {other}://"),
+    }
+}
+
+#[cfg(test)]
+mod transport_tests {
+    use super::check_server;
+
+    #[test]
+    fn plain_http_is_only_for_this_machine_unless_insecure() {
+        for ok in [
+            "https://gsw.example.com",
+            "http://127.0.0.1:8080",
+            "http://127.3.4.5",
+            "http://localhost:8080/",
+            "http://[::1]:8080",
+        ] {
+            assert!(check_server(ok, false).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://gsw.example.com",
+            "http://10.0.0.5:8080",
+            "http://localhost.evil.example",
+            "ws://gsw.example.com",
+            "wss://gsw.example.com",
+            "gsw.example.com",
+        ] {
+            assert!(check_server(refused, false).is_err(), "{refused}");
+        }
+        assert!(check_server("http://gsw.example.com", true).is_ok());
+        assert!(check_server("ftp://gsw.example.com", true).is_err());
     }
 }

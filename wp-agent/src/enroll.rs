@@ -27,6 +27,10 @@ pub struct EnrollOptions {
     pub keep_snapshots: usize,
     pub ca_cert: Option<PathBuf>,
     pub max_bundle_bytes: u64,
+    /// Allow plain `http://` to a control plane elsewhere than this machine.
+    pub insecure: bool,
+    /// The fingerprint (`SHA256:…`) the control plane's signing key must have.
+    pub expect_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -50,9 +54,7 @@ struct ErrorDetail {
 /// Enrolls this host; returns the written identity.
 pub async fn enroll(options: EnrollOptions) -> anyhow::Result<AgentConfig> {
     let server = options.server.trim_end_matches('/').to_owned();
-    if !server.starts_with("http://") && !server.starts_with("https://") {
-        bail!("--server must be an http:// or https:// URL");
-    }
+    crate::config::check_server(&server, options.insecure)?;
     disk::private_dir(&options.state_dir)?;
     let target = if options.apply_dir.is_some() {
         ApplyTarget::Folder
@@ -77,6 +79,7 @@ pub async fn enroll(options: EnrollOptions) -> anyhow::Result<AgentConfig> {
         keep_snapshots: options.keep_snapshots,
         ca_cert: options.ca_cert,
         max_bundle_bytes: options.max_bundle_bytes,
+        insecure: options.insecure,
     };
     // WordPress is made ready before the one-time token is spent, so a
     // wrong path or a missing PHP costs nothing but a second try.
@@ -125,9 +128,20 @@ pub async fn enroll(options: EnrollOptions) -> anyhow::Result<AgentConfig> {
     config.secret_key = STANDARD.encode(key.to_bytes());
     config.bundle_signing_key = enrolled.bundle_signing_key;
     config.connect_path = enrolled.connect_path;
-    config
+    let bundle_key = config
         .bundle_key()
         .context("the control plane sent an unusable signing key")?;
+    let fingerprint = gsw_protocol::bundle::key_fingerprint(&bundle_key);
+    if let Some(expected) = &options.expect_key {
+        if expected.trim() != fingerprint {
+            bail!(
+                "the control plane's signing key is {fingerprint}, not the {} you expected: this may not be your control plane; nothing was saved",
+                expected.trim()
+            );
+        }
+    } else {
+        tracing::warn!(%fingerprint, "no --expect-key given: check this fingerprint against the dashboard's");
+    }
     config.save(&options.state_dir)?;
     Ok(config)
 }

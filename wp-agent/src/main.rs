@@ -46,8 +46,8 @@ enum Command {
         token: String,
         /// The WordPress installation to manage (the folder with wp-config.php).
         /// The connector plugin is installed and activated there.
-        #[arg(long)]
-        wp_path: PathBuf,
+        #[arg(long, required_unless_present = "apply_dir")]
+        wp_path: Option<PathBuf>,
         /// Write bundles into this folder instead of applying them inside
         /// WordPress (hosts without PHP, dry runs).
         #[arg(long)]
@@ -72,6 +72,16 @@ enum Command {
         /// Largest bundle to accept, in bytes.
         #[arg(long, default_value_t = 64 * 1024 * 1024)]
         max_bundle_bytes: u64,
+        /// Allow a plain http:// control plane that is not on this machine.
+        /// Anyone on the way could then swap its signing key: only for
+        /// networks you trust.
+        #[arg(long)]
+        insecure: bool,
+        /// The control plane's signing-key fingerprint (`SHA256:…`, shown in
+        /// the dashboard and in the enrollment command): enrollment fails if
+        /// the server answers with another key.
+        #[arg(long)]
+        expect_key: Option<String>,
     },
     /// Connects to the control plane and applies what it sends, until revoked.
     Run,
@@ -115,11 +125,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             keep_snapshots,
             ca_cert,
             max_bundle_bytes,
+            insecure,
+            expect_key,
         } => {
             let config = enroll::enroll(enroll::EnrollOptions {
                 server,
                 token,
-                wp_path,
+                // A folder target has no WordPress; the path is only recorded.
+                wp_path: wp_path.unwrap_or_default(),
                 state_dir: cli.state_dir.clone(),
                 apply_dir,
                 php,
@@ -128,13 +141,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 keep_snapshots: usize::try_from(keep_snapshots).unwrap_or(usize::MAX),
                 ca_cert,
                 max_bundle_bytes,
+                insecure,
+                expect_key,
             })
             .await?;
             println!(
-                "enrolled agent {} for site {}; identity in {}. Start it with: wp-agent run",
+                "enrolled agent {} for site {}; identity in {}. Start it with: wp-agent --state-dir {} run",
                 config.agent_id,
                 config.site_id,
-                enroll::config_path(&cli.state_dir).display()
+                enroll::config_path(&cli.state_dir).display(),
+                cli.state_dir.display()
             );
             Ok(())
         }

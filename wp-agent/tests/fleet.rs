@@ -441,6 +441,57 @@ async fn a_revoked_agent_is_disconnected_and_cannot_reconnect() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrollment_trusts_only_an_authenticated_control_plane() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (ada, site_id) = user_with_site(&app).await;
+    let token = enrollment_token(&app, &ada, &site_id).await;
+    let secret = token["token"].as_str().unwrap();
+    let host = Host {
+        dir: tempfile::tempdir().unwrap(),
+        agent: None,
+    };
+
+    // Plain http:// to another machine: refused before anything is sent
+    // (the address is a documentation range no test reaches).
+    let output = enroll_command("http://192.0.2.10:8080", secret, &host.state_dir(), &[]).await;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--insecure"), "{stderr}");
+    assert!(!host.state_dir().join("agent.json").exists());
+
+    // A control plane whose key is not the expected one: nothing is saved.
+    let output = enroll_command(
+        &app.address,
+        secret,
+        &host.state_dir(),
+        &["--expect-key", "SHA256:not-the-key"],
+    )
+    .await;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("not the SHA256:not-the-key you expected"),
+        "{stderr}"
+    );
+    assert!(!host.state_dir().join("agent.json").exists());
+
+    // The command the API gives pins the key, and enrolls.
+    let fingerprint = token_fingerprint(&enrollment_token(&app, &ada, &site_id).await);
+    let mut host = connected_host(&app, &ada, &site_id, &["--expect-key", &fingerprint]).await;
+    host.kill().await;
+}
+
+fn token_fingerprint(token: &Value) -> String {
+    let fingerprint = token["bundle_key_fingerprint"].as_str().unwrap().to_owned();
+    let command = token["command"].as_str().unwrap();
+    assert!(
+        command.contains(&format!("--expect-key {fingerprint}")),
+        "{command}"
+    );
+    fingerprint
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enrolling_a_site_again_revokes_its_earlier_agent() {
     let app = spawn_app(Backend::Sqlite).await;
     let (ada, site_id) = user_with_site(&app).await;

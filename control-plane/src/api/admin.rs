@@ -9,10 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::auth::UserView;
+use super::views::UserView;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{AdminUser, ApiQuery};
+use crate::state::AppState;
 
 /// Routes under `/admin`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -50,9 +50,7 @@ async fn list_users(
 ) -> ApiResult<Json<UserList>> {
     let limit = query.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(AppError::Validation(
-            "limit: must be between 1 and 500".into(),
-        ));
+        return Err(AppError::invalid("limit", "must be between 1 and 500"));
     }
     let users = state
         .store

@@ -10,10 +10,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::generation::UsageView;
-use crate::app::AppState;
+use super::views::UsageView;
 use crate::error::{ApiResult, AppError};
 use crate::extract::AuthUser;
+use crate::state::AppState;
 
 /// Routes under `/billing`.
 pub fn router() -> OpenApiRouter<AppState> {

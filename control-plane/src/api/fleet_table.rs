@@ -13,11 +13,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::sites::SiteView;
-use crate::app::AppState;
+use super::views::{DeploymentList, DeploymentView, SiteView};
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiQuery, AuthUser};
-use crate::fleet::api::{DeploymentList, DeploymentView};
+use crate::state::AppState;
 
 /// Routes under `/fleet`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -134,9 +133,10 @@ fn filter_of(query: &FleetQuery, agent_timeout: std::time::Duration) -> ApiResul
         .filter(|q| !q.is_empty())
         .map(|q| {
             if q.chars().count() > SEARCH_MAX {
-                Err(AppError::Validation(format!(
-                    "q: must be at most {SEARCH_MAX} characters"
-                )))
+                Err(AppError::invalid(
+                    "q",
+                    format!("must be at most {SEARCH_MAX} characters"),
+                ))
             } else {
                 Ok(q.to_owned())
             }
@@ -147,9 +147,8 @@ fn filter_of(query: &FleetQuery, agent_timeout: std::time::Duration) -> ApiResul
         .as_deref()
         .filter(|s| !s.is_empty())
         .map(|s| {
-            s.parse::<SiteStatus>().map_err(|_| {
-                AppError::Validation("status: must be draft, generating or active".into())
-            })
+            s.parse::<SiteStatus>()
+                .map_err(|_| AppError::invalid("status", "must be draft, generating or active"))
         })
         .transpose()?;
     let tag = query
@@ -166,8 +165,9 @@ fn filter_of(query: &FleetQuery, agent_timeout: std::time::Duration) -> ApiResul
         Some("offline") => Some(AgentFilter::NotSeenSince(since)),
         Some("none") => Some(AgentFilter::NotEnrolled),
         Some(_) => {
-            return Err(AppError::Validation(
-                "agent: must be online, offline or none".into(),
+            return Err(AppError::invalid(
+                "agent",
+                "must be online, offline or none",
             ))
         }
     };
@@ -220,9 +220,7 @@ async fn fleet_sites(
 ) -> ApiResult<Json<FleetPage>> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(AppError::Validation(
-            "limit: must be between 1 and 200".into(),
-        ));
+        return Err(AppError::invalid("limit", "must be between 1 and 200"));
     }
     let filter = filter_of(&query, state.fleet.settings.timeout)?;
     let page = Page {
@@ -288,16 +286,18 @@ async fn fleet_deployments(
         .filter(|id| !id.is_empty())
         .enumerate()
         .map(|(i, id)| {
-            id.parse::<Uuid>()
-                .map_err(|_| AppError::Validation(format!("ids[{i}]: {id:?} is not a UUID")))
+            id.parse::<Uuid>().map_err(|_| {
+                AppError::invalid(format!("ids[{i}]"), format!("{id:?} is not a UUID"))
+            })
         })
         .collect::<ApiResult<Vec<_>>>()?;
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() || ids.len() > MAX_STATUS_IDS {
-        return Err(AppError::Validation(format!(
-            "ids: name between 1 and {MAX_STATUS_IDS} deployments"
-        )));
+        return Err(AppError::invalid(
+            "ids",
+            format!("name between 1 and {MAX_STATUS_IDS} deployments"),
+        ));
     }
     let deployments = state.store.deployments_by_ids(user.id, &ids).await?;
     Ok(Json(DeploymentList {

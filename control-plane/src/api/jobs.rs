@@ -1,61 +1,31 @@
-//! `/jobs`: background work on a user's sites.
+//! Jobs: background work on a user's sites (`/jobs/{id}`, a site's jobs,
+//! retrying a failed one) and the model tokens they used.
 
 use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::Json;
-use chrono::{DateTime, Utc};
-use gsw_storage::{Job, JobKind, JobStatus};
+use chrono::Utc;
+use gsw_storage::{JobRef, JobStatus, NewJob};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use super::views::{JobAccepted, JobView, UsageView};
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiPath, AuthUser};
+use crate::generation::service::Generation;
+use crate::state::AppState;
 
 /// Routes under `/jobs`.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_job))
-}
-
-/// A job as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JobView {
-    pub id: Uuid,
-    pub site_id: Uuid,
-    #[schema(value_type = String, example = "generation")]
-    pub kind: JobKind,
-    /// `queued`, `running`, `completed` or `failed`.
-    #[schema(value_type = String, example = "running")]
-    pub status: JobStatus,
-    /// 0 to 100.
-    #[schema(minimum = 0, maximum = 100)]
-    pub progress: i16,
-    pub logs: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// The step a running job is on (`planning`, `content`, `plugins`, `saving`, `done`, `failed`).
-    pub stage: Option<String>,
-    /// Why a failed job failed.
-    pub error: Option<String>,
-}
-
-impl From<Job> for JobView {
-    fn from(job: Job) -> Self {
-        Self {
-            id: job.id,
-            site_id: job.site_id,
-            kind: job.kind,
-            status: job.status,
-            progress: job.progress,
-            logs: job.logs,
-            created_at: job.created_at,
-            updated_at: job.updated_at,
-            stage: job.stage,
-            error: job.error,
-        }
-    }
+    OpenApiRouter::new()
+        .routes(routes!(get_job))
+        .routes(routes!(site_jobs))
+        .routes(routes!(retry_job))
+        .routes(routes!(job_usage))
+        .routes(routes!(my_usage))
 }
 
 /// Status, progress and log of one of the caller's jobs.
@@ -75,4 +45,106 @@ async fn get_job(
         .await?
         .ok_or(AppError::NotFound("job"))?;
     Ok(Json(job.into()))
+}
+
+/// Tokens one of the caller's jobs used.
+#[utoipa::path(get, path = "/jobs/{id}/usage", tag = "jobs", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Token totals", body = UsageView),
+        (status = 404, description = "No such job of the caller's", body = gsw_protocol::ErrorBody),
+    ))]
+async fn job_usage(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<UsageView>> {
+    state
+        .store
+        .job(user.id, id)
+        .await?
+        .ok_or(AppError::NotFound("job"))?;
+    Ok(Json(state.store.job_token_usage(user.id, id).await?.into()))
+}
+
+/// Tokens the caller's jobs used, in all.
+#[utoipa::path(get, path = "/usage", tag = "jobs", security(("bearer" = [])),
+    responses((status = 200, description = "Token totals", body = UsageView)))]
+async fn my_usage(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<UsageView>> {
+    Ok(Json(state.store.user_token_usage(user.id).await?.into()))
+}
+
+/// A site's jobs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobList {
+    pub jobs: Vec<JobView>,
+}
+
+/// The site's jobs (generations and regenerations), newest first: where a
+/// dashboard finds the job to follow for a site that is generating.
+#[utoipa::path(get, path = "/sites/{id}/jobs", tag = "jobs", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Up to 50 jobs, newest first", body = JobList),
+        (status = 404, description = "No such site of the caller's", body = gsw_protocol::ErrorBody),
+    ))]
+async fn site_jobs(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(site_id): ApiPath<Uuid>,
+) -> ApiResult<Json<JobList>> {
+    if state.store.site(user.id, site_id).await?.is_none() {
+        return Err(AppError::NotFound("site"));
+    }
+    let jobs = state.store.site_jobs(user.id, site_id, 50).await?;
+    Ok(Json(JobList {
+        jobs: jobs.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Runs a failed job again from the same input, as a new job on the same site.
+#[utoipa::path(post, path = "/jobs/{id}/retry", tag = "jobs", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 202, description = "The new job, queued", body = JobAccepted),
+        (status = 404, description = "No such job of the caller's", body = gsw_protocol::ErrorBody),
+        (status = 409, description = "The job has not failed, or another generation on the site is unfinished", body = gsw_protocol::ErrorBody),
+    ))]
+async fn retry_job(
+    State(state): State<AppState>,
+    generation: Generation,
+    user: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
+    let failed = state
+        .store
+        .job(user.id, id)
+        .await?
+        .ok_or(AppError::NotFound("job"))?;
+    if failed.status != JobStatus::Failed {
+        return Err(AppError::InvalidState(
+            "only a failed job can be retried; this one has not failed".into(),
+        ));
+    }
+    let input = state
+        .store
+        .job_input(user.id, id)
+        .await?
+        .ok_or(AppError::NotFound("job"))?;
+    let job = NewJob {
+        id: Uuid::now_v7(),
+        site_id: failed.site_id,
+        user_id: user.id,
+        kind: failed.kind,
+        created_at: Utc::now(),
+    };
+    let job = state
+        .store
+        .create_job_with_input(&job, &input)
+        .await?
+        .ok_or(AppError::NotFound("site"))?;
+    generation
+        .enqueue(JobRef {
+            job_id: job.id,
+            user_id: user.id,
+        })
+        .await;
+    Ok(JobAccepted::response(&job))
 }

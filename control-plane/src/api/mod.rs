@@ -1,14 +1,21 @@
-//! The REST API's resource routes.
+//! The REST API, one module per resource. Each takes [`crate::state::AppState`]
+//! and calls domain modules (`fleet`, `generation`, `auth`, the store); none
+//! imports another's handlers. Response shapes shared by several resources are
+//! in [`views`]. `crate::app` composes the routers.
 
 pub mod admin;
+pub mod agents;
+pub mod auth;
 pub mod billing;
-pub mod editor;
+pub mod deployments;
+pub mod drafts;
 pub mod fleet_table;
 pub mod generation;
 pub mod health;
+pub mod job_events;
 pub mod jobs;
 pub mod sites;
-
+pub mod views;
 use serde::{Deserialize, Deserializer};
 
 /// Reads a field that may be absent (`None`), `null` (`Some(None)`) or set.

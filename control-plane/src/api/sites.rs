@@ -4,9 +4,8 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use chrono::{DateTime, Utc};
-use gsw_protocol::site::{Drift, Inventory};
-use gsw_storage::{NewSite, Page, Site, SitePatch, SiteStatus};
+use chrono::Utc;
+use gsw_storage::{NewSite, Page, SitePatch, SiteStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -14,9 +13,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::nullable;
-use crate::app::AppState;
+use super::views::SiteView;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use crate::state::AppState;
 use crate::validate;
 
 /// Routes under `/sites`.
@@ -24,53 +24,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_sites, create_site))
         .routes(routes!(get_site, update_site, delete_site))
-}
-
-/// A site as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SiteView {
-    pub id: Uuid,
-    pub name: String,
-    pub domain: Option<String>,
-    pub wp_admin_url: Option<String>,
-    #[schema(value_type = String, example = "draft")]
-    pub status: SiteStatus,
-    /// Free-form JSON object (tags, notes…).
-    #[schema(value_type = Object)]
-    pub metadata: serde_json::Value,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Deploy content unfiltered, as a WordPress user with `unfiltered_html`
-    /// would write it; otherwise it is filtered as WordPress filters authors.
-    pub allow_unfiltered_html: bool,
-    /// WordPress as the site's agent last reported it; `null` until it has.
-    pub inventory: Option<Inventory>,
-    pub inventory_at: Option<DateTime<Utc>>,
-    /// Deployed content changed in WordPress since, as last reported.
-    pub drift: Option<Drift>,
-    pub drift_at: Option<DateTime<Utc>>,
-}
-
-impl From<Site> for SiteView {
-    fn from(site: Site) -> Self {
-        Self {
-            id: site.id,
-            name: site.name,
-            domain: site.domain,
-            wp_admin_url: site.wp_admin_url,
-            status: site.status,
-            metadata: site.metadata,
-            created_at: site.created_at,
-            updated_at: site.updated_at,
-            allow_unfiltered_html: site.allow_unfiltered_html,
-            // Stored as the agent sent them; a report this version cannot
-            // read shows as none rather than failing the whole site.
-            inventory: site.inventory.and_then(|v| serde_json::from_value(v).ok()),
-            inventory_at: site.inventory_at,
-            drift: site.drift.and_then(|v| serde_json::from_value(v).ok()),
-            drift_at: site.drift_at,
-        }
-    }
 }
 
 /// A site to create.
@@ -146,9 +99,7 @@ async fn list_sites(
 ) -> ApiResult<Json<SiteList>> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(AppError::Validation(
-            "limit: must be between 1 and 200".into(),
-        ));
+        return Err(AppError::invalid("limit", "must be between 1 and 200"));
     }
     let sites = state
         .store
@@ -242,16 +193,17 @@ async fn update_site(
         && body.metadata.is_none()
         && body.allow_unfiltered_html.is_none()
     {
-        return Err(AppError::Validation(
-            "nothing to change: send at least one of name, domain, wp_admin_url, metadata, allow_unfiltered_html".into(),
+        return Err(AppError::invalid_body(
+            "nothing to change: send at least one of name, domain, wp_admin_url, metadata, allow_unfiltered_html",
         ));
     }
     let name = body
         .name
-        .map(|n| n.ok_or(AppError::Validation("name: cannot be null".into())));
+        .map(|n| n.ok_or(AppError::invalid("name", "cannot be null")));
     let metadata = body.metadata.map(|m| {
-        m.ok_or(AppError::Validation(
-            "metadata: cannot be null; send {} to empty it".into(),
+        m.ok_or(AppError::invalid(
+            "metadata",
+            "cannot be null; send {} to empty it",
         ))
     });
     let metadata = metadata.transpose()?;

@@ -7,9 +7,9 @@
 //! the agent. Deliveries themselves always come from the database outbox, so
 //! a lost wake-up only delays a bundle until the agent's next connection.
 
-pub mod api;
 mod bus;
 mod connection;
+pub mod release;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

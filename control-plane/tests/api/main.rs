@@ -13,6 +13,7 @@ mod anthropic;
 mod auth;
 mod dashboard;
 mod deploy_draft;
+mod enrollment;
 mod fake_anthropic;
 mod generation;
 mod health;

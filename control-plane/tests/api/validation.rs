@@ -10,6 +10,7 @@ on_both_backends!(
     malformed_registrations_are_refused_and_write_nothing,
     malformed_sites_are_refused_and_write_nothing,
     malformed_site_changes_are_refused_and_change_nothing,
+    validation_errors_name_their_field,
 );
 
 /// (what is wrong, body, expected status, expected code)
@@ -243,4 +244,69 @@ async fn malformed_site_changes_are_refused_and_change_nothing(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(read, site, "nothing may change");
+}
+
+/// A validation error names the offending field apart from its message, so
+/// a form can show the message beside that field.
+async fn validation_errors_name_their_field(app: TestApp) {
+    let cases = [
+        (json!({"email": "a@example", "password": PASSWORD}), "email"),
+        (
+            json!({"email": "a@example.com", "password": "short"}),
+            "password",
+        ),
+        (json!({"email": "a@example.com"}), "password"),
+        (
+            json!({"email": "a@example.com", "password": 12}),
+            "password",
+        ),
+        (
+            json!({"email": "a@example.com", "password": PASSWORD, "role": "admin"}),
+            "role",
+        ),
+    ];
+    for (body, field) in cases {
+        let response = app
+            .api(Method::POST, "/auth/register", None, Some(body.clone()))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["field"], field, "{body}: {error}");
+    }
+    let ada = app.signed_up("ada@example.com").await;
+    let brief = |goals: Value| {
+        json!({"business_name": "Maison Lune", "type": "bakery",
+               "description": "A family bakery in Lyon.", "goals": goals})
+    };
+    for (goals, field) in [
+        (json!([]), "goals"),
+        (json!(["Take orders", "  "]), "goals[1]"),
+    ] {
+        let response = app
+            .api(
+                Method::POST,
+                "/sites/generate",
+                Some(&ada.access),
+                Some(brief(goals)),
+            )
+            .await;
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["field"], field, "{error}");
+    }
+    // A body with no single field to blame names none.
+    let response = app
+        .api_raw(
+            Method::POST,
+            "/auth/register",
+            None,
+            "application/json",
+            b"[1, 2]".to_vec(),
+        )
+        .await;
+    let error: Value = response.json().await.unwrap();
+    assert!(error["error"].get("field").is_none(), "{error}");
 }

@@ -1,5 +1,6 @@
-//! `PATCH /sites/{id}/draft/pages/{slug}`: the dashboard editor's simple
-//! edits to one page of a draft (title, section texts, SEO title and meta
+//! A site's draft: `GET /sites/{id}/draft`, and
+//! `PATCH /sites/{id}/draft/pages/{slug}`, the dashboard editor's simple
+//! edits to one page of it (title, section texts, SEO title and meta
 //! description). The structured content is changed and the page's block
 //! markup rendered again by `generation::blocks`, so edits obey the same
 //! rules (escaping, one H1, valid block grammar) as generated text.
@@ -14,17 +15,19 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::generation::{stored_draft, text};
-use crate::app::AppState;
+use crate::drafts::stored_draft;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
 use crate::generation::blocks::{render_page, META_DESCRIPTION_MAX, SEO_TITLE_MAX};
 use crate::generation::draft::{DraftPage, Item, SiteDraft};
-use crate::validate;
+use crate::state::AppState;
+use crate::validate::{self, text};
 
-/// Routes for editing drafts.
+/// Routes for drafts.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(edit_page))
+    OpenApiRouter::new()
+        .routes(routes!(get_draft))
+        .routes(routes!(edit_page))
 }
 
 /// Longest page title, in characters.
@@ -95,9 +98,10 @@ pub struct EditedPage {
 fn limited(field: &str, raw: &str, max: usize) -> ApiResult<String> {
     let count = raw.trim().chars().count();
     if count > max {
-        return Err(AppError::Validation(format!(
-            "{field}: must be at most {max} characters (it has {count})"
-        )));
+        return Err(AppError::invalid(
+            format!("{field}"),
+            format!("must be at most {max} characters (it has {count})"),
+        ));
     }
     validate::line(field, raw, max)
 }
@@ -110,9 +114,8 @@ pub fn apply(draft: &mut SiteDraft, slug: &str, edit: &PageEdit) -> ApiResult<Dr
         && edit.meta_description.is_none()
         && edit.sections.is_empty()
     {
-        return Err(AppError::Validation(
-            "nothing to change: send at least one of title, seo_title, meta_description, sections"
-                .into(),
+        return Err(AppError::invalid_body(
+            "nothing to change: send at least one of title, seo_title, meta_description, sections",
         ));
     }
     let at = draft
@@ -136,21 +139,23 @@ pub fn apply(draft: &mut SiteDraft, slug: &str, edit: &PageEdit) -> ApiResult<Dr
     for (n, change) in edit.sections.iter().enumerate() {
         let field = |name: &str| format!("sections[{n}].{name}");
         let section = page.content.sections.get_mut(change.index).ok_or_else(|| {
-            AppError::Validation(format!(
-                "{}: the {slug} page has sections 0 to {}",
+            AppError::invalid(
                 field("index"),
-                count.saturating_sub(1)
-            ))
+                format!(
+                    "the {slug} page has sections 0 to {}",
+                    count.saturating_sub(1)
+                ),
+            )
         })?;
         if let Some(heading) = &change.heading {
             section.heading = limited(&field("heading"), heading, HEADING_MAX)?;
         }
         if let Some(paragraphs) = &change.paragraphs {
             if paragraphs.len() > SECTION_PARTS_MAX {
-                return Err(AppError::Validation(format!(
-                    "{}: at most {SECTION_PARTS_MAX} paragraphs",
-                    field("paragraphs")
-                )));
+                return Err(AppError::invalid(
+                    field("paragraphs"),
+                    format!("at most {SECTION_PARTS_MAX} paragraphs"),
+                ));
             }
             section.paragraphs = paragraphs
                 .iter()
@@ -160,10 +165,10 @@ pub fn apply(draft: &mut SiteDraft, slug: &str, edit: &PageEdit) -> ApiResult<Dr
         }
         if let Some(items) = &change.items {
             if items.len() > SECTION_PARTS_MAX {
-                return Err(AppError::Validation(format!(
-                    "{}: at most {SECTION_PARTS_MAX} items",
-                    field("items")
-                )));
+                return Err(AppError::invalid(
+                    field("items"),
+                    format!("at most {SECTION_PARTS_MAX} items"),
+                ));
             }
             section.items = items
                 .iter()
@@ -186,11 +191,10 @@ pub fn apply(draft: &mut SiteDraft, slug: &str, edit: &PageEdit) -> ApiResult<Dr
         }
         if let Some(label) = &change.link_label {
             let link = section.link.as_mut().ok_or_else(|| {
-                AppError::Validation(format!(
-                    "{}: section {} has no button",
+                AppError::invalid(
                     field("link_label"),
-                    change.index
-                ))
+                    format!("section {} has no button", change.index),
+                )
             })?;
             link.label = limited(&field("link_label"), label, 60)?;
         }
@@ -204,6 +208,42 @@ pub fn apply(draft: &mut SiteDraft, slug: &str, edit: &PageEdit) -> ApiResult<Dr
 }
 
 /// Edits one page of the site's draft: title, section texts, SEO title and
+/// A site's draft.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DraftView {
+    pub site_id: Uuid,
+    /// The job that wrote it last.
+    pub job_id: Option<Uuid>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub draft: SiteDraft,
+}
+
+/// The site's draft: sitemap, design, pages (title, slug, block markup, SEO title, meta description) and plugin plan.
+#[utoipa::path(get, path = "/sites/{id}/draft", tag = "sites", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The draft", body = DraftView),
+        (status = 404, description = "No such site of the caller's, or no draft yet", body = gsw_protocol::ErrorBody),
+    ))]
+async fn get_draft(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<DraftView>> {
+    let record = state
+        .store
+        .site_draft(user.id, id)
+        .await?
+        .ok_or(AppError::NotFound("draft"))?;
+    let draft = stored_draft(record.draft)?;
+    Ok(Json(DraftView {
+        site_id: record.site_id,
+        job_id: record.job_id,
+        updated_at: record.updated_at,
+        draft,
+    }))
+}
+
 /// meta description. The page's block markup is rendered again from the result.
 #[utoipa::path(patch, path = "/sites/{id}/draft/pages/{slug}", tag = "sites",
     params(("id" = Uuid, Path), ("slug" = String, Path, description = "The page's slug")),

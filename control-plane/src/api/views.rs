@@ -1,0 +1,222 @@
+//! Response shapes that more than one resource's routes return. Each
+//! resource's own request and response types live with its routes; these are
+//! here so no handler module imports another.
+
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use gsw_protocol::bundle::{ItemEntry, Manifest};
+use gsw_protocol::frame::ItemResult;
+use gsw_protocol::site::{Drift, Inventory};
+use gsw_storage::{
+    Deployment, DeploymentStatus, Job, JobKind, JobStatus, Role, Site, SiteStatus, TokenCounts,
+    User,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A user as the API shows them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: Uuid,
+    pub email: String,
+    #[schema(value_type = String, example = "user")]
+    pub role: Role,
+    pub subscription_tier: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id,
+            email: user.email,
+            role: user.role,
+            subscription_tier: user.subscription_tier,
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// A site as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SiteView {
+    pub id: Uuid,
+    pub name: String,
+    pub domain: Option<String>,
+    pub wp_admin_url: Option<String>,
+    #[schema(value_type = String, example = "draft")]
+    pub status: SiteStatus,
+    /// Free-form JSON object (tags, notes…).
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Deploy content unfiltered, as a WordPress user with `unfiltered_html`
+    /// would write it; otherwise it is filtered as WordPress filters authors.
+    pub allow_unfiltered_html: bool,
+    /// WordPress as the site's agent last reported it; `null` until it has.
+    pub inventory: Option<Inventory>,
+    pub inventory_at: Option<DateTime<Utc>>,
+    /// Deployed content changed in WordPress since, as last reported.
+    pub drift: Option<Drift>,
+    pub drift_at: Option<DateTime<Utc>>,
+}
+
+impl From<Site> for SiteView {
+    fn from(site: Site) -> Self {
+        Self {
+            id: site.id,
+            name: site.name,
+            domain: site.domain,
+            wp_admin_url: site.wp_admin_url,
+            status: site.status,
+            metadata: site.metadata,
+            created_at: site.created_at,
+            updated_at: site.updated_at,
+            allow_unfiltered_html: site.allow_unfiltered_html,
+            // Stored as the agent sent them; a report this version cannot
+            // read shows as none rather than failing the whole site.
+            inventory: site.inventory.and_then(|v| serde_json::from_value(v).ok()),
+            inventory_at: site.inventory_at,
+            drift: site.drift.and_then(|v| serde_json::from_value(v).ok()),
+            drift_at: site.drift_at,
+        }
+    }
+}
+
+/// A job as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobView {
+    pub id: Uuid,
+    pub site_id: Uuid,
+    #[schema(value_type = String, example = "generation")]
+    pub kind: JobKind,
+    /// `queued`, `running`, `completed` or `failed`.
+    #[schema(value_type = String, example = "running")]
+    pub status: JobStatus,
+    /// 0 to 100.
+    #[schema(minimum = 0, maximum = 100)]
+    pub progress: i16,
+    pub logs: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The step a running job is on (`planning`, `content`, `plugins`, `saving`, `done`, `failed`).
+    pub stage: Option<String>,
+    /// Why a failed job failed.
+    pub error: Option<String>,
+}
+
+impl From<Job> for JobView {
+    fn from(job: Job) -> Self {
+        Self {
+            id: job.id,
+            site_id: job.site_id,
+            kind: job.kind,
+            status: job.status,
+            progress: job.progress,
+            logs: job.logs,
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+            stage: job.stage,
+            error: job.error,
+        }
+    }
+}
+
+/// Tokens spent on model calls.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageView {
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_creation_tokens: i64,
+}
+
+impl From<TokenCounts> for UsageView {
+    fn from(t: TokenCounts) -> Self {
+        Self {
+            input_tokens: t.input_tokens,
+            output_tokens: t.output_tokens,
+            cache_read_tokens: t.cache_read_tokens,
+            cache_creation_tokens: t.cache_creation_tokens,
+        }
+    }
+}
+
+/// A deployment as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeploymentView {
+    pub id: Uuid,
+    pub site_id: Uuid,
+    pub sequence: i64,
+    /// `queued`, `delivered`, `applied`, `failed` or `refused`.
+    #[schema(value_type = String, example = "queued")]
+    pub status: DeploymentStatus,
+    /// What the bundle carries.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<ItemEntry>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Per-item results once applied.
+    pub results: Option<Vec<ItemResult>>,
+    pub error_code: Option<String>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// For a rollback, the deployment it undoes.
+    pub rollback_of: Option<Uuid>,
+}
+
+impl From<Deployment> for DeploymentView {
+    fn from(d: Deployment) -> Self {
+        let manifest: Option<Manifest> = serde_json::from_slice(&d.manifest).ok();
+        Self {
+            id: d.id,
+            site_id: d.site_id,
+            sequence: d.sequence,
+            status: d.status,
+            items: manifest
+                .as_ref()
+                .map(|m| m.items.clone())
+                .unwrap_or_default(),
+            expires_at: manifest.and_then(|m| DateTime::from_timestamp(m.expires_at, 0)),
+            results: d.results.and_then(|r| serde_json::from_value(r).ok()),
+            error_code: d.error_code,
+            error: d.error,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+            rollback_of: d.rollback_of,
+        }
+    }
+}
+
+/// One page of deployments.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeploymentList {
+    pub deployments: Vec<DeploymentView>,
+}
+
+/// A job accepted for the queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobAccepted {
+    pub job_id: Uuid,
+    pub site_id: Uuid,
+    /// Always `queued`.
+    #[schema(example = "queued")]
+    pub status: String,
+}
+
+impl JobAccepted {
+    /// `202 Accepted` with the queued job.
+    pub fn response(job: &Job) -> (StatusCode, Json<JobAccepted>) {
+        (
+            StatusCode::ACCEPTED,
+            Json(JobAccepted {
+                job_id: job.id,
+                site_id: job.site_id,
+                status: JobStatus::Queued.as_str().to_owned(),
+            }),
+        )
+    }
+}

@@ -1,0 +1,169 @@
+//! Releases: one bundle signed for each site of a set, stored as deployments
+//! (the database is the outbox) and handed to the sites' agents; and the
+//! bundle items a site's draft is deployed as.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use gsw_protocol::bundle::{ItemKind, Manifest, Payload, Policy, SignedManifest, FORMAT};
+use gsw_protocol::items::{
+    NavigationItem, NavigationLink, PostItem, PostStatus, PostType, RollbackItem, Seo,
+};
+use gsw_storage::{Deployment, NewRelease, SignFor, SignedForSite, Store};
+use uuid::Uuid;
+
+use super::Fleet;
+use crate::error::{ApiResult, AppError};
+use crate::generation::draft::SiteDraft;
+
+/// Shortest and longest bundle lifetime a caller may ask for, in seconds.
+pub const TTL_SECS: std::ops::RangeInclusive<u64> = 60..=31_536_000;
+
+/// What to release, to whom.
+pub struct Release<'a> {
+    pub owner: Uuid,
+    pub site_ids: &'a [Uuid],
+    pub payload: Payload,
+    /// Seconds the bundles stay valid; the fleet's default when `None`.
+    pub ttl_secs: Option<u64>,
+    /// The deployment this release rolls back, if it is a rollback.
+    pub rollback_of: Option<Uuid>,
+}
+
+/// Signs and stores one bundle per site, then wakes the sites' agents.
+/// Nothing is stored unless every site is the owner's.
+pub async fn release(
+    store: &dyn Store,
+    fleet: &Fleet,
+    release: Release<'_>,
+) -> ApiResult<Vec<Deployment>> {
+    let ttl = match release.ttl_secs {
+        None => fleet.settings.bundle_ttl,
+        Some(secs) if TTL_SECS.contains(&secs) => Duration::from_secs(secs),
+        Some(_) => {
+            return Err(AppError::invalid(
+                "ttl_secs",
+                format!(
+                    "must be between {} and {}",
+                    TTL_SECS.start(),
+                    TTL_SECS.end()
+                ),
+            ))
+        }
+    };
+    let now = Utc::now();
+    let created_at = now.timestamp();
+    let expires_at = created_at + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
+    let key = &fleet.signing_key;
+    let items = release.payload.items;
+    let sign = |to: &SignFor| {
+        let manifest = Manifest {
+            format: FORMAT,
+            bundle_id: to.id,
+            site_id: to.site_id,
+            sequence: to.sequence,
+            created_at,
+            expires_at,
+            policy: Policy {
+                unfiltered_html: to.unfiltered_html,
+            },
+            items: items.clone(),
+        };
+        let signed = SignedManifest::sign(&manifest, key);
+        SignedForSite {
+            manifest: signed.manifest,
+            signature: signed.signature.to_vec(),
+        }
+    };
+    let record = NewRelease {
+        id: Uuid::now_v7(),
+        user_id: release.owner,
+        items: serde_json::to_value(&items).map_err(anyhow::Error::from)?,
+        payload: release.payload.bytes,
+        created_at: now,
+        rollback_of: release.rollback_of,
+    };
+    let deployments = store
+        .create_deployments(release.owner, &record, release.site_ids, &sign)
+        .await?
+        .ok_or(AppError::NotFound("site"))?;
+    fleet.deliver(deployments.clone()).await;
+    Ok(deployments)
+}
+
+/// The one-item bundle that rolls `target` back.
+pub fn rollback_payload(target: &Deployment) -> ApiResult<Payload> {
+    let item = RollbackItem {
+        deployment_id: target.id,
+        sequence: target.sequence,
+    };
+    let bytes = serde_json::to_vec(&item).map_err(anyhow::Error::from)?;
+    Payload::build([(ItemKind::Rollback, "rollback.json", bytes)])
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("building a rollback bundle: {e}")))
+}
+
+/// The bundle a draft is deployed as.
+pub fn draft_payload(draft: &SiteDraft) -> ApiResult<Payload> {
+    let items = draft_items(draft).map_err(anyhow::Error::from)?;
+    Payload::build(items).map_err(|e| AppError::Internal(anyhow::anyhow!("draft bundle: {e}")))
+}
+
+/// Lays a draft out as bundle items, the format the connector plugin applies:
+/// `content/pages/<slug>.json` per page (keyed by `page:<slug>` so applying
+/// again updates rather than duplicates), `content/navigation.json`,
+/// `design/design.json` and `plugin/plan.json`.
+pub fn draft_items(draft: &SiteDraft) -> serde_json::Result<Vec<(ItemKind, String, Vec<u8>)>> {
+    let mut items = Vec::with_capacity(draft.pages.len() + 3);
+    for page in &draft.pages {
+        let item = PostItem {
+            content: page.blocks.clone(),
+            front_page: page.slug == "home",
+            key: PostItem::page_key(&page.slug),
+            parent_key: page.parent.as_deref().map(PostItem::page_key),
+            posts_page: false,
+            seo: Seo {
+                description: page.meta_description.clone(),
+                title: page.seo_title.clone(),
+            },
+            slug: page.slug.clone(),
+            status: PostStatus::Publish,
+            title: page.title.clone(),
+            post_type: PostType::Page,
+        };
+        items.push((
+            ItemKind::Content,
+            format!("pages/{}.json", page.slug),
+            serde_json::to_vec(&item)?,
+        ));
+    }
+    let navigation = NavigationItem {
+        items: draft
+            .sitemap
+            .navigation
+            .iter()
+            .filter_map(|slug| draft.pages.iter().find(|p| &p.slug == slug))
+            .map(|page| NavigationLink {
+                key: PostItem::page_key(&page.slug),
+                label: page.title.clone(),
+                path: page.path.clone(),
+            })
+            .collect(),
+        name: None,
+    };
+    items.push((
+        ItemKind::Content,
+        "navigation.json".to_owned(),
+        serde_json::to_vec(&navigation)?,
+    ));
+    items.push((
+        ItemKind::Design,
+        "design.json".to_owned(),
+        serde_json::to_vec(&draft.design)?,
+    ));
+    items.push((
+        ItemKind::Plugin,
+        "plan.json".to_owned(),
+        serde_json::to_vec(&draft.plugins)?,
+    ));
+    Ok(items)
+}

@@ -1,0 +1,49 @@
+//! The state every handler can reach. It imports no handler, so handler
+//! modules depend on it and on the domain modules, never on each other or on
+//! the router that composes them (`app`).
+
+use std::sync::Arc;
+
+use gsw_storage::Store;
+
+use crate::auth::ratelimit::RateLimiter;
+use crate::auth::tokens::TokenIssuer;
+use crate::fleet::Fleet;
+use crate::metrics::HttpMetrics;
+use crate::settings::Settings;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub tokens: Arc<TokenIssuer>,
+    pub email_limiter: Arc<RateLimiter>,
+    pub client_limiter: Arc<RateLimiter>,
+    pub metrics: Arc<HttpMetrics>,
+    pub settings: Arc<Settings>,
+    pub fleet: Arc<Fleet>,
+}
+
+impl AppState {
+    /// State over an opened store, signing tokens with `jwt_secret`.
+    pub fn new(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        jwt_secret: &[u8],
+        fleet: Arc<Fleet>,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            tokens: Arc::new(TokenIssuer::new(
+                jwt_secret,
+                settings.access_token_ttl_secs,
+                settings.refresh_token_ttl_secs,
+            )?),
+            email_limiter: Arc::new(RateLimiter::new(settings.login_limit_per_email)),
+            client_limiter: Arc::new(RateLimiter::new(settings.login_limit_per_client)),
+            metrics: Arc::new(HttpMetrics::default()),
+            settings: Arc::new(settings),
+            store,
+            fleet,
+        })
+    }
+}
