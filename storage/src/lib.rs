@@ -9,8 +9,7 @@
 
 mod dashboard;
 mod model;
-mod postgres;
-mod sqlite;
+mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -22,8 +21,7 @@ pub use dashboard::{
     AgentFilter, DeploymentSummary, DraftWrite, FleetSite, SiteFilter, TagCount, UsageSince,
 };
 pub use model::*;
-pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+pub use sql::{Column, Dialect, PostgresStore, SqlStore, SqliteStore};
 
 /// What can go wrong talking to storage.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,53 @@
+//! Production storage: PostgreSQL.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use sqlx::query::Query;
+
+use super::Dialect;
+use crate::{Backend, Result};
+
+impl Dialect for Postgres {
+    const BACKEND: Backend = Backend::Postgres;
+
+    const ILIKE: &'static str = "ILIKE";
+
+    const SITE_TAGS: &'static str = "SELECT t.tag, COUNT(*) FROM sites s
+         CROSS JOIN LATERAL jsonb_array_elements(
+             CASE WHEN jsonb_typeof(s.metadata -> 'tags') = 'array' THEN s.metadata -> 'tags'
+                  ELSE '[]'::jsonb END) AS e(value)
+         CROSS JOIN LATERAL (SELECT e.value #>> '{}' AS tag) t
+         WHERE s.user_id = $1 AND jsonb_typeof(e.value) = 'string'
+         GROUP BY t.tag ORDER BY t.tag";
+
+    async fn connect(url: &str) -> Result<PgPool> {
+        let options: PgConnectOptions = url.parse()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.application_name("gsw-control-plane"))
+            .await?;
+        sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+        Ok(pool)
+    }
+
+    fn push_has_tag<'a>(query: &mut QueryBuilder<'a, Postgres>, tag: &'a str) {
+        query
+            .push("s.metadata -> 'tags' @> jsonb_build_array(")
+            .push_bind(tag)
+            .push("::text)");
+    }
+
+    fn build<'qb, 'args: 'qb>(
+        query: &'qb mut QueryBuilder<'args, Self>,
+    ) -> Query<'qb, Self, Self::Arguments<'qb>> {
+        query.build()
+    }
+
+    fn rows_affected(done: &PgQueryResult) -> u64 {
+        done.rows_affected()
+    }
+}

@@ -1,0 +1,62 @@
+//! The embedded default: SQLite in a file, WAL mode.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+use sqlx::query::Query;
+
+use super::Dialect;
+use crate::{Backend, Result};
+
+impl Dialect for Sqlite {
+    const BACKEND: Backend = Backend::Sqlite;
+
+    // SQLite's LIKE ignores ASCII case already.
+    const ILIKE: &'static str = "LIKE";
+
+    const SITE_TAGS: &'static str =
+        "SELECT t.value, COUNT(*) FROM sites s, json_each(s.metadata, '$.tags') t
+         WHERE s.user_id = $1 AND json_type(s.metadata, '$.tags') = 'array' AND t.type = 'text'
+         GROUP BY t.value ORDER BY t.value";
+
+    async fn connect(url: &str) -> Result<SqlitePool> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        Ok(pool)
+    }
+
+    fn push_has_tag<'a>(query: &mut QueryBuilder<'a, Sqlite>, tag: &'a str) {
+        query
+            .push(
+                "EXISTS (SELECT 1 FROM json_each(s.metadata, '$.tags') t
+                  WHERE json_type(s.metadata, '$.tags') = 'array' AND t.type = 'text' AND t.value = ",
+            )
+            .push_bind(tag)
+            .push(")");
+    }
+
+    fn build<'qb, 'args: 'qb>(
+        query: &'qb mut QueryBuilder<'args, Self>,
+    ) -> Query<'qb, Self, Self::Arguments<'qb>> {
+        query.build()
+    }
+
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
+}
