@@ -5,10 +5,10 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Encode, Executor, FromRow, IntoArguments, Type};
 use uuid::Uuid;
 
-use super::{Column, Dialect, Queries};
+use super::{conflict_on_unique, page_limit, Column, Dialect, Queries, RowsAffected};
 use crate::{
-    conflict_on_unique, page_limit, Agent, Deployment, Job, NewJob, NewRefreshToken, NewSite,
-    NewUser, Page, Result, Role, Rotation, Site, SitePatch, Subscription, User,
+    Job, NewJob, NewRefreshToken, NewSite, NewUser, Page, Result, Role, Rotation, Site, SitePatch,
+    Subscription, User,
 };
 
 impl<DB> Queries<DB>
@@ -17,27 +17,21 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     usize: ColumnIndex<DB::Row>,
-    for<'a> &'a str: ColumnIndex<DB::Row>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
     for<'q> Json<&'q serde_json::Value>: Encode<'q, DB> + Type<DB>,
-    Json<serde_json::Value>: Column<DB>,
+    for<'q> Option<Json<&'q serde_json::Value>>: Encode<'q, DB> + Type<DB>,
     Uuid: Column<DB>,
     String: Column<DB>,
     Option<String>: Column<DB>,
-    Option<Uuid>: Column<DB>,
-    for<'q> Option<Json<&'q serde_json::Value>>: Encode<'q, DB> + Type<DB>,
     Vec<u8>: Column<DB>,
     DateTime<Utc>: Column<DB>,
     i64: Column<DB>,
-    i16: Column<DB>,
     bool: Column<DB>,
     for<'r> User: FromRow<'r, DB::Row>,
     for<'r> Site: FromRow<'r, DB::Row>,
     for<'r> Job: FromRow<'r, DB::Row>,
     for<'r> Subscription: FromRow<'r, DB::Row>,
-    for<'r> Agent: FromRow<'r, DB::Row>,
-    for<'r> Deployment: FromRow<'r, DB::Row>,
 {
     pub(super) async fn create_user(&self, user: &NewUser) -> Result<User> {
         sqlx::query_as(
@@ -74,7 +68,7 @@ where
             .bind(email)
             .execute(&self.pool)
             .await?;
-        Ok(DB::rows_affected(&done) == 1)
+        Ok(done.rows_affected() == 1)
     }
 
     pub(super) async fn list_users(&self, page: Page) -> Result<Vec<User>> {
@@ -194,7 +188,7 @@ where
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(DB::rows_affected(&done) > 0)
+        Ok(done.rows_affected() > 0)
     }
 
     pub(super) async fn create_site(&self, site: &NewSite) -> Result<Site> {
@@ -276,7 +270,7 @@ where
             .bind(owner)
             .execute(&self.pool)
             .await?;
-        Ok(DB::rows_affected(&done) == 1)
+        Ok(done.rows_affected() == 1)
     }
 
     pub(super) async fn create_job(&self, job: &NewJob) -> Result<Option<Job>> {

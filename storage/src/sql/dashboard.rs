@@ -6,11 +6,10 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Row, Type};
 use uuid::Uuid;
 
-use super::{from_rows, Column, Dialect, Queries};
+use super::{from_rows, page_limit, Column, Dialect, Queries, DEPLOY_CHUNK};
 use crate::{
-    page_limit, Agent, AgentFilter, Deployment, DeploymentSummary, DraftWrite, FleetSite, Job,
-    Page, Result, Site, SiteFilter, Subscription, TagCount, TokenCounts, UsageSince, User,
-    DEPLOY_CHUNK,
+    Agent, AgentFilter, Deployment, DeploymentSummary, DraftWrite, FleetSite, Job, Page, Result,
+    Site, SiteFilter, TagCount, TokenCounts, UsageSince,
 };
 
 /// `%text%` for LIKE, with the pattern characters in `text` escaped by `\`.
@@ -96,24 +95,17 @@ where
     usize: ColumnIndex<DB::Row>,
     for<'a> &'a str: ColumnIndex<DB::Row>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
     for<'q> Json<&'q serde_json::Value>: Encode<'q, DB> + Type<DB>,
     Json<serde_json::Value>: Column<DB>,
     Uuid: Column<DB>,
+    Option<Uuid>: Column<DB>,
     String: Column<DB>,
     Option<String>: Column<DB>,
-    Option<Uuid>: Column<DB>,
-    for<'q> Option<Json<&'q serde_json::Value>>: Encode<'q, DB> + Type<DB>,
     Vec<u8>: Column<DB>,
     DateTime<Utc>: Column<DB>,
     i64: Column<DB>,
-    i16: Column<DB>,
-    bool: Column<DB>,
-    for<'r> User: FromRow<'r, DB::Row>,
     for<'r> Site: FromRow<'r, DB::Row>,
     for<'r> Job: FromRow<'r, DB::Row>,
-    for<'r> Subscription: FromRow<'r, DB::Row>,
-    for<'r> Agent: FromRow<'r, DB::Row>,
     for<'r> Deployment: FromRow<'r, DB::Row>,
 {
     pub(super) async fn fleet_sites(

@@ -7,11 +7,10 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Type};
 use uuid::Uuid;
 
-use super::{from_rows, Column, Dialect, Queries};
+use super::{from_rows, page_limit, Column, Dialect, Queries, RowsAffected, DEPLOY_CHUNK};
 use crate::{
-    page_limit, Agent, DeliveryReport, Deployment, Enrollment, Job, NewAgent, NewEnrollmentToken,
-    NewRelease, Page, Result, SignFor, SignManifest, SignedForSite, Site, Subscription, User,
-    DEPLOY_CHUNK,
+    Agent, DeliveryReport, Deployment, Enrollment, NewAgent, NewEnrollmentToken, NewRelease, Page,
+    Result, SignFor, SignManifest, SignedForSite,
 };
 
 impl<DB> Queries<DB>
@@ -20,25 +19,16 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     usize: ColumnIndex<DB::Row>,
-    for<'a> &'a str: ColumnIndex<DB::Row>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
     for<'q> Json<&'q serde_json::Value>: Encode<'q, DB> + Type<DB>,
-    Json<serde_json::Value>: Column<DB>,
     Uuid: Column<DB>,
-    String: Column<DB>,
-    Option<String>: Column<DB>,
     Option<Uuid>: Column<DB>,
-    for<'q> Option<Json<&'q serde_json::Value>>: Encode<'q, DB> + Type<DB>,
+    String: Column<DB>,
     Vec<u8>: Column<DB>,
     DateTime<Utc>: Column<DB>,
     i64: Column<DB>,
-    i16: Column<DB>,
     bool: Column<DB>,
-    for<'r> User: FromRow<'r, DB::Row>,
-    for<'r> Site: FromRow<'r, DB::Row>,
-    for<'r> Job: FromRow<'r, DB::Row>,
-    for<'r> Subscription: FromRow<'r, DB::Row>,
     for<'r> Agent: FromRow<'r, DB::Row>,
     for<'r> Deployment: FromRow<'r, DB::Row>,
 {
@@ -59,7 +49,7 @@ where
         .bind(owner)
         .execute(&self.pool)
         .await?;
-        Ok(DB::rows_affected(&done) == 1)
+        Ok(done.rows_affected() == 1)
     }
 
     pub(super) async fn enroll_agent(
@@ -319,7 +309,7 @@ where
                     done
                 }
             };
-            recorded.push(DB::rows_affected(&done) == 1);
+            recorded.push(done.rows_affected() == 1);
         }
         tx.commit().await?;
         Ok(recorded)

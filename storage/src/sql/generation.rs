@@ -6,10 +6,10 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Encode, Executor, FromRow, IntoArguments, Type};
 use uuid::Uuid;
 
-use super::{Column, Dialect, Queries};
+use super::{conflict_on_unique, token_counts, Column, Dialect, Queries, RowsAffected};
 use crate::{
-    conflict_on_unique, token_counts, Agent, ClaimedJob, Deployment, Job, JobRef, NewJob, NewSite,
-    NewTokenUsage, Result, Site, SiteDraftRecord, StageOutput, Subscription, TokenCounts, User,
+    ClaimedJob, Job, JobRef, NewJob, NewSite, NewTokenUsage, Result, SiteDraftRecord, StageOutput,
+    TokenCounts,
 };
 
 impl<DB> Queries<DB>
@@ -18,27 +18,17 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     usize: ColumnIndex<DB::Row>,
-    for<'a> &'a str: ColumnIndex<DB::Row>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
     for<'q> Json<&'q serde_json::Value>: Encode<'q, DB> + Type<DB>,
     Json<serde_json::Value>: Column<DB>,
     Uuid: Column<DB>,
+    Option<Uuid>: Column<DB>,
     String: Column<DB>,
     Option<String>: Column<DB>,
-    Option<Uuid>: Column<DB>,
-    for<'q> Option<Json<&'q serde_json::Value>>: Encode<'q, DB> + Type<DB>,
-    Vec<u8>: Column<DB>,
     DateTime<Utc>: Column<DB>,
     i64: Column<DB>,
     i16: Column<DB>,
-    bool: Column<DB>,
-    for<'r> User: FromRow<'r, DB::Row>,
-    for<'r> Site: FromRow<'r, DB::Row>,
     for<'r> Job: FromRow<'r, DB::Row>,
-    for<'r> Subscription: FromRow<'r, DB::Row>,
-    for<'r> Agent: FromRow<'r, DB::Row>,
-    for<'r> Deployment: FromRow<'r, DB::Row>,
 {
     pub(super) async fn create_site_with_job(
         &self,
@@ -150,7 +140,7 @@ where
         .bind(lease_until)
         .execute(&self.pool)
         .await?;
-        Ok(DB::rows_affected(&done) == 1)
+        Ok(done.rows_affected() == 1)
     }
 
     pub(super) async fn record_job_progress(
@@ -177,7 +167,7 @@ where
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(DB::rows_affected(&done) == 1)
+        Ok(done.rows_affected() == 1)
     }
 
     pub(super) async fn complete_job(
@@ -288,7 +278,7 @@ where
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(DB::rows_affected(&done) == 1)
+        Ok(done.rows_affected() == 1)
     }
 
     pub(super) async fn requeue_stale_jobs(
@@ -336,7 +326,7 @@ where
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(DB::rows_affected(&done) == 1)
+        Ok(done.rows_affected() == 1)
     }
 
     pub(super) async fn stage_outputs(&self, job: JobRef) -> Result<Vec<StageOutput>> {

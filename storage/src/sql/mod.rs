@@ -2,16 +2,23 @@
 //! backend, so that every query is written once and runs on PostgreSQL and
 //! SQLite alike (sqlx encodes the binds for each).
 //!
-//! Only what truly differs between the two lives in the backend's [`Dialect`]
-//! (`postgres.rs`, `sqlite.rs`): how to connect and which migrations to apply,
-//! and the JSON functions that find a site's tags. The queries are cut by
-//! resource, each an inherent `impl` block of [`SqlStore`] in its module
-//! (`accounts`, `fleet`, `generation`, `dashboard`); the [`Store`] impl below
-//! hands every call to the method of the same name there.
+//! Only what truly differs lives in each backend's [`Dialect`] (`postgres.rs`,
+//! `sqlite.rs`): connecting and migrating, the case-insensitive `LIKE`, the
+//! JSON functions that find a site's tags, and a sqlx call generic code cannot
+//! make (shortening a built query's arguments). Portable
+//! SQL covers the rest: `CASE WHEN` for `GREATEST`/`MAX`, `CAST(.. AS BIGINT)`,
+//! `IN (..)` lists, `RETURNING`.
 //!
-//! Every `impl` block repeats the sqlx bounds it needs in its `where` clause:
-//! Rust does not imply a trait's `where` clauses wherever the trait is used
-//! (rust-lang/rust#20671), so [`Dialect`] cannot carry them.
+//! The queries are cut by resource, each module an inherent `impl` block of
+//! `Queries` (the pool): `accounts` (users, refresh tokens, sites, jobs),
+//! `fleet` (enrollment, agents, releases, deployments), `generation` (leased
+//! jobs, stage outputs, drafts, tokens, the model cache) and `dashboard`. The
+//! [`Store`] impl below hands each call to the `Queries` method of its name.
+//!
+//! Each block lists in its `where` clause the sqlx bounds its queries need,
+//! and the [`Store`] impl all of them: Rust does not imply a trait's `where`
+//! clauses where the trait is used (rust-lang/rust#20671), so [`Dialect`]
+//! cannot carry them once for all.
 
 mod accounts;
 mod dashboard;
@@ -36,12 +43,12 @@ use crate::{
     Agent, Backend, ClaimedJob, DeliveryReport, Deployment, DraftWrite, Enrollment, FleetSite, Job,
     JobRef, NewAgent, NewEnrollmentToken, NewJob, NewRefreshToken, NewRelease, NewSite,
     NewTokenUsage, NewUser, Page, Result, Role, Rotation, SignManifest, Site, SiteDraftRecord,
-    SiteFilter, SitePatch, StageOutput, Store, Subscription, TagCount, TokenCounts, UsageSince,
-    User,
+    SiteFilter, SitePatch, StageOutput, Store, StoreError, Subscription, TagCount, TokenCounts,
+    UsageSince, User,
 };
 
 /// What one backend does its own way; everything else is shared SQL.
-pub trait Dialect: Database {
+pub trait Dialect: Database<QueryResult: RowsAffected> {
     /// Which backend this is.
     const BACKEND: Backend;
 
@@ -57,15 +64,31 @@ pub trait Dialect: Database {
     /// Pushes a condition: the site `s` carries `tag` in its `metadata.tags`.
     fn push_has_tag<'a>(query: &mut QueryBuilder<'a, Self>, tag: &'a str);
 
-    /// How many rows a statement changed (each backend's result has its own method).
-    fn rows_affected(done: &Self::QueryResult) -> u64;
-
     /// [`QueryBuilder::build`], its arguments' lifetime shortened to the
     /// builder's borrow: generic code cannot shorten a `DB::Arguments<'args>`
     /// itself, and without it the builder stays borrowed until it is dropped.
     fn build<'qb, 'args: 'qb>(
         query: &'qb mut QueryBuilder<'args, Self>,
     ) -> Query<'qb, Self, Self::Arguments<'qb>>;
+}
+
+/// A statement's outcome: how many rows it changed. Each backend's result
+/// has the method, but sqlx has no trait for generic code to call it by.
+pub trait RowsAffected {
+    /// How many rows the statement changed.
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
 }
 
 /// A Rust type the shared SQL both binds and reads on backend `DB`.
@@ -77,6 +100,33 @@ pub trait Column<DB: Database>:
 impl<DB: Database, T> Column<DB> for T where
     T: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB> + Send
 {
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Conflict`].
+fn conflict_on_unique(err: sqlx::Error, what: &'static str) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Database(err),
+    }
+}
+
+/// Rows per statement in bulk writes and reads by id (creating deployments
+/// binds 11 a row, well under SQLite's 32,766 and PostgreSQL's 65,535 bind limits).
+const DEPLOY_CHUNK: usize = 500;
+
+/// Clamps a page size to what one query may return.
+fn page_limit(page: Page) -> i64 {
+    i64::from(page.limit.clamp(1, 500))
+}
+
+/// Token totals from a `SUM` row.
+fn token_counts((input, output, cache_read, cache_creation): (i64, i64, i64, i64)) -> TokenCounts {
+    TokenCounts {
+        input_tokens: input,
+        output_tokens: output,
+        cache_read_tokens: cache_read,
+        cache_creation_tokens: cache_creation,
+    }
 }
 
 /// [`Store`] on a database of backend `DB`.

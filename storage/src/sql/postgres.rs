@@ -2,10 +2,9 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
-use sqlx::{PgPool, Postgres, QueryBuilder};
-
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::query::Query;
+use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::Dialect;
 use crate::{Backend, Result};
@@ -34,20 +33,17 @@ impl Dialect for Postgres {
         Ok(pool)
     }
 
+    fn build<'qb, 'args: 'qb>(
+        query: &'qb mut QueryBuilder<'args, Self>,
+    ) -> Query<'qb, Self, Self::Arguments<'qb>> {
+        // `PgArguments` borrows nothing, so it is the same type at any lifetime.
+        query.build()
+    }
+
     fn push_has_tag<'a>(query: &mut QueryBuilder<'a, Postgres>, tag: &'a str) {
         query
             .push("s.metadata -> 'tags' @> jsonb_build_array(")
             .push_bind(tag)
             .push("::text)");
-    }
-
-    fn build<'qb, 'args: 'qb>(
-        query: &'qb mut QueryBuilder<'args, Self>,
-    ) -> Query<'qb, Self, Self::Arguments<'qb>> {
-        query.build()
-    }
-
-    fn rows_affected(done: &PgQueryResult) -> u64 {
-        done.rows_affected()
     }
 }

@@ -3,13 +3,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
-    SqliteSynchronous,
-};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
-
 use sqlx::query::Query;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use super::Dialect;
 use crate::{Backend, Result};
@@ -40,6 +36,13 @@ impl Dialect for Sqlite {
         Ok(pool)
     }
 
+    fn build<'qb, 'args: 'qb>(
+        query: &'qb mut QueryBuilder<'args, Self>,
+    ) -> Query<'qb, Self, Self::Arguments<'qb>> {
+        // `SqliteArguments<'args>` is covariant: here it shortens to `'qb` by itself.
+        query.build()
+    }
+
     fn push_has_tag<'a>(query: &mut QueryBuilder<'a, Sqlite>, tag: &'a str) {
         query
             .push(
@@ -48,15 +51,5 @@ impl Dialect for Sqlite {
             )
             .push_bind(tag)
             .push(")");
-    }
-
-    fn build<'qb, 'args: 'qb>(
-        query: &'qb mut QueryBuilder<'args, Self>,
-    ) -> Query<'qb, Self, Self::Arguments<'qb>> {
-        query.build()
-    }
-
-    fn rows_affected(done: &SqliteQueryResult) -> u64 {
-        done.rows_affected()
     }
 }
