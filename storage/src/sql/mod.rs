@@ -27,15 +27,15 @@ mod generation;
 mod postgres;
 mod sqlite;
 
-use std::future::Future;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::migrate::{Migrate, Migrator};
+use sqlx::pool::PoolOptions;
 use sqlx::query::Query;
 use sqlx::types::Json;
 use sqlx::{
-    ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder,
-    Row, Type,
+    ColumnIndex, Connection, Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool,
+    QueryBuilder, Row, Type,
 };
 use uuid::Uuid;
 
@@ -48,7 +48,7 @@ use crate::{
 };
 
 /// What one backend does its own way; everything else is shared SQL.
-pub trait Dialect: Database<QueryResult: RowsAffected> {
+pub trait Dialect: Database<Connection: Migrate, QueryResult: RowsAffected> {
     /// Which backend this is.
     const BACKEND: Backend;
 
@@ -58,8 +58,14 @@ pub trait Dialect: Database<QueryResult: RowsAffected> {
     /// `(tag, sites)` for each text tag in the `metadata.tags` of the sites of `$1`, by tag.
     const SITE_TAGS: &'static str;
 
-    /// Opens a pool on the database at `url` and applies this backend's migrations.
-    fn connect(url: &str) -> impl Future<Output = Result<Pool<Self>>> + Send;
+    /// This backend's migrations (`migrations/postgres` or `migrations/sqlite`).
+    const MIGRATOR: Migrator;
+
+    /// How to connect to the database at `url`.
+    fn connect_options(url: &str) -> Result<<Self::Connection as Connection>::Options>;
+
+    /// How many connections to keep, and how long to wait for one.
+    fn pool_options() -> PoolOptions<Self>;
 
     /// Pushes a condition: the site `s` carries `tag` in its `metadata.tags`.
     fn push_has_tag<'a>(query: &mut QueryBuilder<'a, Self>, tag: &'a str);
@@ -67,10 +73,11 @@ pub trait Dialect: Database<QueryResult: RowsAffected> {
     /// [`QueryBuilder::build`], its arguments' lifetime shortened to the
     /// builder's borrow: generic code cannot shorten a `DB::Arguments<'args>`
     /// itself, and without it the builder stays borrowed until it is dropped.
-    fn build<'qb, 'args: 'qb>(
-        query: &'qb mut QueryBuilder<'args, Self>,
-    ) -> Query<'qb, Self, Self::Arguments<'qb>>;
+    fn build<'qb, 'args: 'qb>(query: &'qb mut QueryBuilder<'args, Self>) -> Built<'qb, Self>;
 }
+
+/// A query built by [`Dialect::build`].
+pub type Built<'qb, DB> = Query<'qb, DB, <DB as Database>::Arguments<'qb>>;
 
 /// A statement's outcome: how many rows it changed. Each backend's result
 /// has the method, but sqlx has no trait for generic code to call it by.
@@ -169,10 +176,12 @@ pub type SqliteStore = SqlStore<sqlx::Sqlite>;
 impl<DB: Dialect> SqlStore<DB> {
     /// Connects to the database at `url` (its scheme must be this backend's) and migrates it.
     pub async fn connect(url: &str) -> Result<Self> {
+        let pool = DB::pool_options()
+            .connect_with(DB::connect_options(url)?)
+            .await?;
+        DB::MIGRATOR.run(&pool).await?;
         Ok(Self {
-            queries: Queries {
-                pool: DB::connect(url).await?,
-            },
+            queries: Queries { pool },
         })
     }
 }

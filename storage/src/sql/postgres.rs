@@ -2,15 +2,17 @@
 
 use std::time::Duration;
 
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::query::Query;
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{Postgres, QueryBuilder};
 
-use super::Dialect;
+use super::{Built, Dialect};
 use crate::{Backend, Result};
 
 impl Dialect for Postgres {
     const BACKEND: Backend = Backend::Postgres;
+
+    const MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 
     const ILIKE: &'static str = "ILIKE";
 
@@ -22,22 +24,20 @@ impl Dialect for Postgres {
          WHERE s.user_id = $1 AND jsonb_typeof(e.value) = 'string'
          GROUP BY t.tag ORDER BY t.tag";
 
-    async fn connect(url: &str) -> Result<PgPool> {
-        let options: PgConnectOptions = url.parse()?;
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.application_name("gsw-control-plane"))
-            .await?;
-        sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-        Ok(pool)
-    }
-
-    fn build<'qb, 'args: 'qb>(
-        query: &'qb mut QueryBuilder<'args, Self>,
-    ) -> Query<'qb, Self, Self::Arguments<'qb>> {
+    fn build<'qb, 'args: 'qb>(query: &'qb mut QueryBuilder<'args, Self>) -> Built<'qb, Self> {
         // `PgArguments` borrows nothing, so it is the same type at any lifetime.
         query.build()
+    }
+
+    fn connect_options(url: &str) -> Result<PgConnectOptions> {
+        let options: PgConnectOptions = url.parse()?;
+        Ok(options.application_name("gsw-control-plane"))
+    }
+
+    fn pool_options() -> PgPoolOptions {
+        PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
     }
 
     fn push_has_tag<'a>(query: &mut QueryBuilder<'a, Postgres>, tag: &'a str) {

@@ -3,15 +3,17 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::query::Query;
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite};
 
-use super::Dialect;
+use super::{Built, Dialect};
 use crate::{Backend, Result};
 
 impl Dialect for Sqlite {
     const BACKEND: Backend = Backend::Sqlite;
+
+    const MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 
     // SQLite's LIKE ignores ASCII case already.
     const ILIKE: &'static str = "LIKE";
@@ -21,26 +23,22 @@ impl Dialect for Sqlite {
          WHERE s.user_id = $1 AND json_type(s.metadata, '$.tags') = 'array' AND t.type = 'text'
          GROUP BY t.value ORDER BY t.value";
 
-    async fn connect(url: &str) -> Result<SqlitePool> {
-        let options = SqliteConnectOptions::from_str(url)?
+    fn build<'qb, 'args: 'qb>(query: &'qb mut QueryBuilder<'args, Self>) -> Built<'qb, Self> {
+        // `SqliteArguments<'args>` is covariant: here it shortens to `'qb` by itself.
+        query.build()
+    }
+
+    fn connect_options(url: &str) -> Result<SqliteConnectOptions> {
+        Ok(SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        Ok(pool)
+            .busy_timeout(Duration::from_secs(5)))
     }
 
-    fn build<'qb, 'args: 'qb>(
-        query: &'qb mut QueryBuilder<'args, Self>,
-    ) -> Query<'qb, Self, Self::Arguments<'qb>> {
-        // `SqliteArguments<'args>` is covariant: here it shortens to `'qb` by itself.
-        query.build()
+    fn pool_options() -> SqlitePoolOptions {
+        SqlitePoolOptions::new().max_connections(8)
     }
 
     fn push_has_tag<'a>(query: &mut QueryBuilder<'a, Sqlite>, tag: &'a str) {
