@@ -192,6 +192,14 @@ where
     }
 
     pub(super) async fn create_site(&self, site: &NewSite) -> Result<Site> {
+        Self::insert_site(&self.pool, site).await
+    }
+
+    /// Inserts a site, on the pool or in a caller's transaction.
+    async fn insert_site<'e, E>(executor: E, site: &'e NewSite) -> Result<Site>
+    where
+        E: 'e + Executor<'e, Database = DB>,
+    {
         Ok(sqlx::query_as(
             "INSERT INTO sites (id, user_id, name, domain, wp_admin_url, status, metadata, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING *",
@@ -204,7 +212,7 @@ where
         .bind(site.status.as_str())
         .bind(Json(&site.metadata))
         .bind(site.created_at)
-        .fetch_one(&self.pool)
+        .fetch_one(executor)
         .await?)
     }
 
@@ -296,6 +304,51 @@ where
                 .fetch_optional(&self.pool)
                 .await?,
         )
+    }
+
+    pub(super) async fn create_site_with_job(
+        &self,
+        site: &NewSite,
+        job: &NewJob,
+        input: &serde_json::Value,
+    ) -> Result<Job> {
+        let mut tx = self.pool.begin().await?;
+        Self::insert_site(&mut *tx, site).await?;
+        let created: Job = sqlx::query_as(
+            "INSERT INTO jobs (id, site_id, user_id, kind, status, progress, logs, input, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'queued', 0, '', $5, $6, $6) RETURNING *",
+        )
+        .bind(job.id)
+        .bind(site.id)
+        .bind(site.user_id)
+        .bind(job.kind.as_str())
+        .bind(Json(input))
+        .bind(job.created_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    pub(super) async fn create_job_with_input(
+        &self,
+        job: &NewJob,
+        input: &serde_json::Value,
+    ) -> Result<Option<Job>> {
+        sqlx::query_as(
+            "INSERT INTO jobs (id, site_id, user_id, kind, status, progress, logs, input, created_at, updated_at)
+             SELECT $1, id, user_id, $4, 'queued', 0, '', $5, $6, $6 FROM sites WHERE id = $2 AND user_id = $3
+             RETURNING *",
+        )
+        .bind(job.id)
+        .bind(job.site_id)
+        .bind(job.user_id)
+        .bind(job.kind.as_str())
+        .bind(Json(input))
+        .bind(job.created_at)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| conflict_on_unique(e, "an unfinished generation job on this site"))
     }
 
     pub(super) async fn subscription(&self, user_id: Uuid) -> Result<Option<Subscription>> {

@@ -6,10 +6,9 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Encode, Executor, FromRow, IntoArguments, Type};
 use uuid::Uuid;
 
-use super::{conflict_on_unique, token_counts, Column, Dialect, Queries, RowsAffected};
+use super::{token_counts, Column, Dialect, Queries, RowsAffected};
 use crate::{
-    ClaimedJob, Job, JobRef, NewJob, NewSite, NewTokenUsage, Result, SiteDraftRecord, StageOutput,
-    TokenCounts,
+    ClaimedJob, Job, JobRef, NewTokenUsage, Result, SiteDraftRecord, StageOutput, TokenCounts,
 };
 
 impl<DB> Queries<DB>
@@ -24,68 +23,28 @@ where
     Uuid: Column<DB>,
     Option<Uuid>: Column<DB>,
     String: Column<DB>,
-    Option<String>: Column<DB>,
     DateTime<Utc>: Column<DB>,
     i64: Column<DB>,
     i16: Column<DB>,
     for<'r> Job: FromRow<'r, DB::Row>,
 {
-    pub(super) async fn create_site_with_job(
-        &self,
-        site: &NewSite,
-        job: &NewJob,
-        input: &serde_json::Value,
-    ) -> Result<Job> {
-        let mut tx = self.pool.begin().await?;
+    /// Moves a site that is `generating` to `draft`, its generation over.
+    async fn end_generating(
+        conn: &mut DB::Connection,
+        site_id: Uuid,
+        owner: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO sites (id, user_id, name, domain, wp_admin_url, status, metadata, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            "UPDATE sites SET status = 'draft', updated_at = $3
+             WHERE id = $1 AND user_id = $2 AND status = 'generating'",
         )
-        .bind(site.id)
-        .bind(site.user_id)
-        .bind(&site.name)
-        .bind(&site.domain)
-        .bind(&site.wp_admin_url)
-        .bind(site.status.as_str())
-        .bind(Json(&site.metadata))
-        .bind(site.created_at)
-        .execute(&mut *tx)
+        .bind(site_id)
+        .bind(owner)
+        .bind(now)
+        .execute(conn)
         .await?;
-        let created: Job = sqlx::query_as(
-            "INSERT INTO jobs (id, site_id, user_id, kind, status, progress, logs, input, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'queued', 0, '', $5, $6, $6) RETURNING *",
-        )
-        .bind(job.id)
-        .bind(site.id)
-        .bind(site.user_id)
-        .bind(job.kind.as_str())
-        .bind(Json(input))
-        .bind(job.created_at)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(created)
-    }
-
-    pub(super) async fn create_job_with_input(
-        &self,
-        job: &NewJob,
-        input: &serde_json::Value,
-    ) -> Result<Option<Job>> {
-        sqlx::query_as(
-            "INSERT INTO jobs (id, site_id, user_id, kind, status, progress, logs, input, created_at, updated_at)
-             SELECT $1, id, user_id, $4, 'queued', 0, '', $5, $6, $6 FROM sites WHERE id = $2 AND user_id = $3
-             RETURNING *",
-        )
-        .bind(job.id)
-        .bind(job.site_id)
-        .bind(job.user_id)
-        .bind(job.kind.as_str())
-        .bind(Json(input))
-        .bind(job.created_at)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| conflict_on_unique(e, "an unfinished generation job on this site"))
+        Ok(())
     }
 
     pub(super) async fn claim_job(
@@ -207,15 +166,7 @@ where
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
-                "UPDATE sites SET status = 'draft', updated_at = $3
-                 WHERE id = $1 AND user_id = $2 AND status = 'generating'",
-            )
-            .bind(site_id)
-            .bind(job.user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            Self::end_generating(&mut tx, site_id, job.user_id, now).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -249,15 +200,7 @@ where
             return Ok(false);
         };
         // A site whose first generation failed is an empty draft, not generating forever.
-        sqlx::query(
-            "UPDATE sites SET status = 'draft', updated_at = $3
-             WHERE id = $1 AND user_id = $2 AND status = 'generating'",
-        )
-        .bind(site_id)
-        .bind(job.user_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        Self::end_generating(&mut tx, site_id, job.user_id, now).await?;
         tx.commit().await?;
         Ok(true)
     }
