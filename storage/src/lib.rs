@@ -25,7 +25,7 @@ pub use dashboard::{
     AgentFilter, DeploymentSummary, DraftWrite, FleetSite, SiteFilter, TagCount, UsageSince,
 };
 pub use model::*;
-pub use sql::{Column, Dialect, PostgresStore, SqlStore, SqliteStore};
+pub use sql::{Built, Column, Dialect, PostgresStore, RowsAffected, SqlStore, SqliteStore};
 
 /// What can go wrong talking to storage.
 #[derive(Debug, thiserror::Error)]

@@ -111,8 +111,9 @@ where
         // The transaction opens with a write, so a concurrent rotation of the
         // same token waits for it, then finds the token used (reuse): exactly
         // one of two racing refreshes wins. PostgreSQL makes it wait on the
-        // token's row lock; SQLite, on its write lock, which a transaction
-        // that began by reading could not take without failing as busy.
+        // token's row lock, SQLite on the database's write lock. Keep the
+        // write first: an SQLite transaction that began by reading can fail
+        // as busy when it then writes.
         let mut tx = self.pool.begin().await?;
         let live: Option<(Uuid, Uuid)> = sqlx::query_as(
             "UPDATE refresh_tokens SET used_at = $2

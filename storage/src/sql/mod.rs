@@ -3,11 +3,11 @@
 //! SQLite alike (sqlx encodes the binds for each).
 //!
 //! Only what truly differs lives in each backend's [`Dialect`] (`postgres.rs`,
-//! `sqlite.rs`): connecting and migrating, the case-insensitive `LIKE`, the
-//! JSON functions that find a site's tags, and a sqlx call generic code cannot
-//! make (shortening a built query's arguments). Portable
-//! SQL covers the rest: `CASE WHEN` for `GREATEST`/`MAX`, `CAST(.. AS BIGINT)`,
-//! `IN (..)` lists, `RETURNING`.
+//! `sqlite.rs`): connect options, pool size and migrations, the
+//! case-insensitive `LIKE`, the JSON functions that find a site's tags, and a
+//! sqlx call generic code cannot make (shortening a built query's arguments).
+//! Portable SQL covers the rest: `CASE WHEN` for `GREATEST`/`MAX`,
+//! `CAST(.. AS BIGINT)`, `IN (..)` lists, `RETURNING`.
 //!
 //! The queries are cut by resource, each module an inherent `impl` block of
 //! `Queries` (the pool): `accounts` (users, refresh tokens, sites, jobs),
