@@ -1,16 +1,19 @@
-//! The control plane's storage: one [`Store`] trait and two implementations,
-//! PostgreSQL for production and SQLite as the embedded default.
+//! The control plane's storage: one [`Store`] trait, implemented once by
+//! [`SqlStore`] for both PostgreSQL (production) and SQLite (the embedded
+//! default).
 //!
-//! This crate is the only place in the workspace that contains SQL. The
-//! backend is chosen by the scheme of the database URL ([`connect`]); both
-//! apply their own migrations (`migrations/postgres`, `migrations/sqlite`)
-//! before they are handed out.
+//! This crate is the only place in the workspace that contains SQL, and each
+//! query is written once: `sql/` holds the body, generic over the sqlx
+//! backend and cut by resource, and each backend's [`Dialect`] only what
+//! differs (connecting, the JSON functions for tags). The backend is chosen by
+//! the scheme of the database URL ([`connect`]); each applies its own
+//! migrations (`migrations/postgres`, `migrations/sqlite`) before it is
+//! handed out.
 #![forbid(unsafe_code)]
 
 mod dashboard;
 mod model;
-mod postgres;
-mod sqlite;
+mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -22,8 +25,7 @@ pub use dashboard::{
     AgentFilter, DeploymentSummary, DraftWrite, FleetSite, SiteFilter, TagCount, UsageSince,
 };
 pub use model::*;
-pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+pub use sql::{Built, Column, Dialect, PostgresStore, RowsAffected, SqlStore, SqliteStore};
 
 /// What can go wrong talking to storage.
 #[derive(Debug, thiserror::Error)]
@@ -375,31 +377,4 @@ pub async fn connect(url: &str) -> Result<Box<dyn Store>> {
         Backend::Postgres => Box::new(PostgresStore::connect(url).await?),
         Backend::Sqlite => Box::new(SqliteStore::connect(url).await?),
     })
-}
-
-/// Maps a unique-constraint violation to [`StoreError::Conflict`].
-fn conflict_on_unique(err: sqlx::Error, what: &'static str) -> StoreError {
-    match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
-        _ => StoreError::Database(err),
-    }
-}
-
-/// Sites per statement when creating deployments in bulk (10 binds a row,
-/// well under SQLite's 32,766 and PostgreSQL's 65,535 bind limits).
-const DEPLOY_CHUNK: usize = 500;
-
-/// Clamps a page size to what one query may return.
-fn page_limit(page: Page) -> i64 {
-    i64::from(page.limit.clamp(1, 500))
-}
-
-/// Token totals from a `SUM` row.
-fn token_counts((input, output, cache_read, cache_creation): (i64, i64, i64, i64)) -> TokenCounts {
-    TokenCounts {
-        input_tokens: input,
-        output_tokens: output,
-        cache_read_tokens: cache_read,
-        cache_creation_tokens: cache_creation,
-    }
 }
