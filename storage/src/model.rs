@@ -76,10 +76,9 @@ text_enum!(
 text_enum!(
     /// What a job does.
     JobKind {
-        /// AI generation of a site draft.
+        /// AI generation of a site draft. (Deployments are not jobs: they
+        /// have their own table and life, see [`DeploymentStatus`].)
         Generation => "generation",
-        /// Delivery of a bundle to a site.
-        Deployment => "deployment",
     }
 );
 

@@ -456,7 +456,7 @@ async fn deleting_a_site_deletes_its_jobs(store: Box<dyn Store>, _: String) {
         id: Uuid::now_v7(),
         site_id: site.id,
         user_id: ada.id,
-        kind: JobKind::Deployment,
+        kind: JobKind::Generation,
         created_at: Utc::now(),
     };
     store.create_job(&job).await.unwrap().unwrap();
@@ -776,6 +776,12 @@ async fn delivery_reports_move_deployments_forward_only(store: Box<dyn Store>, _
         .unwrap());
     let stored = store.deployment(ada.id, one.id).await.unwrap().unwrap();
     assert_eq!(stored.status, DeploymentStatus::Applied);
+    let live = store.site(ada.id, site.id).await.unwrap().unwrap();
+    assert_eq!(
+        live.status,
+        SiteStatus::Active,
+        "an applied deployment makes a site active"
+    );
     assert_eq!(stored.results, Some(results));
     assert_eq!(
         store.agent(agent.id).await.unwrap().unwrap().last_applied,

@@ -306,6 +306,18 @@ where
                     .bind(sequence)
                     .execute(&mut *tx)
                     .await?;
+                    if !*failed && done.rows_affected() == 1 {
+                        // Live on its host: the seed's `active`. A site being
+                        // generated becomes active when its generation ends.
+                        sqlx::query(
+                            "UPDATE sites SET status = 'active', updated_at = $2
+                             WHERE id = $1 AND status = 'draft'",
+                        )
+                        .bind(site_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     done
                 }
             };

@@ -36,7 +36,9 @@ where
         now: DateTime<Utc>,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE sites SET status = 'draft', updated_at = $3
+            "UPDATE sites SET updated_at = $3, status = CASE WHEN EXISTS
+                 (SELECT 1 FROM deployments WHERE site_id = $1 AND status = 'applied')
+                 THEN 'active' ELSE 'draft' END
              WHERE id = $1 AND user_id = $2 AND status = 'generating'",
         )
         .bind(site_id)
