@@ -10,7 +10,8 @@ import { BulkPush, type PushWhat } from '../components/BulkPush';
 import { Badge, Button, Empty, ErrorNote, Input, Loading, PageHeader, Select, StatusBadge, cx } from '../components/ui';
 import { ago, driftLabel, number, plural, version } from '../lib/format';
 import { useInteractive, useLoad } from '../lib/hooks';
-import { fetchOnce, fleetPath } from '../lib/prefetch';
+import { fetchOnce } from '../lib/prefetch';
+import { fleetPath } from '../lib/routes';
 import { Link, navigate, useLocation } from '../lib/router';
 
 export interface Filters {
