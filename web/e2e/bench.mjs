@@ -35,7 +35,7 @@ const server = spawn(bin, ['serve'], {
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const base = `http://127.0.0.1:${port}`;
-let status = 1;
+let status;
 try {
   for (let i = 0; ; i++) {
     try {

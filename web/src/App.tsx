@@ -2,11 +2,12 @@
 // expired session sends the person to sign in and back to where they were,
 // with what they had typed kept (forms keep their state in sessionStorage).
 
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
 import { api, type Session } from './api/client';
 import { Layout } from './components/Layout';
 import { Loading } from './components/ui';
-import { match, navigate, useLocation } from './lib/router';
+import { navigate, useLocation } from './lib/router';
+import { findRoute, screenCode, type RouteMatch } from './lib/routes';
 import { AuthPage } from './pages/Auth';
 import { SitesPage } from './pages/Sites';
 import { WizardPage } from './pages/Wizard';
@@ -15,10 +16,8 @@ import { BillingPage } from './pages/Billing';
 import { NotFound } from './pages/NotFound';
 
 // The heavier screens load when first opened.
-const SiteDetailPage = lazy(() => import('./pages/SiteDetail'));
-const EditorPage = lazy(() => import('./pages/Editor'));
-
-const PUBLIC = ['/login', '/signup'];
+const SiteDetailPage = lazy(screenCode.site);
+const EditorPage = lazy(screenCode.editor);
 
 export function App() {
   const location = useLocation();
@@ -39,38 +38,51 @@ export function App() {
   );
 
   const path = location.path;
-  const isPublic = PUBLIC.includes(path);
+  const found = findRoute(path);
+  const isPublic = found?.route.public === true;
+  const next = location.query.get('next');
 
   useEffect(() => {
     if (!session && !isPublic) {
       const here = path === '/' ? '' : `?next=${encodeURIComponent(path + window.location.search)}`;
       navigate(`/login${here}`, { replace: true });
     } else if (session && isPublic) {
-      navigate(safeNext(location.query.get('next')), { replace: true });
+      navigate(safeNext(next), { replace: true });
     }
-  }, [session, isPublic, path]);
+  }, [session, isPublic, path, next]);
 
-  if (isPublic) {
-    return <AuthPage mode={path === '/signup' ? 'signup' : 'login'} notice={notice} onSignedIn={() => setNotice(undefined)} />;
+  if (found && isPublic) {
+    return <AuthPage mode={found.route.screen === 'signup' ? 'signup' : 'login'} notice={notice} onSignedIn={() => setNotice(undefined)} />;
   }
   if (!session) return <Loading label="Opening the sign-in page…" />;
 
-  let screen;
-  let params: Record<string, string> | null;
-  if (path === '/' || path === '/sites') screen = <SitesPage />;
-  else if (path === '/sites/new') screen = <WizardPage />;
-  else if ((params = match('/jobs/:id', path))) screen = <JobPage jobId={params.id} />;
-  else if ((params = match('/sites/:id/pages/:slug', path))) screen = <EditorPage siteId={params.id} slug={params.slug} />;
-  else if ((params = match('/sites/:id/editor', path))) screen = <EditorPage siteId={params.id} />;
-  else if ((params = match('/sites/:id', path))) screen = <SiteDetailPage siteId={params.id} />;
-  else if (path === '/billing') screen = <BillingPage />;
-  else screen = <NotFound />;
-
   return (
     <Layout session={session} path={path}>
-      <Suspense fallback={<Loading />}>{screen}</Suspense>
+      <Suspense fallback={<Loading />}>{found ? screenOf(found) : <NotFound />}</Suspense>
     </Layout>
   );
+}
+
+/// The screen a signed-in person sees at a route.
+function screenOf({ route, params }: RouteMatch): ReactNode {
+  switch (route.screen) {
+    case 'sites':
+      return <SitesPage />;
+    case 'new-site':
+      return <WizardPage />;
+    case 'site':
+      return <SiteDetailPage siteId={params.id} />;
+    case 'editor':
+      return <EditorPage siteId={params.id} slug={params.slug} />;
+    case 'job':
+      return <JobPage jobId={params.id} />;
+    case 'billing':
+      return <BillingPage />;
+    case 'login':
+    case 'signup':
+      // Public: shown above, signed in or not.
+      return null;
+  }
 }
 
 /// Only same-origin paths: never send someone off-site after signing in.

@@ -18,6 +18,7 @@ mod fake_anthropic;
 mod generation;
 mod health;
 mod jobs;
+mod openapi;
 mod queue;
 mod rollback;
 mod shutdown;

@@ -4,6 +4,8 @@
 // every session of its family out). Errors become `ApiError`s with the
 // server's words.
 
+import type { ErrorDetail, TokenPair } from './types';
+
 export const API = '/api/v1';
 const STORAGE_KEY = 'gsw.session';
 /// Refresh this long before the access token expires.
@@ -22,26 +24,24 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly requestId?: string;
-  /// The field a validation message is about (`"goals[0]: must…"` → `goals`).
+  /// The field a validation error is about, as the server names it: a body
+  /// attribute (`email`) or a path into one (`goals[0]`, `sections[1].heading`).
+  /// The message is then about that field alone, for showing beside it.
   readonly field?: string;
-  /// The path inside the field (`"goals[0]"`, `"sections[1].heading"`).
-  readonly fieldPath?: string;
-  /// The message without its field, for showing beside that field.
-  readonly fieldMessage?: string;
 
-  constructor(status: number, code: string, message: string, requestId?: string) {
-    const found = code === 'validation_failed' ? /^(([a-z_]+)(?:\[\d+\])?(?:\.[a-z_]+(?:\[\d+\])?)*): (.+)$/s.exec(message.trim()) : null;
+  constructor(status: number, code: string, message: string, details: { requestId?: string; field?: string } = {}) {
     super(sentence(message));
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
-    this.requestId = requestId;
-    if (found) {
-      this.fieldPath = found[1];
-      this.field = found[2];
-      this.fieldMessage = sentence(found[3]);
-    }
+    this.requestId = details.requestId;
+    this.field = details.field;
   }
+}
+
+/// The attribute a field path starts with (`goals[0]` → `goals`, `sections[1].heading` → `sections`).
+export function fieldName(field: string): string {
+  return /^[^[.]*/.exec(field)![0];
 }
 
 /// The session has ended (refresh refused): sign in again.
@@ -52,13 +52,6 @@ export class SessionExpired extends ApiError {
 }
 
 type Listener = (session: Session | null, reason?: 'expired' | 'logout') => void;
-
-interface TokenPair {
-  access_token: string;
-  refresh_token: string;
-  expires_in: number;
-  user?: { email?: string };
-}
 
 function toSession(pair: TokenPair, email?: string): Session {
   // From the local clock, so a machine whose clock is off still refreshes in time.
@@ -73,10 +66,9 @@ function toSession(pair: TokenPair, email?: string): Session {
 async function errorFrom(response: Response): Promise<ApiError> {
   const requestId = response.headers.get('x-request-id') ?? undefined;
   try {
-    const body = await response.json();
-    const e = body?.error;
-    if (e && typeof e.message === 'string') {
-      return new ApiError(response.status, e.code ?? 'error', e.message, e.request_id ?? requestId);
+    const e = errorDetail(await response.json());
+    if (e) {
+      return new ApiError(response.status, e.code, e.message, { requestId: e.request_id || requestId, field: e.field ?? undefined });
     }
   } catch {
     // Not JSON: a proxy or a crash answered.
@@ -90,8 +82,21 @@ async function errorFrom(response: Response): Promise<ApiError> {
     response.status,
     'http_error',
     words[response.status] ?? `The server answered ${response.status} ${response.statusText}.`,
-    requestId,
+    { requestId },
   );
+}
+
+/// The `error` of an API error body, if `body` is one.
+function errorDetail(body: unknown): ErrorDetail | undefined {
+  if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
+  const e = body.error as Partial<Record<keyof ErrorDetail, unknown>> | null;
+  if (typeof e?.message !== 'string') return undefined;
+  return {
+    code: typeof e.code === 'string' ? e.code : 'error',
+    message: e.message,
+    request_id: typeof e.request_id === 'string' ? e.request_id : '',
+    field: typeof e.field === 'string' ? e.field : undefined,
+  };
 }
 
 /// Capitalises a server message and ends it with a full stop.
@@ -221,7 +226,7 @@ export class ApiClient {
         this.refreshing = null;
       });
     }
-    return this.refreshing as Promise<Session>;
+    return this.refreshing;
   }
 
   private async doRefresh(stale: Session): Promise<Session> {
@@ -247,7 +252,7 @@ export class ApiClient {
       throw new SessionExpired();
     }
     if (!response.ok) throw await errorFrom(response);
-    const session = toSession(await response.json(), stale.email);
+    const session = toSession((await response.json()) as TokenPair, stale.email);
     this.store(session);
     return session;
   }

@@ -185,7 +185,7 @@ export function BulkPush({ rows, onClose, what = 'drafts' }: { rows: FleetRow[];
   // Follow the deployments until each is final (or the panel closes).
   useEffect(() => {
     if (!started) return;
-    const timer = setInterval(async () => {
+    const poll = async () => {
       const open = Object.entries(stateRef.current).filter(([, s]) => s.phase === 'sent' && !FINAL.includes(s.status)) as [string, Extract<PushState, { phase: 'sent' }>][];
       if (!open.length) return;
       for (let i = 0; i < open.length; i += STATUS_BATCH) {
@@ -201,7 +201,8 @@ export function BulkPush({ rows, onClose, what = 'drafts' }: { rows: FleetRow[];
           // A missed poll is caught up by the next.
         }
       }
-    }, POLL_MS);
+    };
+    const timer = setInterval(() => void poll(), POLL_MS);
     return () => clearInterval(timer);
   }, [started]);
 

@@ -10,34 +10,43 @@ export interface Loaded<T> {
 }
 
 /// Loads `fetcher()` when `key` changes; aborts a load that is no longer wanted.
+/// Until the load for the current `key` settles, `loading` is true and `data`
+/// is the previous answer (so a table does not blink while its filter changes).
 export function useLoad<T>(fetcher: (signal: AbortSignal) => Promise<T>, key: unknown[]): Loaded<T> {
   const [data, setData] = useState<T>();
-  const [error, setError] = useState<ApiError>();
-  const [loading, setLoading] = useState(true);
+  // The dependencies of the load that last settled, and its error if it failed.
+  const [settled, setSettled] = useState<{ deps: unknown[]; error?: ApiError }>();
   const [tick, setTick] = useState(0);
   const fetcherRef = useRef(fetcher);
-  fetcherRef.current = fetcher;
+  // Declared before the load's effect, so that effect sees this render's fetcher.
+  useEffect(() => {
+    fetcherRef.current = fetcher;
+  });
+  const deps = [...key, tick];
   useEffect(() => {
     const controller = new AbortController();
-    setLoading(true);
-    setError(undefined);
-    fetcherRef
-      .current(controller.signal)
-      .then((value) => {
-        if (!controller.signal.aborted) setData(value);
-      })
-      .catch((err) => {
-        if (controller.signal.aborted || err?.name === 'AbortError') return;
-        setError(err instanceof ApiError ? err : new ApiError(0, 'error', String(err?.message ?? err)));
-      })
-      .finally(() => {
-        if (!controller.signal.aborted) setLoading(false);
-      });
+    fetcherRef.current(controller.signal).then(
+      (value) => {
+        if (controller.signal.aborted) return;
+        setData(value);
+        setSettled({ deps });
+      },
+      (err: unknown) => {
+        if (controller.signal.aborted || (err instanceof Error && err.name === 'AbortError')) return;
+        setSettled({ deps, error: err instanceof ApiError ? err : new ApiError(0, 'error', err instanceof Error ? err.message : String(err)) });
+      },
+    );
     return () => controller.abort();
+    // The caller's `key` says when to load again; the fetcher is read from its ref.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [...key, tick]);
+  }, deps);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { data, error, loading, reload, setData };
+  const current = settled !== undefined && sameDeps(settled.deps, deps);
+  return { data, error: current ? settled.error : undefined, loading: !current, reload, setData };
+}
+
+function sameDeps(a: unknown[], b: unknown[]): boolean {
+  return a.length === b.length && a.every((value, i) => Object.is(value, b[i]));
 }
 
 /// State kept in sessionStorage under `key`, so what a person typed survives
@@ -46,7 +55,7 @@ export function usePersistentState<T>(key: string, initial: T): [T, (value: T | 
   const [value, setValue] = useState<T>(() => {
     try {
       const raw = sessionStorage.getItem(key);
-      return raw ? { ...initial, ...JSON.parse(raw) } : initial;
+      return raw ? { ...initial, ...(JSON.parse(raw) as Partial<T>) } : initial;
     } catch {
       return initial;
     }

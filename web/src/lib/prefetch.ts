@@ -4,7 +4,7 @@
 // still being built. The screen picks the answer up with `fetchOnce`.
 
 import { api } from '../api/client';
-import { match } from './router';
+import { findRoute } from './routes';
 
 const FRESH_MS = 5000;
 const started = new Map<string, { at: number; answer: Promise<unknown> }>();
@@ -24,34 +24,11 @@ export function fetchOnce<T>(path: string, signal?: AbortSignal): Promise<T> {
   return api.get<T>(path, signal);
 }
 
-/// The fleet table's query for the current filters (kept in the address).
-export function fleetPath(query: URLSearchParams, after?: string | null): string {
-  const params = new URLSearchParams();
-  for (const key of ['q', 'status', 'agent', 'tag']) {
-    const value = query.get(key);
-    if (value) params.set(key, value);
-  }
-  params.set('limit', '50');
-  if (after) params.set('after', after);
-  return `/fleet/sites?${params}`;
-}
-
-/// Starts what the screen at `pathname` reads first, if someone is signed in.
+/// Starts what the screen at `pathname` reads first (and its code), if someone is signed in.
 export function prefetchRoute(pathname: string, search: string) {
   if (!api.current()) return;
-  let p: Record<string, string> | null;
-  if (pathname === '/' || pathname === '/sites') {
-    prefetch(fleetPath(new URLSearchParams(search)));
-    prefetch('/fleet/tags');
-  } else if (pathname === '/billing') {
-    prefetch('/billing');
-  } else if ((p = match('/jobs/:id', pathname))) {
-    prefetch(`/jobs/${p.id}`);
-  } else if ((p = match('/sites/:id/editor', pathname) ?? match('/sites/:id/pages/:slug', pathname))) {
-    void import('../pages/Editor');
-    prefetch(`/sites/${p.id}/draft`);
-  } else if ((p = match('/sites/:id', pathname)) && p.id !== 'new') {
-    void import('../pages/SiteDetail');
-    for (const part of ['', '/draft', '/agent', '/jobs', '/deployments']) prefetch(`/sites/${p.id}${part}`);
-  }
+  const found = findRoute(pathname);
+  if (!found) return;
+  void found.route.code?.();
+  for (const path of found.route.reads?.(found.params, new URLSearchParams(search)) ?? []) prefetch(path);
 }

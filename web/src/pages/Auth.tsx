@@ -39,7 +39,7 @@ export function AuthPage({ mode, notice, onSignedIn }: { mode: 'login' | 'signup
       onSignedIn?.();
     } catch (err) {
       const e = err as ApiError;
-      if (e.field === 'email' || e.field === 'password') setErrors({ [e.field]: e.fieldMessage });
+      if (e.field === 'email' || e.field === 'password') setErrors({ [e.field]: e.message });
       else setFailure(e);
     } finally {
       setBusy(false);

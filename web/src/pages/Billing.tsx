@@ -53,10 +53,10 @@ export function BillingPage() {
         </Card>
         <Card title="Usage this period">
           <div className="space-y-5">
-            <Meter label="Sites" used={b.usage.sites} limit={b.plan.limits.sites} />
-            <Meter label="Generations" used={b.usage.generations} limit={b.plan.limits.generations} />
-            <Meter label="Deployments" used={b.usage.deployments} limit={b.plan.limits.deployments} />
-            <Meter label="AI tokens" used={tokens} limit={b.plan.limits.tokens} />
+            <Meter label="Sites" used={b.usage.sites} limit={b.plan.limits.sites ?? null} />
+            <Meter label="Generations" used={b.usage.generations} limit={b.plan.limits.generations ?? null} />
+            <Meter label="Deployments" used={b.usage.deployments} limit={b.plan.limits.deployments ?? null} />
+            <Meter label="AI tokens" used={tokens} limit={b.plan.limits.tokens ?? null} />
           </div>
           <dl className="mt-6 grid grid-cols-2 gap-3 border-t border-slate-100 pt-4 text-xs text-slate-600 sm:grid-cols-4">
             {(

@@ -5,7 +5,7 @@
 
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api/client';
-import type { Deployment, Draft, DraftPage, Job, JobAccepted, PageEdit } from '../api/types';
+import type { Deployment, Draft, DraftPage, Job, JobAccepted, JobEvent, PageEdit } from '../api/types';
 import { Badge, Button, Card, Empty, ErrorNote, Field, Input, Loading, PageHeader, Select, Spinner, StatusBadge, Textarea, cx } from '../components/ui';
 import { useInteractive, useLoad, usePersistentState } from '../lib/hooks';
 import { previewDocument } from '../lib/preview';
@@ -38,8 +38,8 @@ export function formOf(page: DraftPage): PageForm {
     meta_description: page.meta_description,
     sections: page.content.sections.map((s) => ({
       heading: s.heading,
-      paragraphs: s.paragraphs.join('\n\n'),
-      items: s.items.map((i) => ({ title: i.title, text: i.text })),
+      paragraphs: (s.paragraphs ?? []).join('\n\n'),
+      items: (s.items ?? []).map((i) => ({ title: i.title, text: i.text })),
       link_label: s.link ? s.link.label : null,
     })),
   };
@@ -115,7 +115,7 @@ async function waitForJob(jobId: string): Promise<Job> {
       const socket = new WebSocket(target.url, target.protocols);
       socket.onmessage = (m) => {
         try {
-          const e = JSON.parse(m.data);
+          const e = JSON.parse(m.data as string) as JobEvent;
           if (e.status === 'completed' || e.status === 'failed') socket.close();
         } catch {
           // ignore
@@ -194,7 +194,7 @@ function PageEditor({ draft, page, siteId, onDraft, reload }: { draft: Draft; pa
     setErrors(found);
     setFailure(undefined);
     if (Object.keys(found).length) {
-      requestAnimationFrame(() => (document.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus());
+      requestAnimationFrame(() => document.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
       return false;
     }
     if (!dirty) return true;
@@ -212,7 +212,8 @@ function PageEditor({ draft, page, siteId, onDraft, reload }: { draft: Draft; pa
       return true;
     } catch (e) {
       const err = e as ApiError;
-      if (err.fieldPath) setErrors({ [err.fieldPath]: err.fieldMessage ?? err.message });
+      // The server names the field as the form does (`sections[1].heading`).
+      if (err.field) setErrors({ [err.field]: err.message });
       else setFailure(err);
       return false;
     } finally {

@@ -117,7 +117,7 @@ export function JobPage({ jobId }: { jobId: string }) {
     const load = () => {
       fetchOnce<Job>(`/jobs/${jobId}`)
         .then((j) => alive && (setJob(j), setError(undefined)))
-        .catch((e) => alive && setError(e));
+        .catch((e: unknown) => alive && setError(e instanceof ApiError ? e : new ApiError(0, 'error', String(e))));
     };
     refetch.current = () => {
       const wait = Math.max(0, last + 400 - Date.now());
@@ -159,7 +159,7 @@ export function JobPage({ jobId }: { jobId: string }) {
       };
       socket.onmessage = (message) => {
         try {
-          const data = JSON.parse(message.data) as JobEvent;
+          const data = JSON.parse(message.data as string) as JobEvent;
           setEvent(data);
           if (finished(data.status)) done = true;
           refetch.current();
@@ -175,10 +175,10 @@ export function JobPage({ jobId }: { jobId: string }) {
         }
         attempt += 1;
         setConnection('reconnecting');
-        retry = setTimeout(open, Math.min(10_000, 500 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2));
+        retry = setTimeout(() => void open(), Math.min(10_000, 500 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2));
       };
     };
-    open();
+    void open();
     return () => {
       stopped = true;
       if (retry) clearTimeout(retry);

@@ -139,7 +139,7 @@ function DraftCards({ draft, siteId }: { draft: Loaded<Draft | null>; siteId: st
     ['Accent', palette.accent],
   ];
   const byParent = (parent: string | null) => d.sitemap.pages.filter((p) => (p.parent ?? null) === parent || (parent === null && p.parent === 'home' && p.slug !== 'home'));
-  const failed = new Map(d.failed_pages.map((f) => [f.slug, f.reason]));
+  const failed = new Map((d.failed_pages ?? []).map((f) => [f.slug, f.reason]));
   return (
     <>
       <Card title="Pages" actions={<span className="text-xs text-slate-500">Draft updated {ago(d.updated_at)}</span>}>
@@ -465,7 +465,8 @@ function DeploymentHistory({ loaded, kept }: { loaded: Loaded<{ deployments: Dep
                     </tr>
                   </thead>
                   <tbody className="divide-y divide-slate-100">
-                    {d.items.map((item) => {
+                    {d.items.map((entry) => {
+                      const item = manifestEntry(entry);
                       const result = d.results?.find((r) => r.path === item.path && (!r.kind || r.kind === item.kind));
                       return (
                         <tr key={`${item.kind}/${item.path}`}>
@@ -475,7 +476,7 @@ function DeploymentHistory({ loaded, kept }: { loaded: Loaded<{ deployments: Dep
                           <td className="py-1 pr-2">
                             {result ? (
                               <span className={cx(result.status === 'failed' ? 'text-red-700' : 'text-slate-700')}>
-                                {String(result.status ?? '—')}
+                                {result.status}
                                 {result.message ? `: ${result.message}` : ''}
                               </span>
                             ) : (
@@ -494,4 +495,10 @@ function DeploymentHistory({ loaded, kept }: { loaded: Loaded<{ deployments: Dep
       )}
     </Card>
   );
+}
+
+/// An entry of a deployment's manifest. The OpenAPI document describes the
+/// entries only as objects, so their kind and path are read with care.
+function manifestEntry(entry: Record<string, unknown>): { kind: string; path: string } {
+  return { kind: typeof entry.kind === 'string' ? entry.kind : '?', path: typeof entry.path === 'string' ? entry.path : '?' };
 }

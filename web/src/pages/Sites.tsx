@@ -10,7 +10,8 @@ import { BulkPush, type PushWhat } from '../components/BulkPush';
 import { Badge, Button, Empty, ErrorNote, Input, Loading, PageHeader, Select, StatusBadge, cx } from '../components/ui';
 import { ago, driftLabel, number, plural, version } from '../lib/format';
 import { useInteractive, useLoad } from '../lib/hooks';
-import { fetchOnce, fleetPath } from '../lib/prefetch';
+import { fetchOnce } from '../lib/prefetch';
+import { fleetPath } from '../lib/routes';
 import { Link, navigate, useLocation } from '../lib/router';
 
 export interface Filters {
@@ -33,6 +34,14 @@ function AgentCell({ row }: { row: FleetRow }) {
   );
 }
 
+interface More {
+  base: FleetPage | undefined;
+  rows: FleetRow[];
+  after: string | null;
+  loading: boolean;
+  error?: ApiError;
+}
+
 export function SitesPage() {
   const location = useLocation();
   const filters: Filters = {
@@ -42,8 +51,8 @@ export function SitesPage() {
     tag: location.query.get('tag') ?? '',
   };
   const [search, setSearch] = useState(filters.q);
-  const [extra, setExtra] = useState<FleetRow[]>([]);
-  const [more, setMore] = useState<{ after: string | null; loading: boolean; error?: ApiError }>({ after: null, loading: false });
+  // Pages loaded with "Load more" after `base`, the first page they follow.
+  const [loaded, setMore] = useState<More>({ base: undefined, rows: [], after: null, loading: false });
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [pushing, setPushing] = useState<{ rows: FleetRow[]; what: PushWhat }>();
 
@@ -68,12 +77,9 @@ export function SitesPage() {
   const tags = useLoad((signal) => fetchOnce<{ tags: TagCount[] }>('/fleet/tags', signal), []);
   useInteractive('sites', !page.loading && Boolean(page.data));
 
-  useEffect(() => {
-    setExtra([]);
-    setMore({ after: page.data?.next_after ?? null, loading: false });
-  }, [page.data]);
-
-  const rows = useMemo(() => [...(page.data?.sites ?? []), ...extra], [page.data, extra]);
+  // A new first page (new filters, or a reload) starts the extra pages over.
+  const more: More = loaded.base === page.data ? loaded : { base: page.data, rows: [], after: page.data?.next_after ?? null, loading: false };
+  const rows = useMemo(() => [...(page.data?.sites ?? []), ...more.rows], [page.data, more.rows]);
 
   // While a site is being generated, look again every few seconds.
   const generating = rows.some((r) => r.site.status === 'generating');
@@ -89,10 +95,10 @@ export function SitesPage() {
     setMore({ ...more, loading: true, error: undefined });
     try {
       const next = await api.get<FleetPage>(fleetPath(location.query, more.after));
-      setExtra((old) => [...old, ...next.sites]);
-      setMore({ after: next.next_after, loading: false });
+      // An answer for a first page that has since been replaced is dropped.
+      setMore((old) => (old.base === more.base ? { base: more.base, rows: [...more.rows, ...next.sites], after: next.next_after ?? null, loading: false } : old));
     } catch (e) {
-      setMore({ ...more, loading: false, error: e as ApiError });
+      setMore((old) => (old.base === more.base ? { ...more, loading: false, error: e as ApiError } : old));
     }
   };
 

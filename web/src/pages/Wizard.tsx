@@ -3,7 +3,7 @@
 // reload or an expired session loses nothing.
 
 import { useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { api, ApiError } from '../api/client';
+import { api, ApiError, fieldName } from '../api/client';
 import type { JobAccepted } from '../api/types';
 import { Button, Card, ErrorNote, Field, Input, PageHeader, Textarea, cx } from '../components/ui';
 import { useInteractive, usePersistentState } from '../lib/hooks';
@@ -39,7 +39,8 @@ const TONES = ['Friendly', 'Professional', 'Luxurious', 'Down-to-earth', 'Techni
 
 export const STEPS = ['Business', 'Description', 'Goals', 'Style', 'Review'] as const;
 
-type Errors = Partial<Record<'business_name' | 'type' | 'description' | 'goals' | 'colours', string>>;
+const FIELDS = ['business_name', 'type', 'description', 'goals', 'colours'] as const;
+type Errors = Partial<Record<(typeof FIELDS)[number], string>>;
 
 /// The messages for the fields of `step` (all steps when `step` is undefined).
 export function validate(form: WizardForm, step?: number): Errors {
@@ -149,7 +150,7 @@ export function WizardPage() {
     setErrors(found);
     if (Object.values(found).some(Boolean)) {
       // Focus the first field with a message.
-      requestAnimationFrame(() => (document.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus());
+      requestAnimationFrame(() => document.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
       return;
     }
     go(at + 1);
@@ -171,12 +172,12 @@ export function WizardPage() {
       navigate(`/jobs/${accepted.job_id}`);
     } catch (err) {
       const e = err as ApiError;
-      if (e.field && e.field !== 'style') {
-        setErrors({ [e.field]: e.fieldMessage });
-        go(stepOfField(e.field));
-      } else if (e.field === 'style') {
-        setErrors({ colours: e.fieldMessage });
-        go(3);
+      // `goals[2]` is shown beside the goals; the style is written from the colours (and chips).
+      const name = e.field === undefined ? undefined : fieldName(e.field);
+      const key = name === 'style' ? 'colours' : name;
+      if (name && key && FIELDS.includes(key as keyof Errors)) {
+        setErrors({ [key]: e.message });
+        go(stepOfField(name));
       } else {
         setFailure(e);
       }

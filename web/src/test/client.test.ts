@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiClient, ApiError, SessionExpired, sentence } from '../api/client';
+import { ApiClient, ApiError, SessionExpired, fieldName, sentence } from '../api/client';
 
 function memoryStorage(): Storage {
   const data = new Map<string, string>();
@@ -64,7 +64,7 @@ describe('ApiClient', () => {
     await api.login('ada@example.com', 'correct horse battery');
     await Promise.all([api.get('/a'), api.get('/b'), api.get('/c')]);
     expect(refreshes).toBe(1);
-    expect(JSON.parse(storage.getItem('gsw.session')!).refresh_token).toBe('refresh-2');
+    expect((JSON.parse(storage.getItem('gsw.session')!) as { refresh_token: string }).refresh_token).toBe('refresh-2');
   });
 
   it('uses a pair another tab already refreshed instead of spending the old token', async () => {
@@ -112,18 +112,36 @@ describe('ApiClient', () => {
     expect(events).toEqual(['session', 'expired']);
   });
 
-  it('turns API errors into sentences with their field', async () => {
-    const api = client(async () =>
-      json(422, { error: { code: 'validation_failed', message: 'goals[0]: must not be empty', request_id: 'req-7' } }, { 'x-request-id': 'req-7' }),
+  it('turns API errors into sentences with the field the server names', async () => {
+    const api = client(() =>
+      Promise.resolve(
+        json(422, { error: { code: 'validation', message: 'must not be empty', field: 'goals[0]', request_id: 'req-7' } }, { 'x-request-id': 'req-7' }),
+      ),
     );
-    const err = (await api.register('ada@example.com', 'x').catch((e) => e)) as ApiError;
+    const err = (await api.register('ada@example.com', 'x').catch((e: unknown) => e)) as ApiError;
     expect(err).toBeInstanceOf(ApiError);
     expect(err.status).toBe(422);
-    expect(err.message).toBe('Goals[0]: must not be empty.');
-    expect(err.field).toBe('goals');
-    expect(err.fieldPath).toBe('goals[0]');
-    expect(err.fieldMessage).toBe('Must not be empty.');
+    expect(err.code).toBe('validation');
+    expect(err.message).toBe('Must not be empty.');
+    expect(err.field).toBe('goals[0]');
+    expect(fieldName(err.field!)).toBe('goals');
     expect(err.requestId).toBe('req-7');
+  });
+
+  it('does not read a field out of the message', async () => {
+    const api = client(() =>
+      Promise.resolve(json(422, { error: { code: 'validation_failed', message: 'email: must be an email address', request_id: 'req-8' } })),
+    );
+    const err = (await api.register('ada', 'x').catch((e: unknown) => e)) as ApiError;
+    expect(err.field).toBeUndefined();
+    expect(err.message).toBe('Email: must be an email address.');
+    expect(err.requestId).toBe('req-8');
+  });
+
+  it('names the fields of a path', () => {
+    expect(fieldName('email')).toBe('email');
+    expect(fieldName('sections[1].heading')).toBe('sections');
+    expect(fieldName('brief.goals')).toBe('brief');
   });
 
   it('explains a failure to reach the server and a non-JSON answer', async () => {

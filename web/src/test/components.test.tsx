@@ -34,7 +34,7 @@ describe('Wizard', () => {
     });
     expect(validate({ ...EMPTY_FORM, description: 'short' }, 1).description).toMatch(/at least 30/);
     expect(validate({ ...EMPTY_FORM, goals: [' ', ''] }, 2).goals).toBe('Give at least one goal for the site.');
-    expect(validate({ ...EMPTY_FORM, goals: Array(11).fill('x') }, 2).goals).toMatch(/at most 10/);
+    expect(validate({ ...EMPTY_FORM, goals: Array<string>(11).fill('x') }, 2).goals).toMatch(/at most 10/);
   });
 
   it('sends the brief the API takes, style folded into one line', () => {
@@ -44,7 +44,7 @@ describe('Wizard', () => {
   });
 
   it('walks the steps, keeps what was typed, and shows the server error on its step', async () => {
-    const post = vi.spyOn(api, 'post').mockRejectedValue(new ApiError(422, 'validation_failed', 'business_name: must be at most 200 characters'));
+    const post = vi.spyOn(api, 'post').mockRejectedValue(new ApiError(422, 'validation', 'must be at most 200 characters', { field: 'business_name' }));
     const { unmount } = render(<WizardPage />);
     fireEvent.click(screen.getByRole('button', { name: 'Continue' }));
     expect(screen.getByText('Enter the name of the business.')).toBeTruthy();
@@ -166,14 +166,14 @@ describe('fleet', () => {
       next_after: null,
       sites: [
         {
-          site: { id: 's1', name: 'Maison Lune', domain: 'lune.example', wp_admin_url: null, status: 'active', metadata: {}, created_at: '', updated_at: '', inventory: { wordpress_version: '6.8.1', php_version: '8.2', site_url: 'https://lune.example' } },
+          site: { id: 's1', name: 'Maison Lune', domain: 'lune.example', wp_admin_url: null, status: 'active', allow_unfiltered_html: false, metadata: {}, created_at: '', updated_at: '', inventory: { wordpress_version: '6.8.1', php_version: '8.2', site_url: 'https://lune.example' } },
           tags: ['lyon'],
           agent: { id: 'a', online: true, last_seen: new Date().toISOString(), hostname: 'h', agent_version: '1', last_applied: 3 },
           last_deployment: { id: 'd', sequence: 3, status: 'applied', error: null, created_at: new Date().toISOString(), updated_at: '' },
         },
       ],
     };
-    const get = vi.spyOn(api, 'get').mockImplementation(async (path: string) => (path.startsWith('/fleet/tags') ? { tags: [{ tag: 'lyon', sites: 1 }] } : rows) as never);
+    const get = vi.spyOn(api, 'get').mockImplementation(async (path: string) => (path.startsWith('/fleet/tags') ? { tags: [{ tag: 'lyon', sites: 1 }] } : rows));
     render(<SitesPage />);
     expect(await screen.findByText('Maison Lune')).toBeTruthy();
     const table = within(screen.getByRole('table'));
@@ -183,7 +183,7 @@ describe('fleet', () => {
     expect(screen.getByText('1 site in your fleet')).toBeTruthy();
     get.mockRestore();
 
-    const empty = vi.spyOn(api, 'get').mockImplementation(async (path: string) => (path.startsWith('/fleet/tags') ? { tags: [] } : { sites: [], total: 0, next_after: null }) as never);
+    const empty = vi.spyOn(api, 'get').mockImplementation(async (path: string) => (path.startsWith('/fleet/tags') ? { tags: [] } : { sites: [], total: 0, next_after: null }));
     const { unmount } = render(<SitesPage />);
     expect(await screen.findByText('No sites yet')).toBeTruthy();
     unmount();
@@ -194,7 +194,7 @@ describe('fleet', () => {
     const row = (id: string) => ({ site: { id, name: `Site ${id}` } }) as never;
     const request = vi.spyOn(api, 'request').mockImplementation(async (path: string) => {
       if (path.includes('/sites/b/')) throw new ApiError(422, 'validation_failed', 'this site has no draft to deploy');
-      return { id: `dep-${path.split('/')[2]}`, status: 'queued', error: null } as never;
+      return { id: `dep-${path.split('/')[2]}`, status: 'queued', error: null };
     });
     render(<BulkPush rows={[row('a'), row('b')]} onClose={() => {}} />);
     await act(async () => {

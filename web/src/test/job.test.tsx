@@ -41,9 +41,9 @@ describe('JobPage', () => {
   it('follows the WebSocket to a failure, shows why, and retries', async () => {
     const opened: string[][] = [];
     vi.stubGlobal('WebSocket', fakeSocket([{ job_id: 'job-1', status: 'failed', progress: 15, stage: 'failed', message: 'no page could be written: the model refused' }], opened));
-    vi.spyOn(api, 'get').mockResolvedValue(failed as never);
+    vi.spyOn(api, 'get').mockResolvedValue(failed);
     vi.spyOn(api, 'jobSocket').mockResolvedValue({ url: 'ws://x/api/v1/jobs/job-1/events', protocols: ['bearer', 'tok'] });
-    const post = vi.spyOn(api, 'post').mockResolvedValue({ job_id: 'job-2', site_id: 'site-1', status: 'queued' } as never);
+    const post = vi.spyOn(api, 'post').mockResolvedValue({ job_id: 'job-2', site_id: 'site-1', status: 'queued' });
     render(<JobPage jobId="job-1" />);
     expect(await screen.findByRole('heading', { name: 'Generation failed' })).toBeTruthy();
     expect(opened[0]).toEqual(['ws://x/api/v1/jobs/job-1/events', 'bearer', 'tok']);

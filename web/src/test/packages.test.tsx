@@ -39,10 +39,10 @@ describe('pushing themes and plugins', () => {
     const row = (id: string) => ({ site: { id, name: `Site ${id}` } }) as never;
     const request = vi.spyOn(api, 'request').mockImplementation(async (_path: string, options?: { body?: unknown }) => {
       const body = options?.body as { site_ids: string[] };
-      return { deployments: body.site_ids.map((id) => ({ id: `dep-${id}`, site_id: id, status: 'queued', error: null })) } as never;
+      return { deployments: body.site_ids.map((id) => ({ id: `dep-${id}`, site_id: id, status: 'queued', error: null })) };
     });
     render(<BulkPush rows={[row('a'), row('b')]} what="packages" onClose={() => {}} />);
-    const start = screen.getByRole('button', { name: 'Start the push' }) as HTMLButtonElement;
+    const start = screen.getByRole<HTMLButtonElement>('button', { name: 'Start the push' });
     expect(start.disabled).toBe(true);
 
     const input = screen.getByLabelText('Theme and plugin zips');
@@ -50,8 +50,8 @@ describe('pushing themes and plugins', () => {
       fireEvent.change(input, { target: { files: [fileOf('lune.zip', THEME_ZIP), fileOf('hello.zip', PLUGIN_ZIP), fileOf('notes.zip', btoa('just text'))] } });
     });
     await waitFor(() => expect(screen.getByText('notes.zip is not a zip file.')).toBeTruthy());
-    expect((screen.getByLabelText('Kind of lune.zip') as HTMLSelectElement).value).toBe('theme');
-    expect((screen.getByLabelText('Kind of hello.zip') as HTMLSelectElement).value).toBe('plugin');
+    expect(screen.getByLabelText<HTMLSelectElement>('Kind of lune.zip').value).toBe('theme');
+    expect(screen.getByLabelText<HTMLSelectElement>('Kind of hello.zip').value).toBe('plugin');
 
     await act(async () => {
       fireEvent.click(start);
