@@ -39,6 +39,7 @@ pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
 
 /// What an item is for; it decides where and how it is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// A page, post or navigation, as JSON with block markup.
@@ -83,6 +84,7 @@ pub fn key_fingerprint(key: &VerifyingKey) -> String {
 
 /// One item of a bundle, as the manifest describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ItemEntry {
     pub kind: ItemKind,

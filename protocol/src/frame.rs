@@ -98,13 +98,26 @@ pub enum AgentFrame {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ItemResult {
-    /// `content`, `theme`, `plugin`, `design`, `media` or `rollback`.
-    pub kind: String,
+    pub kind: crate::bundle::ItemKind,
     pub path: String,
-    /// `applied`, `unchanged`, `skipped` or `failed`.
-    pub status: String,
+    pub status: ItemStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// What applying one item did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ItemStatus {
+    /// Changed the site as the item says.
+    Applied,
+    /// The site already was as the item says.
+    Unchanged,
+    /// Not applied, on purpose (a planned plugin that is not there); the message says why.
+    Skipped,
+    /// Not applied because of an error; the message says what.
+    Failed,
 }
 
 /// Splits a delivery binary frame into deployment id and bundle bytes.

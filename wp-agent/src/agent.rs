@@ -13,7 +13,7 @@ use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use futures::{SinkExt, StreamExt};
 use gsw_protocol::bundle::{self, peek_manifest, BundleError, Expectations};
 use gsw_protocol::frame::{
-    auth_message, close, parse_frame, split_delivery, AgentFrame, ServerFrame,
+    auth_message, close, parse_frame, split_delivery, AgentFrame, ItemStatus, ServerFrame,
     MAX_TEXT_FRAME_BYTES, PROTOCOL_VERSION,
 };
 use rand::Rng;
@@ -524,7 +524,7 @@ impl Core {
         let failed = record
             .results
             .iter()
-            .filter(|r| r.status == "failed")
+            .filter(|r| r.status == ItemStatus::Failed)
             .count();
         tracing::info!(deployment_id = %record.deployment_id, sequence = record.sequence, failed, refused = record.refused.is_some(), "bundle applied");
         Ok(Some(record))

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use gsw_protocol::bundle::{check_path, VerifiedBundle};
-use gsw_protocol::frame::ItemResult;
+use gsw_protocol::frame::{ItemResult, ItemStatus};
 use gsw_protocol::site::{Drift, Inventory};
 
 use crate::disk;
@@ -47,7 +47,7 @@ impl FolderApplier {
         Self { root: root.into() }
     }
 
-    fn apply_item(&self, kind: &str, path: &str, bytes: &[u8]) -> Result<&'static str, String> {
+    fn apply_item(&self, kind: &str, path: &str, bytes: &[u8]) -> Result<ItemStatus, String> {
         // Verification already refused escaping paths; check again where it matters.
         check_path(path).map_err(|e| e.to_string())?;
         let target = self.root.join(kind).join(path);
@@ -55,13 +55,13 @@ impl FolderApplier {
             return Err("path escapes its folder".into());
         }
         if std::fs::read(&target).is_ok_and(|current| current == bytes) {
-            return Ok("unchanged");
+            return Ok(ItemStatus::Unchanged);
         }
         let parent = target.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("creating {}: {e}", parent.display()))?;
         disk::write_atomic(&target, bytes, 0o644).map_err(|e| format!("{e:#}"))?;
-        Ok("applied")
+        Ok(ItemStatus::Applied)
     }
 }
 
@@ -70,15 +70,15 @@ impl Applier for FolderApplier {
         let results = bundle
             .items()
             .map(|(entry, bytes)| {
-                let kind = entry.kind.as_str();
-                let (status, message) = match self.apply_item(kind, &entry.path, bytes) {
-                    Ok(status) => (status, None),
-                    Err(message) => ("failed", Some(message)),
-                };
+                let (status, message) =
+                    match self.apply_item(entry.kind.as_str(), &entry.path, bytes) {
+                        Ok(status) => (status, None),
+                        Err(message) => (ItemStatus::Failed, Some(message)),
+                    };
                 ItemResult {
-                    kind: kind.to_owned(),
+                    kind: entry.kind,
                     path: entry.path.clone(),
-                    status: status.to_owned(),
+                    status,
                     message,
                 }
             })

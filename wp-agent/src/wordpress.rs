@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use gsw_protocol::bundle::VerifiedBundle;
-use gsw_protocol::frame::ItemResult;
+use gsw_protocol::frame::{ItemResult, ItemStatus};
 use gsw_protocol::site::{Drift, Inventory};
 use serde::Deserialize;
 
@@ -516,12 +516,14 @@ impl WordPress {
                 let mut results = report.results;
                 // Every item gets a result, even one the connector left out.
                 for (entry, _) in bundle.items() {
-                    let kind = entry.kind.as_str();
-                    if !results.iter().any(|r| r.kind == kind && r.path == entry.path) {
+                    if !results
+                        .iter()
+                        .any(|r| r.kind == entry.kind && r.path == entry.path)
+                    {
                         results.push(ItemResult {
-                            kind: kind.to_owned(),
+                            kind: entry.kind,
                             path: entry.path.clone(),
-                            status: "failed".into(),
+                            status: ItemStatus::Failed,
                             message: Some("the connector did not report this item".into()),
                         });
                     }
@@ -620,9 +622,9 @@ fn everything_failed(bundle: &VerifiedBundle<'_>, message: &str) -> Outcome {
         bundle
             .items()
             .map(|(entry, _)| ItemResult {
-                kind: entry.kind.as_str().to_owned(),
+                kind: entry.kind,
                 path: entry.path.clone(),
-                status: "failed".into(),
+                status: ItemStatus::Failed,
                 message: Some(message.to_owned()),
             })
             .collect(),

@@ -49,7 +49,7 @@ pub fn router(max_bundle_bytes: u64) -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct ItemInput {
     /// `content`, `theme`, `plugin`, `design` or `media`.
-    #[schema(value_type = String, example = "content")]
+    #[schema(example = "content")]
     pub kind: ItemKind,
     /// Relative path inside the kind's folder, e.g. `pages/home.json`.
     pub path: String,

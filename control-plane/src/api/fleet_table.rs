@@ -6,7 +6,7 @@
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use gsw_storage::{AgentFilter, FleetSite, Page, SiteFilter, SiteStatus};
+use gsw_storage::{AgentFilter, DeploymentStatus, FleetSite, Page, SiteFilter, SiteStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -71,7 +71,7 @@ pub struct LastDeploymentView {
     pub sequence: i64,
     /// `queued`, `delivered`, `applied`, `failed` or `refused`.
     #[schema(example = "applied")]
-    pub status: String,
+    pub status: DeploymentStatus,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -198,7 +198,7 @@ async fn row_view(state: &AppState, row: FleetSite) -> FleetSiteView {
         last_deployment: row.last_deployment.map(|d| LastDeploymentView {
             id: d.id,
             sequence: d.sequence,
-            status: d.status.as_str().to_owned(),
+            status: d.status,
             error: d.error,
             created_at: d.created_at,
             updated_at: d.updated_at,

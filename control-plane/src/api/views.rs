@@ -21,7 +21,7 @@ use uuid::Uuid;
 pub struct UserView {
     pub id: Uuid,
     pub email: String,
-    #[schema(value_type = String, example = "user")]
+    #[schema(example = "user")]
     pub role: Role,
     pub subscription_tier: String,
     pub created_at: DateTime<Utc>,
@@ -46,7 +46,7 @@ pub struct SiteView {
     pub name: String,
     pub domain: Option<String>,
     pub wp_admin_url: Option<String>,
-    #[schema(value_type = String, example = "draft")]
+    #[schema(example = "draft")]
     pub status: SiteStatus,
     /// Free-form JSON object (tags, notes…).
     #[schema(value_type = Object)]
@@ -91,10 +91,10 @@ impl From<Site> for SiteView {
 pub struct JobView {
     pub id: Uuid,
     pub site_id: Uuid,
-    #[schema(value_type = String, example = "generation")]
+    #[schema(example = "generation")]
     pub kind: JobKind,
     /// `queued`, `running`, `completed` or `failed`.
-    #[schema(value_type = String, example = "running")]
+    #[schema(example = "running")]
     pub status: JobStatus,
     /// 0 to 100.
     #[schema(minimum = 0, maximum = 100)]
@@ -152,10 +152,9 @@ pub struct DeploymentView {
     pub site_id: Uuid,
     pub sequence: i64,
     /// `queued`, `delivered`, `applied`, `failed` or `refused`.
-    #[schema(value_type = String, example = "queued")]
+    #[schema(example = "queued")]
     pub status: DeploymentStatus,
     /// What the bundle carries.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<ItemEntry>,
     pub expires_at: Option<DateTime<Utc>>,
     /// Per-item results once applied.
@@ -204,7 +203,7 @@ pub struct JobAccepted {
     pub site_id: Uuid,
     /// Always `queued`.
     #[schema(example = "queued")]
-    pub status: String,
+    pub status: JobStatus,
 }
 
 impl JobAccepted {
@@ -215,7 +214,7 @@ impl JobAccepted {
             Json(JobAccepted {
                 job_id: job.id,
                 site_id: job.site_id,
-                status: JobStatus::Queued.as_str().to_owned(),
+                status: JobStatus::Queued,
             }),
         )
     }

@@ -11,7 +11,7 @@ use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use futures::{SinkExt, StreamExt};
 use gsw_protocol::bundle::SignedManifest;
 use gsw_protocol::frame::{
-    auth_message, close, parse_frame, AgentFrame, ServerFrame, PROTOCOL_VERSION,
+    auth_message, close, parse_frame, AgentFrame, ItemStatus, ServerFrame, PROTOCOL_VERSION,
 };
 use gsw_storage::{DeliveryReport, Deployment};
 use hyper::upgrade::Upgraded;
@@ -322,7 +322,7 @@ async fn handle_report(fleet: &Fleet, site_id: Uuid, frame: AgentFrame) -> Resul
             sequence,
             results,
         } => {
-            let failed = results.iter().any(|r| r.status == "failed");
+            let failed = results.iter().any(|r| r.status == ItemStatus::Failed);
             let results =
                 serde_json::to_value(&results).map_err(|e| Closed::new(1011, e.to_string()))?;
             let sequence = i64::try_from(sequence)

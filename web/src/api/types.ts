@@ -55,9 +55,8 @@ export type TokenPair = Schemas['Session'];
 export type Usage = Schemas['UsageView'];
 export type Billing = Schemas['BillingView'];
 
-/// The `error` of every error body. `field` is not in the document yet: the
-/// server is about to send it with validation errors (the field the message is about).
-export type ErrorDetail = Schemas['ErrorDetail'] & { field?: string | null };
+/// The `error` of every error body; `field` names the field a validation error is about.
+export type ErrorDetail = Schemas['ErrorDetail'];
 
 /// One event of a job's WebSocket (`GET /jobs/{id}/events`). Not in the
 /// document: OpenAPI describes the upgrade, not the messages that follow.

@@ -327,6 +327,10 @@ function AgentCard({ site, agent, loading, error, siteId }: { site: Site; agent:
               <span className="text-xs text-slate-500">Works once, until {dateTime(token.expires_at)}.</span>
               <CopyButton text={token.command} />
             </div>
+            <p className="text-xs text-slate-500" data-testid="signing-key">
+              The agent trusts only this control plane&rsquo;s signing key:{' '}
+              <code className="break-all font-mono text-slate-700">{token.bundle_key_fingerprint}</code>
+            </p>
           </div>
         ) : (
           <Button variant="secondary" className="mt-2" onClick={enroll} busy={busy}>
