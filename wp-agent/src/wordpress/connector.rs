@@ -2,7 +2,7 @@
 //! kept at this agent's version), activated, or written as a plugin zip.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
@@ -19,7 +19,9 @@ impl WordPress {
     }
 
     /// Writes the connector plugin's files where they differ from this
-    /// agent's copy; true if anything was written.
+    /// agent's copy and removes files it does not have (an older
+    /// connector's, which would otherwise linger as loadable PHP); true if
+    /// anything changed.
     pub fn install_connector(&self) -> anyhow::Result<bool> {
         let plugins = self.wp_path.join("wp-content/plugins");
         if !plugins.is_dir() {
@@ -38,7 +40,8 @@ impl WordPress {
             disk::write_atomic(&target, bytes, 0o644)?;
             changed = true;
         }
-        Ok(changed)
+        let removed = remove_stale(&dir, &dir)?;
+        Ok(changed || removed)
     }
 
     /// Activates the connector in WordPress (a no-op when it is active).
@@ -76,6 +79,37 @@ impl WordPress {
     }
 }
 
+/// Removes the files under `dir` that are not among the embedded ones
+/// (paths relative to `root`), and the folders that leaves empty; true if
+/// anything went.
+fn remove_stale(root: &Path, dir: &Path) -> anyhow::Result<bool> {
+    let mut removed = false;
+    let entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+    for entry in entries {
+        let path = entry
+            .with_context(|| format!("reading {}", dir.display()))?
+            .path();
+        if path.is_dir() && !path.is_symlink() {
+            removed |= remove_stale(root, &path)?;
+            if std::fs::read_dir(&path).is_ok_and(|mut left| left.next().is_none()) {
+                std::fs::remove_dir(&path)
+                    .with_context(|| format!("removing {}", path.display()))?;
+                removed = true;
+            }
+            continue;
+        }
+        let relative = path.strip_prefix(root).unwrap_or(&path);
+        let embedded = CONNECTOR_FILES
+            .iter()
+            .any(|(name, _)| Path::new(name) == relative);
+        if !embedded {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            removed = true;
+        }
+    }
+    Ok(removed)
+}
+
 /// The connector plugin, as embedded in this agent, as an installable
 /// plugin zip (every entry under `gsw-connector/`, stored, with fixed
 /// times so the same agent always writes the same bytes), for installing
@@ -98,6 +132,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn installing_replaces_an_older_connector_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let plugin = dir.path().join("wp-content/plugins").join(PLUGIN_DIR);
+        // An older connector's layout: files this one no longer has.
+        std::fs::create_dir_all(plugin.join("includes/old")).unwrap();
+        std::fs::write(plugin.join("includes/apply.php"), "<?php // old").unwrap();
+        std::fs::write(plugin.join("includes/old/menu.php"), "<?php // old").unwrap();
+        std::fs::write(plugin.join("gsw-connector.php"), "<?php // old").unwrap();
+        let wordpress = WordPress::scratch(dir.path());
+        assert!(wordpress.install_connector().unwrap());
+        assert!(!plugin.join("includes/apply.php").exists());
+        assert!(!plugin.join("includes/old").exists());
+        for (name, bytes) in CONNECTOR_FILES {
+            assert_eq!(std::fs::read(plugin.join(name)).unwrap(), *bytes, "{name}");
+        }
+        assert!(!wordpress.install_connector().unwrap(), "nothing to change");
+    }
+
+    #[test]
     fn the_whole_connector_is_embedded() {
         let names: Vec<&str> = CONNECTOR_FILES.iter().map(|(name, _)| *name).collect();
         for needed in [
@@ -105,6 +158,10 @@ mod tests {
             "readme.txt",
             "uninstall.php",
             "bin/apply.php",
+            "bin/activate-plugin.php",
+            "bin/menu-locations.php",
+            "includes/class-gsw-apply.php",
+            "includes/class-gsw-cli.php",
         ] {
             assert!(names.contains(&needed), "{needed} missing from {names:?}");
         }
