@@ -673,7 +673,8 @@ fn drift_finds_edited_trashed_and_deleted_pages_and_inventory_describes_the_site
 }
 
 /// Loads the connector's code into a `Site::wp` script.
-const CONNECTOR: &str = "require_once WP_PLUGIN_DIR . '/gsw-connector/includes/apply.php';";
+const CONNECTOR: &str =
+    "require_once WP_PLUGIN_DIR . '/gsw-connector/includes/class-gsw-apply.php';";
 
 #[test]
 fn the_remembering_filter_gives_what_wp_kses_post_gives() {

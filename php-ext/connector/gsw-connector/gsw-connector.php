@@ -9,13 +9,15 @@
  * Author:            gsWstudio
  * License:           AGPL-3.0-only
  * Text Domain:       gsw-connector
+ *
+ * @package gsw-connector
  */
 
 if (!defined('ABSPATH')) {
     exit;
 }
 
-require_once __DIR__ . '/includes/common.php';
+// Nothing runs on web requests: the agent applies bundles through bin/*.php.
 
 /** Whether the gsw PHP extension is loaded in this PHP. */
 function gsw_connector_extension_loaded(): bool

@@ -7,27 +7,34 @@
  * object on stdin:
  *   php -d extension=libgsw_php_ext.so bin/apply.php --request-on-stdin
  * Prints one JSON report; exits 0 applied, 1 something failed part-way, 2 refused (nothing changed).
+ *
+ * @package gsw-connector
  */
 
-require_once dirname(__DIR__) . '/includes/cli.php';
-gsw_cli_start();
+// A command-line entry point: never run by a web request.
+if (PHP_SAPI !== 'cli') {
+    exit;
+}
+
+require_once dirname(__DIR__) . '/includes/class-gsw-cli.php';
+GSW_CLI::start();
 
 $gsw_options = getopt('', ['bundle:', 'public-key:', 'site-id:', 'last-applied:', 'max-bytes:', 'snapshots:', 'allow-unfiltered-html', 'request-on-stdin']);
 if (isset($gsw_options['request-on-stdin'])) {
-    $gsw_options = gsw_cli_request_from_stdin();
+    $gsw_options = GSW_CLI::request_from_stdin();
 }
 foreach (['bundle', 'public-key', 'site-id', 'snapshots'] as $required) {
     if (!isset($gsw_options[$required]) || !is_string($gsw_options[$required]) || $gsw_options[$required] === '') {
-        gsw_cli_refuse("missing --$required");
+        GSW_CLI::refuse("missing --$required");
     }
 }
 foreach (['last-applied', 'max-bytes'] as $number) {
     if (isset($gsw_options[$number]) && (!is_string($gsw_options[$number]) || !ctype_digit($gsw_options[$number]))) {
-        gsw_cli_refuse("--$number must be a whole number");
+        GSW_CLI::refuse("--$number must be a whole number");
     }
 }
 if (!function_exists('gsw_bundle_open')) {
-    gsw_cli_refuse('the gsw PHP extension is not loaded (php -d extension=libgsw_php_ext.so)');
+    GSW_CLI::refuse('the gsw PHP extension is not loaded (php -d extension=libgsw_php_ext.so)');
 }
 // Verified before WordPress is even loaded: a refused bundle changes nothing.
 try {
@@ -39,26 +46,26 @@ try {
         (int) ($gsw_options['max-bytes'] ?? 67108864)
     );
 } catch (Exception $e) {
-    gsw_cli_refuse($e->getMessage());
+    GSW_CLI::refuse($e->getMessage());
 }
 
-require_once dirname(__DIR__) . '/includes/profile.php';
-gsw_profile('verified');
-require_once gsw_cli_wordpress_loader();
-require_once dirname(__DIR__) . '/includes/apply.php';
-gsw_profile('WordPress loaded');
-gsw_cli_act_as_admin();
+require_once dirname(__DIR__) . '/includes/class-gsw-profile.php';
+GSW_Profile::phase('verified');
+require_once GSW_CLI::wordpress_loader();
+require_once dirname(__DIR__) . '/includes/class-gsw-apply.php';
+GSW_Profile::phase('WordPress loaded');
+GSW_CLI::act_as_admin();
 
-$gsw_cli_context = ['sequence' => $gsw_bundle['manifest']['sequence']];
+GSW_CLI::$context = ['sequence' => $gsw_bundle['manifest']['sequence']];
 try {
-    [$gsw_report, $gsw_code] = gsw_apply_bundle($gsw_bundle, $gsw_options['snapshots'], isset($gsw_options['allow-unfiltered-html']));
+    [$gsw_report, $gsw_code] = GSW_Apply::bundle($gsw_bundle, $gsw_options['snapshots'], isset($gsw_options['allow-unfiltered-html']));
 } catch (GSW_Refusal $e) {
-    gsw_cli_refuse($e->getMessage(), $gsw_cli_context);
+    GSW_CLI::refuse($e->getMessage(), GSW_CLI::$context);
 } catch (Throwable $e) {
     // Nothing of this apply's database transaction is kept: the snapshot
     // still describes the database, though plugin or theme files may have changed.
     $wpdb->query('ROLLBACK');
-    gsw_cli_emit($gsw_cli_context + ['status' => 'failed', 'error' => get_class($e) . ': ' . $e->getMessage()], 1);
+    GSW_CLI::emit(GSW_CLI::$context + ['status' => 'failed', 'error' => get_class($e) . ': ' . $e->getMessage()], 1);
 }
-gsw_profile('applied');
-gsw_cli_emit($gsw_report, $gsw_code);
+GSW_Profile::phase('applied');
+GSW_CLI::emit($gsw_report, $gsw_code);

@@ -3,13 +3,20 @@
  * Prints what changed in WordPress since the connector applied it, as one
  * JSON object (docs/connector.md):
  *   php -d extension=libgsw_php_ext.so bin/drift.php
+ *
+ * @package gsw-connector
  */
 
-require_once dirname(__DIR__) . '/includes/cli.php';
-gsw_cli_start();
-if (!function_exists('gsw_content_hash')) {
-    gsw_cli_emit(['status' => 'failed', 'error' => 'the gsw PHP extension is not loaded (php -d extension=libgsw_php_ext.so)'], 1);
+// A command-line entry point: never run by a web request.
+if (PHP_SAPI !== 'cli') {
+    exit;
 }
-require_once gsw_cli_wordpress_loader();
-require_once dirname(__DIR__) . '/includes/report.php';
-gsw_cli_emit(gsw_drift(), 0);
+
+require_once dirname(__DIR__) . '/includes/class-gsw-cli.php';
+GSW_CLI::start();
+if (!function_exists('gsw_content_hash')) {
+    GSW_CLI::emit(['status' => 'failed', 'error' => 'the gsw PHP extension is not loaded (php -d extension=libgsw_php_ext.so)'], 1);
+}
+require_once GSW_CLI::wordpress_loader();
+require_once dirname(__DIR__) . '/includes/class-gsw-drift.php';
+GSW_CLI::emit(GSW_Drift::check(), 0);

@@ -2,10 +2,17 @@
 /**
  * Prints this site's inventory as one JSON object (docs/connector.md):
  *   php [-d extension=libgsw_php_ext.so] bin/inventory.php
+ *
+ * @package gsw-connector
  */
 
-require_once dirname(__DIR__) . '/includes/cli.php';
-gsw_cli_start();
-require_once gsw_cli_wordpress_loader();
-require_once dirname(__DIR__) . '/includes/report.php';
-gsw_cli_emit(gsw_inventory(), 0);
+// A command-line entry point: never run by a web request.
+if (PHP_SAPI !== 'cli') {
+    exit;
+}
+
+require_once dirname(__DIR__) . '/includes/class-gsw-cli.php';
+GSW_CLI::start();
+require_once GSW_CLI::wordpress_loader();
+require_once dirname(__DIR__) . '/includes/class-gsw-inventory.php';
+GSW_CLI::emit(GSW_Inventory::collect(), 0);

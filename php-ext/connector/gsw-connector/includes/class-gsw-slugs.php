@@ -109,7 +109,8 @@ final class GSW_Slugs
         if ($override !== null || !is_string($slug) || !in_array($type, ['page', 'post'], true)) {
             return $override;
         }
-        if ($this->free($slug, (int) $id) !== true
+        if (
+            $this->free($slug, (int) $id) !== true
             || in_array($slug, is_array($wp_rewrite->feeds) ? $wp_rewrite->feeds : [], true)
             || $slug === 'embed'
             || preg_match("@^({$wp_rewrite->pagination_base})?\d+$@", $slug)

@@ -1,17 +1,26 @@
 <?php
 /**
- * Internal to apply.php, run as its own PHP process: activates one plugin
+ * Internal to bin/apply.php (GSW_Packages::activate_plugin), run as its own PHP process: activates one plugin
  * (running its activation hooks) and prints {"error": null | "why"}. A plugin
  * that dies while activating takes only this process with it, as WordPress's
  * own activation does in a sandboxed request.
+ *
+ *   php bin/activate-plugin.php <plugin-folder/plugin-file.php>
+ *
+ * @package gsw-connector
  */
 
-require_once __DIR__ . '/cli.php';
-gsw_cli_start();
+// A command-line entry point: never run by a web request.
+if (PHP_SAPI !== 'cli') {
+    exit;
+}
+
+require_once dirname(__DIR__) . '/includes/class-gsw-cli.php';
+GSW_CLI::start();
 $gsw_file = $argv[1] ?? '';
-require_once gsw_cli_wordpress_loader();
+require_once GSW_CLI::wordpress_loader();
 require_once ABSPATH . 'wp-admin/includes/plugin.php';
-gsw_cli_act_as_admin();
+GSW_CLI::act_as_admin();
 $gsw_result = activate_plugin($gsw_file);
 $gsw_error = null;
 if (is_wp_error($gsw_result)) {
@@ -22,4 +31,4 @@ if (is_wp_error($gsw_result)) {
         $gsw_error = $gsw_result->get_error_message();
     }
 }
-gsw_cli_emit(['error' => $gsw_error], 0);
+GSW_CLI::emit(['error' => $gsw_error], 0);
