@@ -1,12 +1,14 @@
 //! `PATCH /sites/{id}/draft/pages/{slug}`: the dashboard editor's simple
 //! edits to one page of a draft (title, section texts, SEO title and meta
 //! description). The structured content is changed and the page's block
-//! markup rendered again by `generation::blocks`, so edits obey the same
+//! markup rendered again by `gsw_generation::blocks`, so edits obey the same
 //! rules (escaping, one H1, valid block grammar) as generated text.
 
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
+use gsw_generation::blocks::{render_page, META_DESCRIPTION_MAX, SEO_TITLE_MAX};
+use gsw_generation::draft::{DraftPage, Item, SiteDraft};
 use gsw_storage::DraftWrite;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,8 +20,6 @@ use super::generation::{stored_draft, text};
 use crate::app::AppState;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
-use crate::generation::blocks::{render_page, META_DESCRIPTION_MAX, SEO_TITLE_MAX};
-use crate::generation::draft::{DraftPage, Item, SiteDraft};
 use crate::validate;
 
 /// Routes for editing drafts.
@@ -260,11 +260,11 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use crate::generation::agents::Agents;
-    use crate::generation::draft::Brief;
-    use crate::generation::offline::OfflineEngine;
-    use crate::generation::orchestrator::generate_in_memory;
-    use crate::generation::provider::ModelRoutes;
+    use gsw_generation::agents::Agents;
+    use gsw_generation::draft::Brief;
+    use gsw_generation::offline::OfflineEngine;
+    use gsw_generation::orchestrator::generate_in_memory;
+    use gsw_generation::provider::ModelRoutes;
 
     fn draft() -> SiteDraft {
         let agents = Agents {

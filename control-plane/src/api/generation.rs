@@ -12,6 +12,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
+use gsw_generation::draft::{Brief, SiteDraft};
+use gsw_generation::orchestrator::JobInput;
 use gsw_storage::{
     Job, JobKind, JobRef, JobStatus, NewJob, NewSite, SiteStatus, Store, TokenCounts,
 };
@@ -27,9 +29,7 @@ use crate::auth::tokens::AccessTokenError;
 use crate::error::{ApiResult, AppError};
 use crate::events::JobEvent;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
-use crate::generation::draft::{Brief, SiteDraft};
-use crate::generation::orchestrator::JobInput;
-use crate::generation::service::Generation;
+use crate::generation::Generation;
 use crate::validate;
 
 /// Routes for generation.

@@ -10,6 +10,7 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
+use gsw_generation::draft::SiteDraft;
 use gsw_protocol::bundle::{
     ItemEntry, ItemKind, Manifest, Payload, Policy, SignedManifest, FORMAT,
 };
@@ -31,7 +32,6 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
-use crate::generation::draft::SiteDraft;
 use crate::validate;
 
 /// Enrollment tokens live this long.

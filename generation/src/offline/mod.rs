@@ -9,14 +9,16 @@ use async_trait::async_trait;
 use gsw_storage::TokenCounts;
 use serde_json::Value;
 
-use super::agents::{slugify, ContentInput, DesignInput, PluginInput};
-use super::catalog;
-use super::draft::{
+use crate::agents::{slugify, ContentInput, DesignInput, PluginInput};
+use crate::catalog;
+use crate::draft::{
     Brief, Design, FontPair, Item, Link, PageContent, PagePlan, Palette, PluginChoice, PluginPlan,
     Section, SectionKind, SectionPlan, Sitemap,
 };
-use super::provider::{ModelError, ModelProvider, ModelReply, ModelRequest, Stage};
-use super::style::Wish;
+use crate::provider::{ModelError, ModelProvider, ModelReply, ModelRequest, Stage};
+use style::Wish;
+
+mod style;
 
 /// The offline engine.
 #[derive(Debug, Clone, Copy, Default)]
@@ -705,7 +707,7 @@ fn lowercase_first(text: &str) -> String {
     }
 }
 
-pub(super) fn capitalise(text: &str) -> String {
+pub(crate) fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(c) => c.to_uppercase().chain(chars).collect(),
@@ -1366,11 +1368,11 @@ pub(crate) mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::generation::agents::Agents;
-    use crate::generation::blocks::{META_DESCRIPTION_MAX, SEO_TITLE_MAX};
-    use crate::generation::contrast;
-    use crate::generation::orchestrator::generate_in_memory;
-    use crate::generation::provider::ModelRoutes;
+    use crate::agents::Agents;
+    use crate::blocks::{META_DESCRIPTION_MAX, SEO_TITLE_MAX};
+    use crate::contrast;
+    use crate::orchestrator::generate_in_memory;
+    use crate::provider::ModelRoutes;
 
     fn agents() -> Agents {
         Agents {

@@ -12,14 +12,14 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::blocks::{clip, META_DESCRIPTION_MAX, SEO_TITLE_MAX};
-use super::catalog;
-use super::contrast;
-use super::draft::{
+use crate::blocks::{clip, META_DESCRIPTION_MAX, SEO_TITLE_MAX};
+use crate::catalog;
+use crate::contrast;
+use crate::draft::{
     Brief, Design, Link, PageContent, PagePlan, PluginChoice, PluginPlan, SectionKind, SectionPlan,
     Sitemap,
 };
-use super::provider::{ModelError, ModelProvider, ModelRequest, ModelRoutes, Stage, ToolSpec};
+use crate::provider::{ModelError, ModelProvider, ModelRequest, ModelRoutes, Stage, ToolSpec};
 
 /// The design agent's input.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -594,7 +594,7 @@ pub fn check_plugins(plan: PluginPlan, business_name: &str) -> PluginPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generation::draft::Section;
+    use crate::draft::Section;
 
     fn plan(slug: &str, parent: Option<&str>, kinds: &[SectionKind]) -> PagePlan {
         PagePlan {

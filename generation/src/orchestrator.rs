@@ -3,6 +3,10 @@
 //! output is stored as soon as it exists, so a job resumed after a crash
 //! starts from the last finished stage; a page that fails is retried once
 //! and, if it fails again, reported in the draft while the rest completes.
+//!
+//! Progress goes to the job's row and to a [`JobEventSink`] the caller
+//! supplies (the control plane's live broadcast), so this crate needs no
+//! queue or event system of its own.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,18 +15,17 @@ use std::sync::Arc;
 use chrono::Utc;
 use futures::stream::{self, StreamExt};
 use futures::FutureExt;
-use gsw_storage::{JobRef, JobStatus, NewTokenUsage, Store, StoreError};
+use gsw_storage::{JobRef, NewTokenUsage, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::agents::{Agents, ContentInput, DesignInput, Outcome, PluginInput};
-use super::blocks::render_page;
-use super::draft::{
+use crate::agents::{Agents, ContentInput, DesignInput, Outcome, PluginInput};
+use crate::blocks::render_page;
+use crate::draft::{
     Brief, Design, DraftPage, PageContent, PageFailure, PagePlan, PluginPlan, SiteDraft, Sitemap,
 };
-use super::provider::{ModelError, Stage};
-use crate::events::{JobEvent, JobEvents};
+use crate::provider::{ModelError, Stage};
 
 /// What a generation job works from (the job row's `input`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,16 +55,29 @@ pub enum GenerationError {
     Invalid(String),
 }
 
-/// Reports a job's progress to its row (checking the lease) and to live listeners.
+/// Where a running job's progress goes besides its row: the control plane's
+/// live broadcast to browsers, or nowhere (`()`). The orchestrator only
+/// calls it; what a listener does with it is the caller's business.
+pub trait JobEventSink: Send + Sync {
+    /// The job is running and has got `progress` percent of the way, at `stage`.
+    fn running(&self, job: JobRef, progress: i16, stage: &str, message: &str);
+}
+
+/// Nobody listens: progress goes to the job row only.
+impl JobEventSink for () {
+    fn running(&self, _job: JobRef, _progress: i16, _stage: &str, _message: &str) {}
+}
+
+/// Reports a job's progress to its row (checking the lease) and to `events`.
 #[derive(Clone)]
-pub struct Progress {
+pub struct Progress<E> {
     pub store: Arc<dyn Store>,
-    pub events: JobEvents,
+    pub events: E,
     pub job: JobRef,
     pub worker: String,
 }
 
-impl Progress {
+impl<E: JobEventSink> Progress<E> {
     /// Records progress; fails with [`GenerationError::LostLease`] if the job is no longer ours.
     pub async fn report(
         &self,
@@ -76,13 +92,7 @@ impl Progress {
         if !held {
             return Err(GenerationError::LostLease);
         }
-        self.events.publish(JobEvent {
-            job_id: self.job.job_id,
-            status: JobStatus::Running,
-            progress,
-            stage: Some(stage.to_owned()),
-            message: message.to_owned(),
-        });
+        self.events.running(self.job, progress, stage, message);
         Ok(())
     }
 }
@@ -105,12 +115,12 @@ fn page_key(slug: &str) -> String {
 
 impl Orchestrator {
     /// Runs a job to its draft (not yet stored: the worker completes the job with it).
-    pub async fn run(
+    pub async fn run<E: JobEventSink>(
         &self,
         job: JobRef,
         site_id: Uuid,
         input: &Value,
-        progress: &Progress,
+        progress: &Progress<E>,
     ) -> Result<SiteDraft, GenerationError> {
         let input: JobInput = serde_json::from_value(input.clone())
             .map_err(|e| GenerationError::Invalid(format!("unreadable job input: {e}")))?;
@@ -159,11 +169,11 @@ impl Orchestrator {
         Ok(())
     }
 
-    async fn generate(
+    async fn generate<E: JobEventSink>(
         &self,
         job: JobRef,
         brief: &Brief,
-        progress: &Progress,
+        progress: &Progress<E>,
     ) -> Result<SiteDraft, GenerationError> {
         let stored: HashMap<String, Value> = self
             .store
@@ -289,9 +299,9 @@ impl Orchestrator {
 
     /// Writes one page (or takes it from storage), retrying once; a failure is
     /// returned as the page's reason, not as an error, so the rest carries on.
-    async fn write_page(
+    async fn write_page<E: JobEventSink>(
         &self,
-        work: PageWork<'_>,
+        work: PageWork<'_, E>,
     ) -> Result<(String, Result<PageContent, String>), GenerationError> {
         let PageWork {
             job,
@@ -349,13 +359,13 @@ impl Orchestrator {
         Ok((plan.slug.clone(), Err(reason)))
     }
 
-    async fn regenerate(
+    async fn regenerate<E: JobEventSink>(
         &self,
         job: JobRef,
         site_id: Uuid,
         slug: &str,
         section: Option<usize>,
-        progress: &Progress,
+        progress: &Progress<E>,
     ) -> Result<SiteDraft, GenerationError> {
         let record = self
             .store
@@ -420,12 +430,12 @@ impl Orchestrator {
 
 impl Orchestrator {
     /// Writes a page that failed during generation and puts it in its place in the draft.
-    async fn write_failed_page(
+    async fn write_failed_page<E: JobEventSink>(
         &self,
         job: JobRef,
         mut draft: SiteDraft,
         slug: &str,
-        progress: &Progress,
+        progress: &Progress<E>,
     ) -> Result<SiteDraft, GenerationError> {
         let plan =
             draft.sitemap.page(slug).cloned().ok_or_else(|| {
@@ -472,7 +482,7 @@ impl Orchestrator {
 }
 
 /// One page's share of a generation.
-struct PageWork<'a> {
+struct PageWork<'a, E> {
     job: JobRef,
     brief: &'a Brief,
     sitemap: &'a Sitemap,
@@ -480,7 +490,7 @@ struct PageWork<'a> {
     stored: Option<Value>,
     done: &'a AtomicUsize,
     total: usize,
-    progress: &'a Progress,
+    progress: &'a Progress<E>,
 }
 
 /// Puts the stages' outputs together, pages in sitemap order, rendered to blocks.
