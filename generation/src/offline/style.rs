@@ -5,6 +5,7 @@
 //! table whose palettes meet WCAG AA. A language model reads the same line
 //! freely; this is what the deterministic engine can honour.
 
+use super::wording::capitalise;
 use crate::draft::{FontPair, Palette};
 
 /// A colour a person may ask for, as palette parts that read well.
@@ -331,7 +332,7 @@ impl Wish {
         match (colour, ground) {
             (Some(c), Some(g)) => parts.push(format!("{c} on {g}")),
             (Some(c), None) => parts.push(c),
-            (None, Some(g)) => parts.push(super::capitalise(&g)),
+            (None, Some(g)) => parts.push(capitalise(&g)),
             (None, None) => {}
         }
         if let Some(accent) = self.accent {
