@@ -16,6 +16,7 @@ use chrono::Utc;
 use futures::stream::{self, StreamExt};
 use futures::FutureExt;
 use gsw_storage::{JobRef, NewTokenUsage, Store, StoreError};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -169,60 +170,104 @@ impl Orchestrator {
         Ok(())
     }
 
+    /// Records an agent's token usage and stores its output under `key`, so
+    /// a resumed job need not ask again.
+    async fn keep<T: Serialize>(
+        &self,
+        job: JobRef,
+        stage: Stage,
+        key: &str,
+        outcome: Outcome<T>,
+    ) -> Result<T, GenerationError> {
+        self.record(job, stage, &outcome).await?;
+        self.save(job, key, &outcome.output).await?;
+        Ok(outcome.output)
+    }
+
     async fn generate<E: JobEventSink>(
         &self,
         job: JobRef,
         brief: &Brief,
         progress: &Progress<E>,
     ) -> Result<SiteDraft, GenerationError> {
-        let stored: HashMap<String, Value> = self
-            .store
-            .stage_outputs(job)
-            .await?
-            .into_iter()
-            .map(|o| (o.stage, o.output))
-            .collect();
-        let restore = |key: &str| stored.get(key).cloned();
-        let resumed = !stored.is_empty();
-
-        let sitemap: Sitemap = match restore("plan").and_then(|v| serde_json::from_value(v).ok()) {
+        let stored = StoredStages(
+            self.store
+                .stage_outputs(job)
+                .await?
+                .into_iter()
+                .map(|o| (o.stage, o.output))
+                .collect(),
+        );
+        let sitemap: Sitemap = match stored.get("plan") {
             Some(sitemap) => sitemap,
             None => {
                 progress
                     .report(5, "planning", "planning the sitemap")
                     .await?;
                 let outcome = self.agents.plan(brief).await?;
-                self.record(job, Stage::Planning, &outcome).await?;
-                self.save(job, "plan", &outcome.output).await?;
-                outcome.output
+                self.keep(job, Stage::Planning, "plan", outcome).await?
             }
         };
         let titles: Vec<&str> = sitemap.pages.iter().map(|p| p.title.as_str()).collect();
         let message = format!(
             "{}planned {} pages: {}",
-            if resumed { "resumed; " } else { "" },
+            if stored.0.is_empty() { "" } else { "resumed; " },
             sitemap.pages.len(),
             titles.join(", ")
         );
         progress.report(15, "content", &message).await?;
 
         let design = async {
-            if let Some(design) =
-                restore("design").and_then(|v| serde_json::from_value::<Design>(v).ok())
-            {
+            if let Some(design) = stored.get::<Design>("design") {
                 return Ok::<_, GenerationError>(design);
             }
-            let outcome = self
-                .agents
-                .design(&DesignInput {
+            let input = DesignInput {
+                brief: brief.clone(),
+                sitemap: sitemap.clone(),
+            };
+            let outcome = self.agents.design(&input).await?;
+            self.keep(job, Stage::Design, "design", outcome).await
+        };
+        let pages = self.write_pages(job, brief, &sitemap, &stored, progress);
+        let (design, pages) = tokio::join!(design, pages);
+        let design = design?;
+        let (written, failed_pages) = pages?;
+
+        let plugins: PluginPlan = match stored.get("plugins") {
+            Some(plan) => plan,
+            None => {
+                progress.report(88, "plugins", "choosing plugins").await?;
+                let input = PluginInput {
                     brief: brief.clone(),
                     sitemap: sitemap.clone(),
-                })
-                .await?;
-            self.record(job, Stage::Design, &outcome).await?;
-            self.save(job, "design", &outcome.output).await?;
-            Ok(outcome.output)
+                };
+                let outcome = self.agents.plugins(&input).await?;
+                self.keep(job, Stage::Plugins, "plugins", outcome).await?
+            }
         };
+        progress
+            .report(95, "saving", "assembling the draft")
+            .await?;
+        Ok(assemble(
+            brief.clone(),
+            sitemap,
+            design,
+            written,
+            plugins,
+            failed_pages,
+        ))
+    }
+
+    /// Writes every page of the sitemap, `page_concurrency` at once: the
+    /// pages written, and those that failed with why. Fails if none could be written.
+    async fn write_pages<E: JobEventSink>(
+        &self,
+        job: JobRef,
+        brief: &Brief,
+        sitemap: &Sitemap,
+        stored: &StoredStages,
+        progress: &Progress<E>,
+    ) -> Result<(HashMap<String, PageContent>, Vec<PageFailure>), GenerationError> {
         let total = sitemap.pages.len().max(1);
         let done = AtomicUsize::new(0);
         let pages: Vec<_> = sitemap
@@ -232,9 +277,9 @@ impl Orchestrator {
                 let work = PageWork {
                     job,
                     brief,
-                    sitemap: &sitemap,
+                    sitemap,
                     plan,
-                    stored: restore(&page_key(&plan.slug)),
+                    stored: stored.get(&page_key(&plan.slug)),
                     done: &done,
                     total,
                     progress,
@@ -244,9 +289,8 @@ impl Orchestrator {
             .collect();
         let pages = stream::iter(pages)
             .buffer_unordered(self.page_concurrency.max(1))
-            .collect::<Vec<_>>();
-        let (design, pages) = tokio::join!(design, pages);
-        let design = design?;
+            .collect::<Vec<_>>()
+            .await;
         let mut written = HashMap::new();
         let mut failed_pages = Vec::new();
         for page in pages {
@@ -266,35 +310,7 @@ impl Orchestrator {
                 "no page could be written: {reason}"
             )));
         }
-
-        let plugins: PluginPlan =
-            match restore("plugins").and_then(|v| serde_json::from_value(v).ok()) {
-                Some(plan) => plan,
-                None => {
-                    progress.report(88, "plugins", "choosing plugins").await?;
-                    let outcome = self
-                        .agents
-                        .plugins(&PluginInput {
-                            brief: brief.clone(),
-                            sitemap: sitemap.clone(),
-                        })
-                        .await?;
-                    self.record(job, Stage::Plugins, &outcome).await?;
-                    self.save(job, "plugins", &outcome.output).await?;
-                    outcome.output
-                }
-            };
-        progress
-            .report(95, "saving", "assembling the draft")
-            .await?;
-        Ok(assemble(
-            brief.clone(),
-            sitemap,
-            design,
-            written,
-            plugins,
-            failed_pages,
-        ))
+        Ok((written, failed_pages))
     }
 
     /// Writes one page (or takes it from storage), retrying once; a failure is
@@ -313,7 +329,7 @@ impl Orchestrator {
             total,
             progress,
         } = work;
-        if let Some(content) = stored.and_then(|v| serde_json::from_value::<PageContent>(v).ok()) {
+        if let Some(content) = stored {
             done.fetch_add(1, Ordering::Relaxed);
             return Ok((plan.slug.clone(), Ok(content)));
         }
@@ -481,13 +497,26 @@ impl Orchestrator {
     }
 }
 
+/// The stage outputs a job stored before it stopped, by key ("plan",
+/// "design", "page:{slug}", "plugins").
+struct StoredStages(HashMap<String, Value>);
+
+impl StoredStages {
+    /// The output stored under `key`, if there is one and it still reads as a `T`.
+    fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let value = self.0.get(key)?.clone();
+        serde_json::from_value(value).ok()
+    }
+}
+
 /// One page's share of a generation.
 struct PageWork<'a, E> {
     job: JobRef,
     brief: &'a Brief,
     sitemap: &'a Sitemap,
     plan: &'a PagePlan,
-    stored: Option<Value>,
+    /// The page as a previous run of the job wrote it.
+    stored: Option<PageContent>,
     done: &'a AtomicUsize,
     total: usize,
     progress: &'a Progress<E>,

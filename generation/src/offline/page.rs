@@ -5,7 +5,7 @@
 
 use super::facts::Facts;
 use super::wording::{capitalise, pick};
-use crate::agents::slugify;
+use crate::agents::checks::slugify;
 use crate::draft::{Item, Link, PageContent, PagePlan, Section, SectionKind, Sitemap};
 
 /// Writes the page `plan` of `sitemap`.

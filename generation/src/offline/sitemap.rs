@@ -4,7 +4,7 @@
 
 use super::facts::{Facts, Goal};
 use super::wording::capitalise;
-use crate::agents::slugify;
+use crate::agents::checks::slugify;
 use crate::draft::SectionKind::{CallToAction, Contact, Faq, Features, Hero, Steps, Text};
 use crate::draft::{PagePlan, SectionKind, SectionPlan, Sitemap};
 
