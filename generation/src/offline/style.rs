@@ -6,6 +6,7 @@
 //! freely; this is what the deterministic engine can honour.
 
 use super::wording::capitalise;
+use crate::contrast;
 use crate::draft::{FontPair, Palette};
 
 /// A colour a person may ask for, as palette parts that read well.
@@ -283,11 +284,11 @@ impl Wish {
             if self.hue.is_none() {
                 // No colour named: the business's own primary, lightened to read on dark.
                 if let (Some(fg), Some(bg)) = (
-                    crate::contrast::parse_hex(&palette.primary),
-                    crate::contrast::parse_hex(DARK[0]),
+                    contrast::parse_hex(&palette.primary),
+                    contrast::parse_hex(DARK[0]),
                 ) {
-                    let light = crate::contrast::readable_on(fg, bg);
-                    out.primary = crate::contrast::to_hex(light);
+                    let light = contrast::readable_on(fg, bg);
+                    out.primary = contrast::to_hex(light);
                 }
             }
             if let Some(accent) = self.accent {
@@ -352,7 +353,6 @@ impl Wish {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contrast;
 
     fn palette(parts: [&str; 6]) -> Palette {
         let [base, contrast, primary, on_primary, secondary, accent] = parts.map(String::from);
