@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use gsw_control_plane::events::JobEvents;
 use gsw_control_plane::queue::redis::RedisQueue;
 use gsw_control_plane::queue::JobQueue;
 use gsw_generation::agents::Agents;
@@ -169,7 +168,7 @@ async fn orchestrated(
     };
     let progress = Progress {
         store: store.clone(),
-        events: JobEvents::default(),
+        events: (),
         job,
         worker: "bench".into(),
     };
