@@ -16,17 +16,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use gsw_control_plane::events::JobEvents;
-use gsw_control_plane::generation::agents::Agents;
-use gsw_control_plane::generation::anthropic::{AnthropicClient, Backoff};
-use gsw_control_plane::generation::draft::Brief;
-use gsw_control_plane::generation::offline::OfflineEngine;
-use gsw_control_plane::generation::orchestrator::{
-    generate_in_memory, JobInput, Orchestrator, Progress,
-};
-use gsw_control_plane::generation::provider::{ModelProvider, ModelRoutes};
 use gsw_control_plane::queue::redis::RedisQueue;
 use gsw_control_plane::queue::JobQueue;
+use gsw_generation::agents::Agents;
+use gsw_generation::anthropic::{AnthropicClient, Backoff};
+use gsw_generation::draft::Brief;
+use gsw_generation::offline::OfflineEngine;
+use gsw_generation::orchestrator::{generate_in_memory, JobInput, Orchestrator, Progress};
+use gsw_generation::provider::{ModelProvider, ModelRoutes};
 use gsw_storage::{JobKind, JobRef, NewJob, NewSite, NewUser, Role, SiteStatus, Store};
 use uuid::Uuid;
 
@@ -171,7 +168,7 @@ async fn orchestrated(
     };
     let progress = Progress {
         store: store.clone(),
-        events: JobEvents::default(),
+        events: (),
         job,
         worker: "bench".into(),
     };

@@ -217,6 +217,12 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<gsw_generation::draft::UnreadableDraft> for AppError {
+    fn from(err: gsw_generation::draft::UnreadableDraft) -> Self {
+        AppError::Internal(anyhow::Error::new(err))
+    }
+}
+
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {

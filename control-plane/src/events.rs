@@ -3,7 +3,8 @@
 //! job row instead (the WebSocket also polls it), so nothing is lost when the
 //! API and the workers run apart.
 
-use gsw_storage::JobStatus;
+use gsw_generation::orchestrator::JobEventSink;
+use gsw_storage::{JobRef, JobStatus};
 use serde::Serialize;
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -41,5 +42,18 @@ impl JobEvents {
     /// Every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
         self.sender.subscribe()
+    }
+}
+
+/// A generation's progress goes to the browsers watching the job.
+impl JobEventSink for JobEvents {
+    fn running(&self, job: JobRef, progress: i16, stage: &str, message: &str) {
+        self.publish(JobEvent {
+            job_id: job.job_id,
+            status: JobStatus::Running,
+            progress,
+            stage: Some(stage.to_owned()),
+            message: message.to_owned(),
+        });
     }
 }

@@ -1,11 +1,12 @@
 //! The gsWstudio control plane: REST API under `/api/v1`, health and metrics,
-//! and the dashboard, over a [`gsw_storage::Store`].
+//! and the dashboard, over a [`gsw_storage::Store`]. Site generation itself
+//! lives in the `gsw_generation` crate; [`generation`] composes it with the
+//! job queue and workers.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod drafts;
 pub mod error;
 pub mod events;
 pub mod extract;

@@ -60,11 +60,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Worker => {
             let store: std::sync::Arc<dyn gsw_storage::Store> =
                 std::sync::Arc::from(server::open_store(&settings).await?);
-            let generation = gsw_control_plane::generation::service::Generation::from_settings(
-                &settings,
-                store.clone(),
-            )
-            .await?;
+            let generation =
+                gsw_control_plane::generation::Generation::from_settings(&settings, store.clone())
+                    .await?;
             if settings.redis_url.is_none() {
                 // The in-process queue cannot hear a separate `serve`: only the
                 // reconciler's look at the job table finds work.

@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 
 use crate::app;
 use crate::fleet::{Bus, Fleet, FleetSettings};
-use crate::generation::service::Generation;
+use crate::generation::Generation;
 use crate::settings::Settings;
 use crate::state::AppState;
 use ed25519_dalek::SigningKey;

@@ -8,6 +8,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use gsw_generation::draft::SiteDraft;
 use gsw_protocol::bundle::{ItemKind, Payload};
 use gsw_storage::DeploymentStatus;
 use serde::Deserialize;
@@ -17,7 +18,6 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::views::{DeploymentList, DeploymentView};
-use crate::drafts::stored_draft;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
 use crate::fleet::release::{self, release, rollback_payload, Release};
@@ -190,7 +190,7 @@ async fn draft_payload(state: &AppState, owner: Uuid, site_id: Uuid) -> ApiResul
                 "this site has no draft to deploy: generate one, or send the items to deploy",
             )
         })?;
-    release::draft_payload(&stored_draft(record.draft)?)
+    release::draft_payload(&SiteDraft::from_stored(record.draft)?)
 }
 
 /// Queues one bundle for each of many sites.

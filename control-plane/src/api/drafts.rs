@@ -2,12 +2,14 @@
 //! `PATCH /sites/{id}/draft/pages/{slug}`, the dashboard editor's simple
 //! edits to one page of it (title, section texts, SEO title and meta
 //! description). The structured content is changed and the page's block
-//! markup rendered again by `generation::blocks`, so edits obey the same
+//! markup rendered again by `gsw_generation::blocks`, so edits obey the same
 //! rules (escaping, one H1, valid block grammar) as generated text.
 
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
+use gsw_generation::blocks::{render_page, META_DESCRIPTION_MAX, SEO_TITLE_MAX};
+use gsw_generation::draft::{DraftPage, Item, SiteDraft};
 use gsw_storage::DraftWrite;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,11 +17,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::drafts::stored_draft;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
-use crate::generation::blocks::{render_page, META_DESCRIPTION_MAX, SEO_TITLE_MAX};
-use crate::generation::draft::{DraftPage, Item, SiteDraft};
 use crate::state::AppState;
 use crate::validate::{self, text};
 
@@ -235,7 +234,7 @@ async fn get_draft(
         .site_draft(user.id, id)
         .await?
         .ok_or(AppError::NotFound("draft"))?;
-    let draft = stored_draft(record.draft)?;
+    let draft = SiteDraft::from_stored(record.draft)?;
     Ok(Json(DraftView {
         site_id: record.site_id,
         job_id: record.job_id,
@@ -266,7 +265,7 @@ async fn edit_page(
             .site_draft(user.id, site_id)
             .await?
             .ok_or(AppError::NotFound("draft"))?;
-        let mut draft = stored_draft(record.draft)?;
+        let mut draft = SiteDraft::from_stored(record.draft)?;
         let page = apply(&mut draft, &slug, &edit)?;
         let value = serde_json::to_value(&draft).map_err(anyhow::Error::from)?;
         match state
@@ -300,11 +299,11 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use crate::generation::agents::Agents;
-    use crate::generation::draft::Brief;
-    use crate::generation::offline::OfflineEngine;
-    use crate::generation::orchestrator::generate_in_memory;
-    use crate::generation::provider::ModelRoutes;
+    use gsw_generation::agents::Agents;
+    use gsw_generation::draft::Brief;
+    use gsw_generation::offline::OfflineEngine;
+    use gsw_generation::orchestrator::generate_in_memory;
+    use gsw_generation::provider::ModelRoutes;
 
     fn draft() -> SiteDraft {
         let agents = Agents {

@@ -13,14 +13,13 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::views::JobAccepted;
-use crate::drafts::stored_draft;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
-use crate::generation::draft::Brief;
-use crate::generation::orchestrator::JobInput;
-use crate::generation::service::Generation;
+use crate::generation::Generation;
 use crate::state::AppState;
 use crate::validate::{self, text};
+use gsw_generation::draft::{Brief, SiteDraft};
+use gsw_generation::orchestrator::JobInput;
 
 /// Routes for generation.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -170,7 +169,7 @@ async fn regenerate(
         .site_draft(user.id, id)
         .await?
         .ok_or(AppError::NotFound("draft"))?;
-    let draft = stored_draft(record.draft)?;
+    let draft = SiteDraft::from_stored(record.draft)?;
     let failed = draft.failed_pages.iter().any(|f| f.slug == body.page);
     match draft.pages.iter().find(|p| p.slug == body.page) {
         Some(page) => {

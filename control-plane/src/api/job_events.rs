@@ -19,7 +19,7 @@ use crate::auth::tokens::AccessTokenError;
 use crate::error::{ApiResult, AppError};
 use crate::events::JobEvent;
 use crate::extract::{ApiPath, ApiQuery};
-use crate::generation::service::Generation;
+use crate::generation::Generation;
 use crate::state::AppState;
 
 /// The job events route.

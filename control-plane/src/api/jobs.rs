@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::views::{JobAccepted, JobView, UsageView};
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiPath, AuthUser};
-use crate::generation::service::Generation;
+use crate::generation::Generation;
 use crate::state::AppState;
 
 /// Routes under `/jobs`.

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::Fleet;
 use crate::error::{ApiResult, AppError};
-use crate::generation::draft::SiteDraft;
+use gsw_generation::draft::SiteDraft;
 
 /// Shortest and longest bundle lifetime a caller may ask for, in seconds.
 pub const TTL_SECS: std::ops::RangeInclusive<u64> = 60..=31_536_000;

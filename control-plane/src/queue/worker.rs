@@ -14,13 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use gsw_generation::orchestrator::{GenerationError, Orchestrator, Progress};
 use gsw_storage::{JobRef, JobStatus, Store};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::{Delivery, JobQueue};
 use crate::events::{JobEvent, JobEvents};
-use crate::generation::orchestrator::{GenerationError, Orchestrator, Progress};
 
 /// One worker process's (or `serve`'s) job runner.
 #[derive(Clone)]

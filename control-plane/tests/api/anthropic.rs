@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gsw_control_plane::generation::agents::Agents;
-use gsw_control_plane::generation::anthropic::{AnthropicClient, Backoff};
-use gsw_control_plane::generation::draft::Brief;
-use gsw_control_plane::generation::provider::{ModelError, ModelRoutes};
 use gsw_control_plane::settings::Secret;
+use gsw_generation::agents::Agents;
+use gsw_generation::anthropic::{AnthropicClient, Backoff};
+use gsw_generation::draft::Brief;
+use gsw_generation::provider::{ModelError, ModelRoutes};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -82,7 +82,7 @@ async fn tool_use_answers_are_structured_output() {
 
     // The plugin agent keeps catalog plugins only and adds the essentials.
     let plugins = client(&fake, 3)
-        .plugins(&gsw_control_plane::generation::agents::PluginInput {
+        .plugins(&gsw_generation::agents::PluginInput {
             brief: brief(),
             sitemap: outcome.output,
         })

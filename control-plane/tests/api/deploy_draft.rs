@@ -76,7 +76,7 @@ async fn an_empty_body_deploys_the_current_draft(app: TestApp) {
             .count(),
         pages.len()
     );
-    let draft_model: gsw_control_plane::generation::draft::SiteDraft =
+    let draft_model: gsw_generation::draft::SiteDraft =
         serde_json::from_value(draft.clone()).unwrap();
     let items = gsw_control_plane::fleet::release::draft_items(&draft_model).unwrap();
     let (_, _, home) = items

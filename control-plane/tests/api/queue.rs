@@ -7,15 +7,13 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::Utc;
-use gsw_control_plane::generation::offline::OfflineEngine;
-use gsw_control_plane::generation::provider::{
-    ModelError, ModelProvider, ModelReply, ModelRequest, Stage,
-};
-use gsw_control_plane::generation::service::Generation;
+use gsw_control_plane::generation::Generation;
 use gsw_control_plane::queue::redis::RedisQueue;
 use gsw_control_plane::queue::JobQueue;
 use gsw_control_plane::settings::Secret;
 use gsw_control_plane::Settings;
+use gsw_generation::offline::OfflineEngine;
+use gsw_generation::provider::{ModelError, ModelProvider, ModelReply, ModelRequest, Stage};
 use gsw_storage::{JobKind, JobRef, JobStatus, NewJob, NewSite, SiteStatus};
 use reqwest::Method;
 use serde_json::Value;

@@ -6,8 +6,15 @@
 //! ([`anthropic`]) or the deterministic [`offline`] engine. The
 //! [`orchestrator`] runs them in order (planning, then design and content
 //! concurrently, then plugins), storing each stage's output so a resumed job
-//! continues where it stopped. The model writes structured content; only
-//! [`blocks`] writes Gutenberg markup.
+//! continues where it stopped, and telling a [`orchestrator::JobEventSink`]
+//! how far it got. The model writes structured content; only [`blocks`]
+//! writes Gutenberg markup.
+//!
+//! This crate knows nothing of HTTP, queues or the control plane's settings:
+//! it takes plain values (model routes, page concurrency, API key) and a
+//! [`gsw_storage::Store`]. The control plane composes it with its queue and
+//! workers.
+#![forbid(unsafe_code)]
 
 pub mod agents;
 pub mod anthropic;
@@ -18,5 +25,3 @@ pub mod draft;
 pub mod offline;
 pub mod orchestrator;
 pub mod provider;
-pub mod service;
-pub mod style;

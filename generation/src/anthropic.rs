@@ -14,7 +14,7 @@ use rand::Rng;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::provider::{ModelError, ModelProvider, ModelReply, ModelRequest};
+use crate::provider::{ModelError, ModelProvider, ModelReply, ModelRequest};
 
 /// The API version this client speaks.
 pub const API_VERSION: &str = "2023-06-01";

@@ -8,14 +8,14 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-use gsw_control_plane::generation::agents::Agents;
-use gsw_control_plane::generation::blocks::render_page;
-use gsw_control_plane::generation::draft::{
+use gsw_generation::agents::Agents;
+use gsw_generation::blocks::render_page;
+use gsw_generation::draft::{
     Brief, Item, Link, PageContent, PagePlan, Section, SectionKind, Sitemap,
 };
-use gsw_control_plane::generation::offline::OfflineEngine;
-use gsw_control_plane::generation::orchestrator::generate_in_memory;
-use gsw_control_plane::generation::provider::ModelRoutes;
+use gsw_generation::offline::OfflineEngine;
+use gsw_generation::orchestrator::generate_in_memory;
+use gsw_generation::provider::ModelRoutes;
 
 const ROUND_TRIP: &str = r#"<?php
 // Just enough of WordPress to run its block parser and serializer.

@@ -243,8 +243,8 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::generation::agents::Agents;
-    use crate::generation::offline::OfflineEngine;
+    use crate::agents::Agents;
+    use crate::offline::OfflineEngine;
 
     /// The offline engine, except that its first answer is garbage; it counts calls and charges tokens.
     #[derive(Default)]
@@ -298,7 +298,7 @@ mod tests {
                 large: "l".into(),
             },
         };
-        let brief = crate::generation::offline::tests::bakery();
+        let brief = crate::offline::tests::bakery();
         let first = agents.plan(&brief).await.unwrap();
         assert_eq!(
             model.calls.load(Ordering::SeqCst),

@@ -1,5 +1,9 @@
-//! Generation at run time: the provider, the queue and the event broadcast
-//! chosen from the settings, shared by the API handlers and the workers.
+//! Generation at run time, composed from the settings: the model provider
+//! (the Anthropic client behind a response cache, or the offline engine) and
+//! the orchestrator from the `gsw_generation` crate, with this crate's job
+//! queue, workers and event broadcast. Shared by the API handlers and the
+//! workers. The dependency runs one way: the control plane uses
+//! `gsw_generation`, which knows nothing of queues, HTTP or [`Settings`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,15 +11,15 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use gsw_storage::{JobRef, Store};
-
-use super::agents::Agents;
-use super::anthropic::{AnthropicClient, Backoff};
-use super::offline::OfflineEngine;
-use super::orchestrator::Orchestrator;
-use super::provider::{
+use gsw_generation::agents::Agents;
+use gsw_generation::anthropic::{AnthropicClient, Backoff};
+use gsw_generation::offline::OfflineEngine;
+use gsw_generation::orchestrator::Orchestrator;
+use gsw_generation::provider::{
     CachedProvider, ModelProvider, ModelRoutes, RedisCache, ResponseCache, StoreCache,
 };
+use gsw_storage::{JobRef, Store};
+
 use crate::error::AppError;
 use crate::events::JobEvents;
 use crate::queue::memory::MemoryQueue;

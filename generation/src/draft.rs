@@ -240,3 +240,16 @@ pub struct SiteDraft {
     #[serde(default)]
     pub failed_pages: Vec<PageFailure>,
 }
+
+/// A stored draft that no longer reads as a [`SiteDraft`]: a bug or a
+/// migration gone wrong, never the caller's fault.
+#[derive(Debug, thiserror::Error)]
+#[error("a stored draft does not read: {0}")]
+pub struct UnreadableDraft(#[from] serde_json::Error);
+
+impl SiteDraft {
+    /// A draft as the store keeps it (JSON), read back.
+    pub fn from_stored(value: serde_json::Value) -> Result<Self, UnreadableDraft> {
+        Ok(serde_json::from_value(value)?)
+    }
+}

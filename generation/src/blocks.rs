@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::draft::{Item, PageContent, Section, SectionKind, Sitemap};
+use crate::draft::{Item, PageContent, Section, SectionKind, Sitemap};
 
 /// Longest SEO title, in characters.
 pub const SEO_TITLE_MAX: usize = 60;
@@ -227,7 +227,7 @@ pub fn clip(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generation::draft::{Link, PagePlan};
+    use crate::draft::{Link, PagePlan};
 
     fn sitemap() -> Sitemap {
         let page = |slug: &str| PagePlan {

@@ -5,7 +5,9 @@
 //! table whose palettes meet WCAG AA. A language model reads the same line
 //! freely; this is what the deterministic engine can honour.
 
-use super::draft::{FontPair, Palette};
+use super::wording::capitalise;
+use crate::contrast;
+use crate::draft::{FontPair, Palette};
 
 /// A colour a person may ask for, as palette parts that read well.
 #[derive(Debug, PartialEq)]
@@ -282,11 +284,11 @@ impl Wish {
             if self.hue.is_none() {
                 // No colour named: the business's own primary, lightened to read on dark.
                 if let (Some(fg), Some(bg)) = (
-                    super::contrast::parse_hex(&palette.primary),
-                    super::contrast::parse_hex(DARK[0]),
+                    contrast::parse_hex(&palette.primary),
+                    contrast::parse_hex(DARK[0]),
                 ) {
-                    let light = super::contrast::readable_on(fg, bg);
-                    out.primary = super::contrast::to_hex(light);
+                    let light = contrast::readable_on(fg, bg);
+                    out.primary = contrast::to_hex(light);
                 }
             }
             if let Some(accent) = self.accent {
@@ -331,7 +333,7 @@ impl Wish {
         match (colour, ground) {
             (Some(c), Some(g)) => parts.push(format!("{c} on {g}")),
             (Some(c), None) => parts.push(c),
-            (None, Some(g)) => parts.push(super::offline::capitalise(&g)),
+            (None, Some(g)) => parts.push(capitalise(&g)),
             (None, None) => {}
         }
         if let Some(accent) = self.accent {
@@ -350,7 +352,6 @@ impl Wish {
 
 #[cfg(test)]
 mod tests {
-    use super::super::contrast;
     use super::*;
 
     fn palette(parts: [&str; 6]) -> Palette {

@@ -3,6 +3,10 @@
 //! output is stored as soon as it exists, so a job resumed after a crash
 //! starts from the last finished stage; a page that fails is retried once
 //! and, if it fails again, reported in the draft while the rest completes.
+//!
+//! Progress goes to the job's row and to a [`JobEventSink`] the caller
+//! supplies (the control plane's live broadcast), so this crate needs no
+//! queue or event system of its own.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,18 +15,18 @@ use std::sync::Arc;
 use chrono::Utc;
 use futures::stream::{self, StreamExt};
 use futures::FutureExt;
-use gsw_storage::{JobRef, JobStatus, NewTokenUsage, Store, StoreError};
+use gsw_storage::{JobRef, NewTokenUsage, Store, StoreError};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::agents::{Agents, ContentInput, DesignInput, Outcome, PluginInput};
-use super::blocks::render_page;
-use super::draft::{
+use crate::agents::{Agents, ContentInput, DesignInput, Outcome, PluginInput};
+use crate::blocks::render_page;
+use crate::draft::{
     Brief, Design, DraftPage, PageContent, PageFailure, PagePlan, PluginPlan, SiteDraft, Sitemap,
 };
-use super::provider::{ModelError, Stage};
-use crate::events::{JobEvent, JobEvents};
+use crate::provider::{ModelError, Stage};
 
 /// What a generation job works from (the job row's `input`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,16 +56,29 @@ pub enum GenerationError {
     Invalid(String),
 }
 
-/// Reports a job's progress to its row (checking the lease) and to live listeners.
+/// Where a running job's progress goes besides its row: the control plane's
+/// live broadcast to browsers, or nowhere (`()`). The orchestrator only
+/// calls it; what a listener does with it is the caller's business.
+pub trait JobEventSink: Send + Sync {
+    /// The job is running and has got `progress` percent of the way, at `stage`.
+    fn running(&self, job: JobRef, progress: i16, stage: &str, message: &str);
+}
+
+/// Nobody listens: progress goes to the job row only.
+impl JobEventSink for () {
+    fn running(&self, _job: JobRef, _progress: i16, _stage: &str, _message: &str) {}
+}
+
+/// Reports a job's progress to its row (checking the lease) and to `events`.
 #[derive(Clone)]
-pub struct Progress {
+pub struct Progress<E> {
     pub store: Arc<dyn Store>,
-    pub events: JobEvents,
+    pub events: E,
     pub job: JobRef,
     pub worker: String,
 }
 
-impl Progress {
+impl<E: JobEventSink> Progress<E> {
     /// Records progress; fails with [`GenerationError::LostLease`] if the job is no longer ours.
     pub async fn report(
         &self,
@@ -76,13 +93,7 @@ impl Progress {
         if !held {
             return Err(GenerationError::LostLease);
         }
-        self.events.publish(JobEvent {
-            job_id: self.job.job_id,
-            status: JobStatus::Running,
-            progress,
-            stage: Some(stage.to_owned()),
-            message: message.to_owned(),
-        });
+        self.events.running(self.job, progress, stage, message);
         Ok(())
     }
 }
@@ -105,12 +116,12 @@ fn page_key(slug: &str) -> String {
 
 impl Orchestrator {
     /// Runs a job to its draft (not yet stored: the worker completes the job with it).
-    pub async fn run(
+    pub async fn run<E: JobEventSink>(
         &self,
         job: JobRef,
         site_id: Uuid,
         input: &Value,
-        progress: &Progress,
+        progress: &Progress<E>,
     ) -> Result<SiteDraft, GenerationError> {
         let input: JobInput = serde_json::from_value(input.clone())
             .map_err(|e| GenerationError::Invalid(format!("unreadable job input: {e}")))?;
@@ -159,60 +170,104 @@ impl Orchestrator {
         Ok(())
     }
 
-    async fn generate(
+    /// Records an agent's token usage and stores its output under `key`, so
+    /// a resumed job need not ask again.
+    async fn keep<T: Serialize>(
+        &self,
+        job: JobRef,
+        stage: Stage,
+        key: &str,
+        outcome: Outcome<T>,
+    ) -> Result<T, GenerationError> {
+        self.record(job, stage, &outcome).await?;
+        self.save(job, key, &outcome.output).await?;
+        Ok(outcome.output)
+    }
+
+    async fn generate<E: JobEventSink>(
         &self,
         job: JobRef,
         brief: &Brief,
-        progress: &Progress,
+        progress: &Progress<E>,
     ) -> Result<SiteDraft, GenerationError> {
-        let stored: HashMap<String, Value> = self
-            .store
-            .stage_outputs(job)
-            .await?
-            .into_iter()
-            .map(|o| (o.stage, o.output))
-            .collect();
-        let restore = |key: &str| stored.get(key).cloned();
-        let resumed = !stored.is_empty();
-
-        let sitemap: Sitemap = match restore("plan").and_then(|v| serde_json::from_value(v).ok()) {
+        let stored = StoredStages(
+            self.store
+                .stage_outputs(job)
+                .await?
+                .into_iter()
+                .map(|o| (o.stage, o.output))
+                .collect(),
+        );
+        let sitemap: Sitemap = match stored.get("plan") {
             Some(sitemap) => sitemap,
             None => {
                 progress
                     .report(5, "planning", "planning the sitemap")
                     .await?;
                 let outcome = self.agents.plan(brief).await?;
-                self.record(job, Stage::Planning, &outcome).await?;
-                self.save(job, "plan", &outcome.output).await?;
-                outcome.output
+                self.keep(job, Stage::Planning, "plan", outcome).await?
             }
         };
         let titles: Vec<&str> = sitemap.pages.iter().map(|p| p.title.as_str()).collect();
         let message = format!(
             "{}planned {} pages: {}",
-            if resumed { "resumed; " } else { "" },
+            if stored.0.is_empty() { "" } else { "resumed; " },
             sitemap.pages.len(),
             titles.join(", ")
         );
         progress.report(15, "content", &message).await?;
 
         let design = async {
-            if let Some(design) =
-                restore("design").and_then(|v| serde_json::from_value::<Design>(v).ok())
-            {
+            if let Some(design) = stored.get::<Design>("design") {
                 return Ok::<_, GenerationError>(design);
             }
-            let outcome = self
-                .agents
-                .design(&DesignInput {
+            let input = DesignInput {
+                brief: brief.clone(),
+                sitemap: sitemap.clone(),
+            };
+            let outcome = self.agents.design(&input).await?;
+            self.keep(job, Stage::Design, "design", outcome).await
+        };
+        let pages = self.write_pages(job, brief, &sitemap, &stored, progress);
+        let (design, pages) = tokio::join!(design, pages);
+        let design = design?;
+        let (written, failed_pages) = pages?;
+
+        let plugins: PluginPlan = match stored.get("plugins") {
+            Some(plan) => plan,
+            None => {
+                progress.report(88, "plugins", "choosing plugins").await?;
+                let input = PluginInput {
                     brief: brief.clone(),
                     sitemap: sitemap.clone(),
-                })
-                .await?;
-            self.record(job, Stage::Design, &outcome).await?;
-            self.save(job, "design", &outcome.output).await?;
-            Ok(outcome.output)
+                };
+                let outcome = self.agents.plugins(&input).await?;
+                self.keep(job, Stage::Plugins, "plugins", outcome).await?
+            }
         };
+        progress
+            .report(95, "saving", "assembling the draft")
+            .await?;
+        Ok(assemble(
+            brief.clone(),
+            sitemap,
+            design,
+            written,
+            plugins,
+            failed_pages,
+        ))
+    }
+
+    /// Writes every page of the sitemap, `page_concurrency` at once: the
+    /// pages written, and those that failed with why. Fails if none could be written.
+    async fn write_pages<E: JobEventSink>(
+        &self,
+        job: JobRef,
+        brief: &Brief,
+        sitemap: &Sitemap,
+        stored: &StoredStages,
+        progress: &Progress<E>,
+    ) -> Result<(HashMap<String, PageContent>, Vec<PageFailure>), GenerationError> {
         let total = sitemap.pages.len().max(1);
         let done = AtomicUsize::new(0);
         let pages: Vec<_> = sitemap
@@ -222,9 +277,9 @@ impl Orchestrator {
                 let work = PageWork {
                     job,
                     brief,
-                    sitemap: &sitemap,
+                    sitemap,
                     plan,
-                    stored: restore(&page_key(&plan.slug)),
+                    stored: stored.get(&page_key(&plan.slug)),
                     done: &done,
                     total,
                     progress,
@@ -234,9 +289,8 @@ impl Orchestrator {
             .collect();
         let pages = stream::iter(pages)
             .buffer_unordered(self.page_concurrency.max(1))
-            .collect::<Vec<_>>();
-        let (design, pages) = tokio::join!(design, pages);
-        let design = design?;
+            .collect::<Vec<_>>()
+            .await;
         let mut written = HashMap::new();
         let mut failed_pages = Vec::new();
         for page in pages {
@@ -256,42 +310,14 @@ impl Orchestrator {
                 "no page could be written: {reason}"
             )));
         }
-
-        let plugins: PluginPlan =
-            match restore("plugins").and_then(|v| serde_json::from_value(v).ok()) {
-                Some(plan) => plan,
-                None => {
-                    progress.report(88, "plugins", "choosing plugins").await?;
-                    let outcome = self
-                        .agents
-                        .plugins(&PluginInput {
-                            brief: brief.clone(),
-                            sitemap: sitemap.clone(),
-                        })
-                        .await?;
-                    self.record(job, Stage::Plugins, &outcome).await?;
-                    self.save(job, "plugins", &outcome.output).await?;
-                    outcome.output
-                }
-            };
-        progress
-            .report(95, "saving", "assembling the draft")
-            .await?;
-        Ok(assemble(
-            brief.clone(),
-            sitemap,
-            design,
-            written,
-            plugins,
-            failed_pages,
-        ))
+        Ok((written, failed_pages))
     }
 
     /// Writes one page (or takes it from storage), retrying once; a failure is
     /// returned as the page's reason, not as an error, so the rest carries on.
-    async fn write_page(
+    async fn write_page<E: JobEventSink>(
         &self,
-        work: PageWork<'_>,
+        work: PageWork<'_, E>,
     ) -> Result<(String, Result<PageContent, String>), GenerationError> {
         let PageWork {
             job,
@@ -303,7 +329,7 @@ impl Orchestrator {
             total,
             progress,
         } = work;
-        if let Some(content) = stored.and_then(|v| serde_json::from_value::<PageContent>(v).ok()) {
+        if let Some(content) = stored {
             done.fetch_add(1, Ordering::Relaxed);
             return Ok((plan.slug.clone(), Ok(content)));
         }
@@ -349,13 +375,13 @@ impl Orchestrator {
         Ok((plan.slug.clone(), Err(reason)))
     }
 
-    async fn regenerate(
+    async fn regenerate<E: JobEventSink>(
         &self,
         job: JobRef,
         site_id: Uuid,
         slug: &str,
         section: Option<usize>,
-        progress: &Progress,
+        progress: &Progress<E>,
     ) -> Result<SiteDraft, GenerationError> {
         let record = self
             .store
@@ -364,8 +390,8 @@ impl Orchestrator {
             .ok_or_else(|| {
                 GenerationError::Invalid("the site has no draft to regenerate".into())
             })?;
-        let mut draft: SiteDraft = serde_json::from_value(record.draft)
-            .map_err(|e| GenerationError::Invalid(format!("unreadable draft: {e}")))?;
+        let mut draft = SiteDraft::from_stored(record.draft)
+            .map_err(|e| GenerationError::Invalid(e.to_string()))?;
         let at = match draft.pages.iter().position(|p| p.slug == slug) {
             Some(at) => at,
             None if section.is_none() && draft.failed_pages.iter().any(|f| f.slug == slug) => {
@@ -420,12 +446,12 @@ impl Orchestrator {
 
 impl Orchestrator {
     /// Writes a page that failed during generation and puts it in its place in the draft.
-    async fn write_failed_page(
+    async fn write_failed_page<E: JobEventSink>(
         &self,
         job: JobRef,
         mut draft: SiteDraft,
         slug: &str,
-        progress: &Progress,
+        progress: &Progress<E>,
     ) -> Result<SiteDraft, GenerationError> {
         let plan =
             draft.sitemap.page(slug).cloned().ok_or_else(|| {
@@ -471,16 +497,29 @@ impl Orchestrator {
     }
 }
 
+/// The stage outputs a job stored before it stopped, by key ("plan",
+/// "design", "page:{slug}", "plugins").
+struct StoredStages(HashMap<String, Value>);
+
+impl StoredStages {
+    /// The output stored under `key`, if there is one and it still reads as a `T`.
+    fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let value = self.0.get(key)?.clone();
+        serde_json::from_value(value).ok()
+    }
+}
+
 /// One page's share of a generation.
-struct PageWork<'a> {
+struct PageWork<'a, E> {
     job: JobRef,
     brief: &'a Brief,
     sitemap: &'a Sitemap,
     plan: &'a PagePlan,
-    stored: Option<Value>,
+    /// The page as a previous run of the job wrote it.
+    stored: Option<PageContent>,
     done: &'a AtomicUsize,
     total: usize,
-    progress: &'a Progress,
+    progress: &'a Progress<E>,
 }
 
 /// Puts the stages' outputs together, pages in sitemap order, rendered to blocks.

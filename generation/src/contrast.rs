@@ -1,7 +1,7 @@
 //! WCAG 2.x contrast: relative luminance, contrast ratios, and nudging a
 //! colour until a text and background pair meets AA.
 
-use super::draft::Palette;
+use crate::draft::Palette;
 
 /// WCAG AA for normal text.
 pub const AA_NORMAL_TEXT: f64 = 4.5;
