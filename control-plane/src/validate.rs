@@ -16,18 +16,18 @@ pub const URL_MAX: usize = 2048;
 pub const METADATA_MAX_BYTES: usize = 64 * 1024;
 
 fn invalid(field: &str, rule: impl std::fmt::Display) -> AppError {
-    AppError::invalid(format!("{field}"), format!("{rule}"))
+    AppError::invalid(field, rule.to_string())
 }
 
 /// Multi-line text: not blank, at most `max` characters, no control characters but line breaks and tabs.
 pub fn text(field: &str, raw: &str, max: usize) -> Result<String, AppError> {
     let text = raw.trim();
     if text.is_empty() {
-        return Err(AppError::invalid(format!("{field}"), "must not be empty"));
+        return Err(AppError::invalid(field, "must not be empty"));
     }
     if text.chars().count() > max {
         return Err(AppError::invalid(
-            format!("{field}"),
+            field,
             format!("must be at most {max} characters"),
         ));
     }
@@ -36,7 +36,7 @@ pub fn text(field: &str, raw: &str, max: usize) -> Result<String, AppError> {
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
         return Err(AppError::invalid(
-            format!("{field}"),
+            field,
             "must not contain control characters",
         ));
     }

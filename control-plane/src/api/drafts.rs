@@ -98,7 +98,7 @@ fn limited(field: &str, raw: &str, max: usize) -> ApiResult<String> {
     let count = raw.trim().chars().count();
     if count > max {
         return Err(AppError::invalid(
-            format!("{field}"),
+            field,
             format!("must be at most {max} characters (it has {count})"),
         ));
     }
