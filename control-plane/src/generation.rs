@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use chrono::Utc;
 use gsw_generation::agents::Agents;
 use gsw_generation::anthropic::{AnthropicClient, Backoff};
 use gsw_generation::offline::OfflineEngine;
@@ -18,7 +19,8 @@ use gsw_generation::orchestrator::Orchestrator;
 use gsw_generation::provider::{
     CachedProvider, ModelProvider, ModelRoutes, RedisCache, ResponseCache, StoreCache,
 };
-use gsw_storage::{JobRef, Store};
+use gsw_storage::{Job, JobKind, JobRef, NewJob, Store};
+use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::events::JobEvents;
@@ -134,6 +136,36 @@ impl Generation {
             reconcile_every: Duration::from_secs(self.settings.queue_reconcile_secs.max(1)),
             running: Default::default(),
         }
+    }
+
+    /// Creates a queued job of `kind` on one of `owner`'s sites, working from
+    /// `input`, and puts it on the queue. `NotFound` if the site is not the
+    /// owner's; `Conflict` while another generation on the site is unfinished.
+    pub async fn start_job(
+        &self,
+        owner: Uuid,
+        site_id: Uuid,
+        kind: JobKind,
+        input: &serde_json::Value,
+    ) -> Result<Job, AppError> {
+        let job = NewJob {
+            id: Uuid::now_v7(),
+            site_id,
+            user_id: owner,
+            kind,
+            created_at: Utc::now(),
+        };
+        let job = self
+            .store
+            .create_job_with_input(&job, input)
+            .await?
+            .ok_or(AppError::NotFound("site"))?;
+        self.enqueue(JobRef {
+            job_id: job.id,
+            user_id: owner,
+        })
+        .await;
+        Ok(job)
     }
 
     /// Puts a job on the queue. If that fails the job is still queued in the

@@ -207,7 +207,13 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(file));
         }
-        let figment = figment.merge(Env::prefixed("GSW_").split("__").ignore(&["config"]));
+        // `GSW_TEST_*` configure the test suites, not the service.
+        let figment = figment.merge(
+            Env::prefixed("GSW_")
+                .split("__")
+                .ignore(&["config"])
+                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")),
+        );
         let mut settings: Settings = figment.extract().context("reading settings")?;
         settings.read_secret_files()?;
         settings.check()?;
@@ -328,6 +334,11 @@ mod tests {
             )?;
             jail.set_env("GSW_LISTEN", "127.0.0.1:9100");
             jail.set_env("GSW_LOGIN_LIMIT_PER_EMAIL__BURST", "3");
+            // The test suites' own variables are no settings.
+            jail.set_env(
+                "GSW_TEST_POSTGRES_URL",
+                "postgres://postgres@127.0.0.1/postgres",
+            );
             jail.create_file("jwt", "  0123456789abcdef0123456789abcdef  \n")?;
             jail.set_env("GSW_JWT_SECRET_FILE", "jwt");
             let settings = Settings::load(Some(Path::new("gsw.toml"))).expect("settings load");

@@ -244,6 +244,10 @@ async function story() {
   await page.getByRole('button', { name: 'Show the enrollment command' }).click();
   const command = await page.getByTestId('enroll-command').textContent();
   check(command.includes('wp-agent enroll --server') && command.includes('--token gswe_'), `enrollment command: ${command}`);
+  // The agent pins the control plane's key; the page shows the same fingerprint.
+  const signingKey = await page.getByTestId('signing-key').textContent();
+  const fingerprint = /SHA256:[A-Za-z0-9+/]+/.exec(signingKey)?.[0];
+  check(Boolean(fingerprint) && command.includes(`--expect-key ${fingerprint}`), `signing key shown: ${signingKey}`);
   await page.getByLabel('Comma-separated; filter the fleet by them.').fill('bakery, lyon');
   await page.getByRole('button', { name: 'Save tags' }).click();
   await page.getByRole('status').getByText('Saved').waitFor();

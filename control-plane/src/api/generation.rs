@@ -5,6 +5,8 @@
 use axum::extract::State;
 use axum::response::IntoResponse;
 use chrono::Utc;
+use gsw_generation::draft::{Brief, SiteDraft};
+use gsw_generation::orchestrator::JobInput;
 use gsw_storage::{JobKind, JobRef, NewJob, NewSite, SiteStatus};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -18,8 +20,6 @@ use crate::extract::{ApiJson, ApiPath, AuthUser};
 use crate::generation::Generation;
 use crate::state::AppState;
 use crate::validate::{self, text};
-use gsw_generation::draft::{Brief, SiteDraft};
-use gsw_generation::orchestrator::JobInput;
 
 /// Routes for generation.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -204,28 +204,13 @@ async fn regenerate(
             ))
         }
     }
-    let job = NewJob {
-        id: Uuid::now_v7(),
-        site_id: id,
-        user_id: user.id,
-        kind: JobKind::Generation,
-        created_at: Utc::now(),
-    };
     let input = serde_json::to_value(JobInput::Regenerate {
         page: body.page,
         section: body.section,
     })
     .map_err(anyhow::Error::from)?;
-    let job = state
-        .store
-        .create_job_with_input(&job, &input)
-        .await?
-        .ok_or(AppError::NotFound("site"))?;
-    generation
-        .enqueue(JobRef {
-            job_id: job.id,
-            user_id: user.id,
-        })
-        .await;
+    let job = generation
+        .start_job(user.id, id, JobKind::Generation, &input)
+        .await?;
     Ok(JobAccepted::response(&job))
 }

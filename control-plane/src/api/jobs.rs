@@ -4,8 +4,7 @@
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::Json;
-use chrono::Utc;
-use gsw_storage::{JobRef, JobStatus, NewJob};
+use gsw_storage::JobStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -128,23 +127,8 @@ async fn retry_job(
         .job_input(user.id, id)
         .await?
         .ok_or(AppError::NotFound("job"))?;
-    let job = NewJob {
-        id: Uuid::now_v7(),
-        site_id: failed.site_id,
-        user_id: user.id,
-        kind: failed.kind,
-        created_at: Utc::now(),
-    };
-    let job = state
-        .store
-        .create_job_with_input(&job, &input)
-        .await?
-        .ok_or(AppError::NotFound("site"))?;
-    generation
-        .enqueue(JobRef {
-            job_id: job.id,
-            user_id: user.id,
-        })
-        .await;
+    let job = generation
+        .start_job(user.id, failed.site_id, failed.kind, &input)
+        .await?;
     Ok(JobAccepted::response(&job))
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use gsw_generation::draft::SiteDraft;
 use gsw_protocol::bundle::{ItemKind, Manifest, Payload, Policy, SignedManifest, FORMAT};
 use gsw_protocol::items::{
     NavigationItem, NavigationLink, PostItem, PostStatus, PostType, RollbackItem, Seo,
@@ -14,7 +15,6 @@ use uuid::Uuid;
 
 use super::Fleet;
 use crate::error::{ApiResult, AppError};
-use gsw_generation::draft::SiteDraft;
 
 /// Shortest and longest bundle lifetime a caller may ask for, in seconds.
 pub const TTL_SECS: std::ops::RangeInclusive<u64> = 60..=31_536_000;

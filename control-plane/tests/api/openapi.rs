@@ -1,6 +1,6 @@
 //! `web/openapi.json`, the snapshot the dashboard's TypeScript types are
 //! generated from, is the document the server serves. With
-//! `GSW_UPDATE_OPENAPI=1` the test rewrites the snapshot instead.
+//! `GSW_TEST_UPDATE_OPENAPI=1` the test rewrites the snapshot instead.
 
 use std::path::PathBuf;
 
@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::helpers::spawn_app;
 
-const REFRESH: &str = "refresh it with `GSW_UPDATE_OPENAPI=1 cargo test -p gsw-control-plane \
+const REFRESH: &str = "refresh it with `GSW_TEST_UPDATE_OPENAPI=1 cargo test -p gsw-control-plane \
                        --test api openapi`, regenerate the dashboard's types with `npm run \
                        gen:api` in web/, and commit both";
 
@@ -29,7 +29,7 @@ async fn the_committed_openapi_snapshot_is_the_served_document() {
     let served = serde_json::to_string_pretty(&document).unwrap() + "\n";
 
     let snapshot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/openapi.json");
-    if std::env::var("GSW_UPDATE_OPENAPI").as_deref() == Ok("1") {
+    if std::env::var("GSW_TEST_UPDATE_OPENAPI").as_deref() == Ok("1") {
         std::fs::write(&snapshot, &served)
             .unwrap_or_else(|err| panic!("writing {}: {err}", snapshot.display()));
         return;

@@ -451,10 +451,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /**
-         * Edits one page of the site's draft: title, section texts, SEO title and
-         *     meta description. The page's block markup is rendered again from the result.
-         */
+        /** meta description. The page's block markup is rendered again from the result. */
         patch: operations["edit_page"];
         trace?: never;
     };
@@ -613,6 +610,11 @@ export interface components {
         DeploymentList: {
             deployments: components["schemas"]["DeploymentView"][];
         };
+        /**
+         * @description Where a deployment is on its way to a site.
+         * @enum {string}
+         */
+        DeploymentStatus: "queued" | "delivered" | "applied" | "failed" | "refused";
         /** @description A deployment as the API shows it. */
         DeploymentView: {
             /** Format: date-time */
@@ -624,7 +626,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @description What the bundle carries. */
-            items: Record<string, unknown>[];
+            items: components["schemas"]["ItemEntry"][];
             /** @description Per-item results once applied. */
             results?: components["schemas"]["ItemResult"][] | null;
             /**
@@ -636,11 +638,8 @@ export interface components {
             sequence: number;
             /** Format: uuid */
             site_id: string;
-            /**
-             * @description `queued`, `delivered`, `applied`, `failed` or `refused`.
-             * @example queued
-             */
-            status: string;
+            /** @description `queued`, `delivered`, `applied`, `failed` or `refused`. */
+            status: components["schemas"]["DeploymentStatus"];
             /** Format: date-time */
             updated_at: string;
         };
@@ -672,7 +671,10 @@ export interface components {
              */
             variant?: number;
         };
-        /** @description A site's draft. */
+        /**
+         * @description Edits one page of the site's draft: title, section texts, SEO title and
+         *     A site's draft.
+         */
         DraftView: components["schemas"]["SiteDraft"] & {
             /**
              * Format: uuid
@@ -741,6 +743,13 @@ export interface components {
         };
         /** @description A fresh enrollment token and the command that uses it. */
         EnrollmentTokenView: {
+            /**
+             * @description Fingerprint of the key that signs this control plane's bundles
+             *     (`SHA256:…`); the command passes it as `--expect-key`, so the agent
+             *     trusts no other.
+             * @example SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU
+             */
+            bundle_key_fingerprint: string;
             /** @description The command to run on the WordPress host. */
             command: string;
             /** Format: date-time */
@@ -757,6 +766,11 @@ export interface components {
         ErrorDetail: {
             /** @description Stable machine-readable code, such as `validation_failed`. */
             code: string;
+            /**
+             * @description For a validation error about one field, that field's path (`email`,
+             *     `goals[2]`, `sections[0].heading`).
+             */
+            field?: string | null;
             /** @description Human-readable explanation saying what to fix. */
             message: string;
             /** @description Id of the request, to quote when asking an operator to look at logs. */
@@ -854,43 +868,68 @@ export interface components {
             text: string;
             title: string;
         };
+        /** @description One item of a bundle, as the manifest describes it. */
+        ItemEntry: {
+            kind: components["schemas"]["ItemKind"];
+            /** @description Relative path inside the item kind's folder; never escapes it. */
+            path: string;
+            /** @description SHA-256 of the bytes, lower-case hex. */
+            sha256: string;
+            /**
+             * Format: int64
+             * @description Size in bytes.
+             */
+            size: number;
+        };
         /** @description One item to deploy: text in `content`, or bytes in `content_base64`. */
         ItemInput: {
             content?: string | null;
             content_base64?: string | null;
-            /**
-             * @description `content`, `theme`, `plugin`, `design` or `media`.
-             * @example content
-             */
-            kind: string;
+            /** @description `content`, `theme`, `plugin`, `design` or `media`. */
+            kind: components["schemas"]["ItemKind"];
             /** @description Relative path inside the kind's folder, e.g. `pages/home.json`. */
             path: string;
         };
+        /**
+         * @description What an item is for; it decides where and how it is applied.
+         * @enum {string}
+         */
+        ItemKind: "content" | "theme" | "plugin" | "design" | "media" | "rollback";
         /** @description What happened to one item of an applied bundle. */
         ItemResult: {
-            /** @description `content`, `theme`, `plugin`, `design`, `media` or `rollback`. */
-            kind: string;
+            kind: components["schemas"]["ItemKind"];
             message?: string | null;
             path: string;
-            /** @description `applied`, `unchanged`, `skipped` or `failed`. */
-            status: string;
+            status: components["schemas"]["ItemStatus"];
         };
+        /**
+         * @description What applying one item did.
+         * @enum {string}
+         */
+        ItemStatus: "applied" | "unchanged" | "skipped" | "failed";
         /** @description A job accepted for the queue. */
         JobAccepted: {
             /** Format: uuid */
             job_id: string;
             /** Format: uuid */
             site_id: string;
-            /**
-             * @description Always `queued`.
-             * @example queued
-             */
-            status: string;
+            /** @description Always `queued`. */
+            status: components["schemas"]["JobStatus"];
         };
+        /**
+         * @description What a job does.
+         * @enum {string}
+         */
+        JobKind: "generation";
         /** @description A site's jobs. */
         JobList: {
             jobs: components["schemas"]["JobView"][];
         };
+        /**
+         * @description Where a job is in its life.
+         * @enum {string}
+         */
+        JobStatus: "queued" | "running" | "completed" | "failed";
         /** @description A job as the API shows it. */
         JobView: {
             /** Format: date-time */
@@ -899,8 +938,7 @@ export interface components {
             error?: string | null;
             /** Format: uuid */
             id: string;
-            /** @example generation */
-            kind: string;
+            kind: components["schemas"]["JobKind"];
             logs: string;
             /**
              * Format: int32
@@ -911,11 +949,8 @@ export interface components {
             site_id: string;
             /** @description The step a running job is on (`planning`, `content`, `plugins`, `saving`, `done`, `failed`). */
             stage?: string | null;
-            /**
-             * @description `queued`, `running`, `completed` or `failed`.
-             * @example running
-             */
-            status: string;
+            /** @description `queued`, `running`, `completed` or `failed`. */
+            status: components["schemas"]["JobStatus"];
             /** Format: date-time */
             updated_at: string;
         };
@@ -928,11 +963,8 @@ export interface components {
             id: string;
             /** Format: int64 */
             sequence: number;
-            /**
-             * @description `queued`, `delivered`, `applied`, `failed` or `refused`.
-             * @example applied
-             */
-            status: string;
+            /** @description `queued`, `delivered`, `applied`, `failed` or `refused`. */
+            status: components["schemas"]["DeploymentStatus"];
             /** Format: date-time */
             updated_at: string;
         };
@@ -1077,6 +1109,11 @@ export interface components {
             /** @description The section's index on the page (0 is the hero); absent rewrites the whole page. */
             section?: number | null;
         };
+        /**
+         * @description What a user may do.
+         * @enum {string}
+         */
+        Role: "user" | "admin";
         /** @description A section as the content agent writes it: structured text, never HTML. */
         Section: {
             heading: string;
@@ -1146,6 +1183,11 @@ export interface components {
             next_after?: string | null;
             sites: components["schemas"]["SiteView"][];
         };
+        /**
+         * @description Where a site is in its life.
+         * @enum {string}
+         */
+        SiteStatus: "draft" | "generating" | "active";
         /** @description A site as the API shows it. */
         SiteView: {
             /**
@@ -1167,8 +1209,7 @@ export interface components {
             /** @description Free-form JSON object (tags, notes…). */
             metadata: Record<string, unknown>;
             name: string;
-            /** @example draft */
-            status: string;
+            status: components["schemas"]["SiteStatus"];
             /** Format: date-time */
             updated_at: string;
             wp_admin_url?: string | null;
@@ -1229,8 +1270,7 @@ export interface components {
             email: string;
             /** Format: uuid */
             id: string;
-            /** @example user */
-            role: string;
+            role: components["schemas"]["Role"];
             subscription_tier: string;
         };
     };
