@@ -23,7 +23,8 @@ use crate::telemetry;
     info(
         title = "gsWstudio control plane",
         description = "Manage fleets of WordPress sites. Every error has the body \
-                       `{\"error\": {\"code\", \"message\", \"request_id\"}}`.",
+                       `{\"error\": {\"code\", \"message\", \"request_id\"}}`; a \
+                       validation error also names its `field`.",
     ),
     modifiers(&BearerAuth),
     tags(

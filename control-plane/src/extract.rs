@@ -3,20 +3,82 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
-use axum::http::header::AUTHORIZATION;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use gsw_storage::Role;
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::auth::tokens::AccessTokenError;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// A JSON body.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+/// A JSON body, which must be a JSON object: serde would take an array for a
+/// struct, field by position (`["a@example.com", "…"]` for credentials).
+#[derive(Debug)]
 pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        if !is_json(request.headers()) {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let body =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+                    _ => AppError::MalformedRequest(rejection.body_text()),
+                })?;
+        json_object(&body).map(ApiJson)
+    }
+}
+
+/// Reads a body declared as JSON that must be a JSON object of type `T`, as
+/// [`ApiJson`] does, for handlers that look at the raw body first.
+pub fn json_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Ok(_) => AppError::invalid_body("the body must be a JSON object"),
+                Err(err) => {
+                    AppError::MalformedRequest(format!("the body is not valid JSON: {err}"))
+                }
+            },
+        );
+    }
+    let axum::Json(value) = axum::Json::<T>::from_bytes(body)?;
+    Ok(value)
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme's
+/// name is case-insensitive (RFC 9110).
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// `application/json`, or a `+json` type, as axum's own `Json` accepts.
+pub fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let essence = essence.to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
 
 /// Path parameters.
 #[derive(Debug, FromRequestParts)]
@@ -48,8 +110,7 @@ impl FromRequestParts<AppState> for AuthUser {
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(bearer_token)
             .filter(|t| !t.is_empty())
             .ok_or(AppError::Unauthorized(
                 "the Authorization header must be `Bearer <access token>`",

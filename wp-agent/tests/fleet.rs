@@ -100,17 +100,9 @@ async fn enroll_command(
     Command::new(AGENT)
         .arg("--state-dir")
         .arg(state_dir)
-        .args([
-            "enroll",
-            "--server",
-            server,
-            "--token",
-            token,
-            "--wp-path",
-            "/var/www/html",
-        ])
-        // No WordPress here: bundles are written into a folder
-        // (tests/wordpress.rs applies them inside a real WordPress).
+        .args(["enroll", "--server", server, "--token", token])
+        // No WordPress here (so no --wp-path): bundles are written into a
+        // folder (tests/wordpress.rs applies them inside a real WordPress).
         .arg("--apply-dir")
         .arg(state_dir.join("site"))
         .args(extra)
@@ -150,6 +142,13 @@ async fn connected_host(app: &TestApp, user: &TestUser, site_id: &str, extra: &[
         output.status.success(),
         "enroll failed: {}",
         String::from_utf8_lossy(&output.stderr)
+    );
+    // The command it says to run next works as it is.
+    let said = String::from_utf8_lossy(&output.stdout);
+    let state_dir = host.state_dir();
+    assert!(
+        said.contains(&format!("wp-agent --state-dir {} run", state_dir.display())),
+        "{said}"
     );
     host.start();
     wait_until("the agent is online", || async {

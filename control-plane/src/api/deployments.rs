@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::views::{DeploymentList, DeploymentView};
 use crate::error::{ApiResult, AppError};
-use crate::extract::{ApiJson, ApiPath, AuthUser};
+use crate::extract::{is_json, json_object, ApiJson, ApiPath, AuthUser};
 use crate::fleet::release::{self, release, rollback_payload, Release};
 use crate::state::AppState;
 
@@ -58,10 +58,11 @@ pub struct ItemInput {
 }
 
 /// A bundle to deploy to one site.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeployRequest {
-    pub items: Vec<ItemInput>,
+    /// The items; absent, the site's current draft.
+    pub items: Option<Vec<ItemInput>>,
     /// Seconds the bundle stays valid (default 7 days).
     pub ttl_secs: Option<u64>,
 }
@@ -116,7 +117,7 @@ fn payload(state: &AppState, items: Vec<ItemInput>) -> ApiResult<Payload> {
 /// Queues a bundle for one site: the items sent, or with an empty body the
 /// site's current draft (pages, navigation, design and plugin plan).
 #[utoipa::path(post, path = "/sites/{id}/deployments", tag = "fleet", params(("id" = Uuid, Path)),
-    request_body(content = DeployRequest, description = "Items to deploy; an empty body deploys the site's current draft"),
+    request_body(content = Option<DeployRequest>, description = "Items to deploy; no body, `{}` or no `items` deploys the site's current draft"),
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued; delivered when the agent is connected", body = DeploymentView),
@@ -134,25 +135,19 @@ async fn create_site_deployment(
         StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
         _ => AppError::MalformedRequest(rejection.body_text()),
     })?;
-    let (payload, ttl_secs) = if body.iter().all(u8::is_ascii_whitespace) {
-        (draft_payload(&state, user.id, site_id).await?, None)
+    // No body, `{}` and a body without `items` all deploy the current draft.
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        DeployRequest::default()
+    } else if is_json(&headers) {
+        json_object::<DeployRequest>(&body)?
     } else {
-        let json = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if !json {
-            return Err(AppError::UnsupportedMediaType);
-        }
-        let request: DeployRequest = serde_json::from_slice(&body).map_err(|err| {
-            if err.is_syntax() || err.is_eof() {
-                AppError::MalformedRequest(format!("the body is not valid JSON: {err}"))
-            } else {
-                AppError::invalid_body(err.to_string())
-            }
-        })?;
-        (payload(&state, request.items)?, request.ttl_secs)
+        return Err(AppError::UnsupportedMediaType);
     };
+    let payload = match request.items {
+        Some(items) => payload(&state, items)?,
+        None => draft_payload(&state, user.id, site_id).await?,
+    };
+    let ttl_secs = request.ttl_secs;
     let mut made = release(
         state.store.as_ref(),
         &state.fleet,

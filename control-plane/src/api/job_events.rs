@@ -47,8 +47,7 @@ fn websocket_user(
     let header_token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(crate::extract::bearer_token);
     let protocol_token = headers
         .get(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
         .and_then(|h| h.to_str().ok())

@@ -161,6 +161,21 @@ async fn protected_routes_need_a_valid_access_token(app: TestApp) {
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
         assert_eq!(error_code(response).await, "unauthorized");
     }
+    // The scheme's name is case-insensitive; any other scheme is refused.
+    for (scheme, status) in [
+        ("bearer", StatusCode::OK),
+        ("BEARER", StatusCode::OK),
+        ("Basic", StatusCode::UNAUTHORIZED),
+    ] {
+        let response = app
+            .client
+            .get(app.url("/api/v1/sites"))
+            .header("authorization", format!("{scheme} {}", ada.access))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{scheme}");
+    }
     // A token with a tampered payload (role changed to admin) fails its signature.
     let mut parts: Vec<String> = ada.access.split('.').map(str::to_owned).collect();
     use base64::Engine;

@@ -91,6 +91,25 @@ async fn an_empty_body_deploys_the_current_draft(app: TestApp) {
         pages.iter().find(|p| p["slug"] == "home").unwrap()["blocks"]
     );
     assert!(home["seo"]["title"].as_str().unwrap().len() <= 60);
+
+    // `{}` and a body with only `ttl_secs` mean the same as no body.
+    for body in [json!({}), json!({"ttl_secs": 3600})] {
+        let response = app
+            .api(
+                Method::POST,
+                &format!("/sites/{site_id}/deployments"),
+                Some(&ada.access),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "{body}");
+        let deployment: Value = response.json().await.unwrap();
+        assert_eq!(
+            deployment["items"].as_array().unwrap().len(),
+            paths.len(),
+            "{body}"
+        );
+    }
 }
 
 async fn a_site_without_a_draft_needs_items(app: TestApp) {

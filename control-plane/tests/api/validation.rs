@@ -297,16 +297,28 @@ async fn validation_errors_name_their_field(app: TestApp) {
         let error: Value = response.json().await.unwrap();
         assert_eq!(error["error"]["field"], field, "{error}");
     }
-    // A body with no single field to blame names none.
+    // A body with no single field to blame names none, and an array is no
+    // stand-in for the object (serde would read its items as the fields).
     let response = app
         .api_raw(
             Method::POST,
             "/auth/register",
             None,
             "application/json",
-            b"[1, 2]".to_vec(),
+            br#"["eve@example.com", "correct horse battery"]"#.to_vec(),
         )
         .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let error: Value = response.json().await.unwrap();
     assert!(error["error"].get("field").is_none(), "{error}");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert_eq!(message, "the body must be a JSON object");
+    let login = app
+        .post_login("eve@example.com", "correct horse battery")
+        .await;
+    assert_eq!(
+        login.status(),
+        StatusCode::UNAUTHORIZED,
+        "no account was made"
+    );
 }

@@ -599,7 +599,8 @@ export interface components {
         };
         /** @description A bundle to deploy to one site. */
         DeployRequest: {
-            items: components["schemas"]["ItemInput"][];
+            /** @description The items; absent, the site's current draft. */
+            items?: components["schemas"]["ItemInput"][] | null;
             /**
              * Format: int64
              * @description Seconds the bundle stays valid (default 7 days).
@@ -2212,10 +2213,10 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description Items to deploy; an empty body deploys the site's current draft */
-        requestBody: {
+        /** @description Items to deploy; no body, `{}` or no `items` deploys the site's current draft */
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["DeployRequest"];
+                "application/json": null | components["schemas"]["DeployRequest"];
             };
         };
         responses: {
