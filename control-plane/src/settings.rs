@@ -197,6 +197,25 @@ impl Default for Settings {
     }
 }
 
+/// An example value left in place (`CHANGE-ME…`), or one with too few
+/// different characters to be random (`aaaa…`, `12341234…`).
+fn looks_like_a_placeholder(secret: &str) -> bool {
+    let lower = secret.to_ascii_lowercase();
+    let words = [
+        "change",
+        "example",
+        "placeholder",
+        "replace",
+        "secret",
+        "password",
+    ];
+    let distinct = secret
+        .bytes()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    words.iter().any(|w| lower.contains(w)) || distinct < 10
+}
+
 impl Settings {
     /// Loads settings from defaults, the optional file, then the environment.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
@@ -271,8 +290,12 @@ impl Settings {
             None => {}
         }
         if let Some(secret) = &self.jwt_secret {
-            if secret.expose().len() < 32 {
+            let secret = secret.expose();
+            if secret.len() < 32 {
                 bail!("jwt_secret must be at least 32 bytes");
+            }
+            if looks_like_a_placeholder(secret) {
+                bail!("jwt_secret looks like a placeholder or is too regular: use at least 32 random bytes, e.g. `openssl rand -base64 32`");
             }
         }
         if self.agent_heartbeat_secs == 0 || self.agent_timeout_secs <= self.agent_heartbeat_secs {
@@ -365,6 +388,15 @@ mod tests {
             jail.set_env("GSW_JWT_SECRET", "short");
             let err = Settings::load(None).unwrap_err();
             assert!(err.to_string().contains("at least 32 bytes"), "{err}");
+            // The example manifest's placeholder, and a long but regular one.
+            for weak in [
+                "CHANGE-ME-to-at-least-32-random-bytes-base64",
+                &"ab".repeat(20),
+            ] {
+                jail.set_env("GSW_JWT_SECRET", weak);
+                let err = Settings::load(None).unwrap_err();
+                assert!(err.to_string().contains("placeholder"), "{weak}: {err}");
+            }
             jail.set_env("GSW_JWT_SECRET", "0123456789abcdef0123456789abcdef");
             jail.create_file("jwt", "0123456789abcdef0123456789abcdef")?;
             jail.set_env("GSW_JWT_SECRET_FILE", "jwt");

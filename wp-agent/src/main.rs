@@ -34,6 +34,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start; boxing `Enroll`'s flags would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Registers this host with the control plane using a one-time token.
@@ -41,9 +43,18 @@ enum Command {
         /// The control plane's URL, e.g. https://gsw.example.com
         #[arg(long)]
         server: String,
-        /// The one-time enrollment token from the dashboard or API.
+        /// The one-time enrollment token from the dashboard or API; `-` reads
+        /// it from standard input. (A token on the command line shows in the
+        /// process list and shell history: prefer `-` or --token-file.)
+        #[arg(
+            long,
+            required_unless_present = "token_file",
+            conflicts_with = "token_file"
+        )]
+        token: Option<String>,
+        /// A file holding the one-time enrollment token.
         #[arg(long)]
-        token: String,
+        token_file: Option<PathBuf>,
         /// The WordPress installation to manage (the folder with wp-config.php).
         /// The connector plugin is installed and activated there.
         #[arg(long, required_unless_present = "apply_dir")]
@@ -117,6 +128,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Enroll {
             server,
             token,
+            token_file,
             wp_path,
             apply_dir,
             php,
@@ -128,6 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             insecure,
             expect_key,
         } => {
+            let token = enrollment_token(token, token_file)?;
             let config = enroll::enroll(enroll::EnrollOptions {
                 server,
                 token,
@@ -189,5 +202,50 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let agent = agent::Agent::new(config, &cli.state_dir, applier)?;
             agent.run().await
         }
+    }
+}
+
+/// The enrollment token: as given, from standard input (`-`), or from a file.
+fn enrollment_token(token: Option<String>, file: Option<PathBuf>) -> anyhow::Result<String> {
+    let raw = match (token, file) {
+        (Some(token), _) if token == "-" => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the enrollment token from standard input")?;
+            line
+        }
+        (Some(token), _) => token,
+        (None, Some(file)) => std::fs::read_to_string(&file)
+            .with_context(|| format!("reading the enrollment token from {}", file.display()))?,
+        (None, None) => {
+            anyhow::bail!("give the enrollment token: --token, --token - or --token-file")
+        }
+    };
+    let token = raw.trim();
+    anyhow::ensure!(!token.is_empty(), "the enrollment token is empty");
+    Ok(token.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::enrollment_token;
+
+    #[test]
+    fn the_token_comes_from_the_flag_or_a_file() {
+        assert_eq!(
+            enrollment_token(Some(" gswe_abc ".into()), None).unwrap(),
+            "gswe_abc"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "gswe_from_file\n").unwrap();
+        assert_eq!(
+            enrollment_token(None, Some(file.clone())).unwrap(),
+            "gswe_from_file"
+        );
+        std::fs::write(&file, "\n").unwrap();
+        assert!(enrollment_token(None, Some(file)).is_err());
+        assert!(enrollment_token(None, Some(dir.path().join("missing"))).is_err());
     }
 }

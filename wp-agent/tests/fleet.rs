@@ -97,16 +97,30 @@ async fn enroll_command(
     state_dir: &Path,
     extra: &[&str],
 ) -> std::process::Output {
-    Command::new(AGENT)
+    use tokio::io::AsyncWriteExt;
+    // The token goes in on standard input, kept off the command line.
+    let mut child = Command::new(AGENT)
         .arg("--state-dir")
         .arg(state_dir)
-        .args(["enroll", "--server", server, "--token", token])
+        .args(["enroll", "--server", server, "--token", "-"])
         // No WordPress here (so no --wp-path): bundles are written into a
         // folder (tests/wordpress.rs applies them inside a real WordPress).
         .arg("--apply-dir")
         .arg(state_dir.join("site"))
         .args(extra)
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running wp-agent enroll");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{token}\n").as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    child
+        .wait_with_output()
         .await
         .expect("running wp-agent enroll")
 }
@@ -440,6 +454,28 @@ async fn a_revoked_agent_is_disconnected_and_cannot_reconnect() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_site_stops_its_agent() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (ada, site_id) = user_with_site(&app).await;
+    let mut host = connected_host(&app, &ada, &site_id, &[]).await;
+    let response = app
+        .api(
+            Method::DELETE,
+            &format!("/sites/{site_id}"),
+            Some(&ada.access),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    let mut agent = host.agent.take().expect("the agent is running");
+    let status = tokio::time::timeout(Duration::from_secs(10), agent.wait())
+        .await
+        .expect("the deleted site's agent stops")
+        .unwrap();
+    assert!(!status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enrollment_trusts_only_an_authenticated_control_plane() {
     let app = spawn_app(Backend::Sqlite).await;
     let (ada, site_id) = user_with_site(&app).await;
@@ -764,7 +800,9 @@ async fn a_control_plane_restart_loses_no_queued_deployment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_made_on_one_node_reaches_an_agent_on_another_through_redis() {
-    let redis = "redis://127.0.0.1:6379";
+    let redis =
+        std::env::var("GSW_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let redis = redis.as_str();
     let key =
         gsw_control_plane::settings::Secret::new("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=");
     let node_a = spawn_app_with(Backend::Postgres, |s| {

@@ -246,6 +246,8 @@ async fn delete_site(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     if state.store.delete_site(user.id, id).await? {
+        // Its agent (deleted with it) is told so, and stops for good.
+        state.fleet.disconnect_revoked(id).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::NotFound("site"))
