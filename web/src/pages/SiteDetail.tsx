@@ -329,7 +329,7 @@ function AgentCard({ site, agent, loading, error, siteId }: { site: Site; agent:
             </div>
             <p className="text-xs text-slate-500" data-testid="signing-key">
               The agent trusts only this control plane&rsquo;s signing key:{' '}
-              <code className="break-all font-mono text-slate-700">{token.bundle_key_fingerprint}</code>
+              <code className="mt-0.5 block break-all font-mono text-slate-700">{token.bundle_key_fingerprint}</code>
             </p>
           </div>
         ) : (
