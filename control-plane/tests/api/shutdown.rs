@@ -9,13 +9,15 @@ use std::time::Duration;
 #[test]
 fn sigterm_finishes_in_flight_requests_then_exits() {
     let data = tempfile::tempdir().unwrap();
+    let log = data.path().join("stderr.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_gsw-control-plane"))
         .arg("serve")
         .env("GSW_LISTEN", "127.0.0.1:0")
         .env("GSW_DATA_DIR", data.path())
         .env_remove("GSW_DATABASE_URL")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .env("GSW_LOG_FORMAT", "text")
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("starting gsw-control-plane");
 
@@ -72,4 +74,11 @@ fn sigterm_finishes_in_flight_requests_then_exits() {
 
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status {status}");
+    // Its log went to a file: plain text, no terminal colour codes.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("storage ready"), "{logged}");
+    assert!(
+        !logged.contains('\x1b'),
+        "colour codes in a log file: {logged:?}"
+    );
 }
