@@ -51,6 +51,7 @@ on_both_backends!(
     model_responses_are_cached,
     one_generation_at_a_time_per_site,
     sites_keep_their_policy_inventory_and_drift,
+    a_generation_ending_on_a_deployed_site_leaves_it_active,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -1251,4 +1252,43 @@ async fn sites_keep_their_policy_inventory_and_drift(store: Box<dyn Store>, _: S
     assert!(site.inventory_at.is_some() && site.drift_at.is_some());
     let other = store.site(ada.id, open.id).await.unwrap().unwrap();
     assert_eq!(other.inventory, None);
+}
+
+async fn a_generation_ending_on_a_deployed_site_leaves_it_active(store: Box<dyn Store>, _: String) {
+    let job = generation(store.as_ref(), "ada@example.com").await;
+    let site_id = store
+        .job(job.user_id, job.job_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .site_id;
+    let deployed = store
+        .create_deployments(job.user_id, &release(job.user_id), &[site_id], &sign)
+        .await
+        .unwrap()
+        .unwrap()
+        .remove(0);
+    let applied = DeliveryReport::Applied {
+        results: json!([]),
+        failed: false,
+        sequence: deployed.sequence,
+    };
+    assert!(store
+        .report_delivery(site_id, deployed.id, &applied, Utc::now())
+        .await
+        .unwrap());
+    let site = store.site(job.user_id, site_id).await.unwrap().unwrap();
+    assert_eq!(site.status, SiteStatus::Generating, "still being generated");
+    let now = Utc::now();
+    store
+        .claim_job(job, "w1", now, now + Duration::seconds(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store
+        .complete_job(job, "w1", Some(&json!({"pages": []})), now)
+        .await
+        .unwrap());
+    let site = store.site(job.user_id, site_id).await.unwrap().unwrap();
+    assert_eq!(site.status, SiteStatus::Active, "live before, live after");
 }

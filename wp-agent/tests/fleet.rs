@@ -511,7 +511,7 @@ async fn enrollment_trusts_only_an_authenticated_control_plane() {
     assert!(!host.state_dir().join("agent.json").exists());
 
     // The command the API gives pins the key, and enrolls.
-    let fingerprint = token_fingerprint(&enrollment_token(&app, &ada, &site_id).await);
+    let fingerprint = token_fingerprint(&token);
     let mut host = connected_host(&app, &ada, &site_id, &["--expect-key", &fingerprint]).await;
     host.kill().await;
 }
