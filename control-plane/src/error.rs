@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -234,10 +234,17 @@ impl From<JsonRejection> for AppError {
                 serde_message(&err.body_text())
             )),
             JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
-            JsonRejection::BytesRejection(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                AppError::PayloadTooLarge
-            }
+            JsonRejection::BytesRejection(err) => err.into(),
             other => AppError::MalformedRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<BytesRejection> for AppError {
+    fn from(rejection: BytesRejection) -> Self {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+            _ => AppError::MalformedRequest(rejection.body_text()),
         }
     }
 }

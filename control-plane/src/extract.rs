@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use gsw_storage::Role;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -32,13 +32,7 @@ where
         if !is_json(request.headers()) {
             return Err(AppError::UnsupportedMediaType);
         }
-        let body =
-            Bytes::from_request(request, state)
-                .await
-                .map_err(|rejection| match rejection.status() {
-                    StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-                    _ => AppError::MalformedRequest(rejection.body_text()),
-                })?;
+        let body = Bytes::from_request(request, state).await?;
         json_object(&body).map(ApiJson)
     }
 }

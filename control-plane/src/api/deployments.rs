@@ -131,10 +131,7 @@ async fn create_site_deployment(
     headers: HeaderMap,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-        _ => AppError::MalformedRequest(rejection.body_text()),
-    })?;
+    let body = body?;
     // No body, `{}` and a body without `items` all deploy the current draft.
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         DeployRequest::default()
