@@ -39,6 +39,7 @@ fn brief() -> Brief {
             "Be found on Google".into(),
         ],
         style: None,
+        ..Default::default()
     }
 }
 

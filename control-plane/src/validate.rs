@@ -43,13 +43,18 @@ pub fn text(field: &str, raw: &str, max: usize) -> Result<String, AppError> {
     Ok(text.to_owned())
 }
 
-/// Lower-cases and checks an email address.
+/// Lower-cases and checks an account's email address.
 pub fn email(raw: &str) -> Result<String, AppError> {
+    email_address("email", raw)
+}
+
+/// Lower-cases and checks an email address given in `field`.
+pub fn email_address(field: &str, raw: &str) -> Result<String, AppError> {
     let email = raw.trim().to_lowercase();
-    let bad = || invalid("email", "must be an email address such as ada@example.com");
+    let bad = || invalid(field, "must be an email address such as ada@example.com");
     if email.len() > EMAIL_MAX {
         return Err(invalid(
-            "email",
+            field,
             format!("must be at most {EMAIL_MAX} characters"),
         ));
     }
@@ -66,6 +71,56 @@ pub fn email(raw: &str) -> Result<String, AppError> {
         return Err(bad());
     }
     Ok(email)
+}
+
+/// Checks a BCP 47 language tag (`en`, `nl-BE`, `zh-Hant-TW`): letters and
+/// digits in subtags of 1 to 8, the first of 2 to 3 letters. Returns it in
+/// its usual case (`nl-BE`).
+pub fn language_tag(field: &str, raw: &str) -> Result<String, AppError> {
+    let bad = || invalid(field, "must be a language tag such as en, nl or fr-BE");
+    let tag = raw.trim();
+    let mut parts = tag.split(['-', '_']);
+    let primary = parts.next().unwrap_or_default();
+    if !(2..=3).contains(&primary.len()) || !primary.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(bad());
+    }
+    let mut out = primary.to_ascii_lowercase();
+    for part in parts {
+        if part.is_empty() || part.len() > 8 || !part.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(bad());
+        }
+        out.push('-');
+        out.push_str(&match part.len() {
+            2 => part.to_ascii_uppercase(),
+            4 => {
+                let mut p = part.to_ascii_lowercase();
+                p[..1].make_ascii_uppercase();
+                p
+            }
+            _ => part.to_ascii_lowercase(),
+        });
+    }
+    if out.len() > 35 {
+        return Err(bad());
+    }
+    Ok(out)
+}
+
+/// Checks a phone number as people write it: digits, spaces, `+ ( ) . - /`,
+/// 5 to 15 digits.
+pub fn phone(field: &str, raw: &str) -> Result<String, AppError> {
+    let phone = raw.trim();
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    let allowed = phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +().-/".contains(c));
+    if !allowed || !(5..=15).contains(&digits) || phone.len() > 40 {
+        return Err(invalid(
+            field,
+            "must be a phone number such as +32 9 123 45 67",
+        ));
+    }
+    Ok(phone.to_owned())
 }
 
 /// Checks a new password's length (characters, not bytes).

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// What the user tells us about the business.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Brief {
     pub business_name: String,
     /// Free text: "bakery", "dental clinic", "law firm"…
@@ -16,6 +16,20 @@ pub struct Brief {
     /// green and cream."), for the design agent; absent when none were given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub style: Option<String>,
+    /// The language the site is written in (BCP 47, e.g. `en`, `nl-BE`);
+    /// absent: English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Postal address, as it should be shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Opening hours in the user's words ("Tuesday to Saturday 9:00-18:00").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening_hours: Option<String>,
 }
 
 /// The kinds of section the renderer has a block template for.
@@ -228,10 +242,54 @@ pub struct PageFailure {
     pub reason: String,
 }
 
+/// The days and times a business is open, in schema.org's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OpeningHoursSpec {
+    /// schema.org day names: `Monday` … `Sunday`.
+    pub days: Vec<String>,
+    /// `HH:MM`, 24-hour.
+    pub opens: String,
+    /// `HH:MM`, 24-hour.
+    pub closes: String,
+}
+
+/// Who the site is for, as visitors and search engines see it: the site
+/// title and tagline, the logo's text, the footer's contact details and the
+/// home page's structured data. Taken from the brief's fields, and from its
+/// description where the fields are empty.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Identity {
+    /// The site title (`blogname`).
+    pub name: String,
+    /// One line under the title (`blogdescription`).
+    pub tagline: String,
+    /// BCP 47; `en` when the brief gave none.
+    pub language: String,
+    /// The schema.org type of the home page's structured data
+    /// (`LocalBusiness` or one of its subtypes, e.g. `Bakery`).
+    pub schema_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Opening hours as shown to visitors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening_hours: Option<String>,
+    /// The same hours, structured, when they could be read.
+    #[serde(default)]
+    pub hours: Vec<OpeningHoursSpec>,
+}
+
 /// A complete, editable site draft: what a later step turns into a bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SiteDraft {
     pub brief: Brief,
+    /// Drafts made before identities existed read with an empty one;
+    /// [`SiteDraft::identity`] fills it from the brief.
+    #[serde(default)]
+    pub identity: Identity,
     pub sitemap: Sitemap,
     pub design: Design,
     pub pages: Vec<DraftPage>,
@@ -248,8 +306,13 @@ pub struct SiteDraft {
 pub struct UnreadableDraft(#[from] serde_json::Error);
 
 impl SiteDraft {
-    /// A draft as the store keeps it (JSON), read back.
+    /// A draft as the store keeps it (JSON), read back. A draft stored
+    /// before identities existed gets one from its brief.
     pub fn from_stored(value: serde_json::Value) -> Result<Self, UnreadableDraft> {
-        Ok(serde_json::from_value(value)?)
+        let mut draft: SiteDraft = serde_json::from_value(value)?;
+        if draft.identity.name.is_empty() {
+            draft.identity = crate::identity::resolve(&draft.brief);
+        }
+        Ok(draft)
     }
 }

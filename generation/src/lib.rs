@@ -22,6 +22,8 @@ pub mod blocks;
 pub mod catalog;
 pub mod contrast;
 pub mod draft;
+pub mod fonts;
+pub mod identity;
 pub mod offline;
 pub mod orchestrator;
 pub mod provider;

@@ -550,6 +550,7 @@ pub fn assemble(
         })
         .collect();
     SiteDraft {
+        identity: crate::identity::resolve(&brief),
         brief,
         sitemap,
         design,

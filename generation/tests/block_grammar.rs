@@ -68,6 +68,7 @@ fn briefs() -> Vec<Brief> {
         description: description.into(),
         goals: goals.iter().map(|g| g.to_string()).collect(),
         style: None,
+        ..Default::default()
     };
     vec![
         brief("Maison Lune", "bakery", "A family bakery in Lyon making sourdough bread, croissants and celebration cakes for busy families.", &["Take online orders", "Be found on Google"]),

@@ -319,6 +319,7 @@ mod tests {
             description: "A family bakery in Lyon making sourdough bread.".into(),
             goals: vec!["Take orders".into()],
             style: None,
+            ..Default::default()
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()

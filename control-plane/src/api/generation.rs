@@ -59,6 +59,21 @@ pub struct GenerateSite {
         max_length = 500
     )]
     pub style: Option<String>,
+    /// The language to write the site in (BCP 47: `en`, `nl`, `fr-BE`…); English when absent.
+    #[schema(example = "nl-BE", max_length = 35)]
+    pub language: Option<String>,
+    /// Postal address as it should appear on the site (optional; read from the description when absent).
+    #[schema(example = "Kortrijksesteenweg 12, 9000 Gent", max_length = 200)]
+    pub address: Option<String>,
+    /// Phone number (optional; read from the description when absent).
+    #[schema(example = "+32 9 123 45 67", max_length = 40)]
+    pub phone: Option<String>,
+    /// Contact e-mail address (optional; read from the description when absent).
+    #[schema(example = "hallo@velovandaag.be", max_length = 254)]
+    pub email: Option<String>,
+    /// Opening hours in your words (optional; read from the description when absent).
+    #[schema(example = "Tuesday to Saturday 9:00-18:00", max_length = 200)]
+    pub opening_hours: Option<String>,
 }
 
 /// What to rewrite: a page, or one section of it.
@@ -100,7 +115,26 @@ fn brief_of(body: &GenerateSite) -> ApiResult<Brief> {
             .filter(|s| !s.trim().is_empty())
             .map(|s| validate::line("style", s, STYLE_MAX))
             .transpose()?,
+        language: optional(&body.language, |v| validate::language_tag("language", v))?,
+        address: optional(&body.address, |v| validate::line("address", v, 200))?,
+        phone: optional(&body.phone, |v| validate::phone("phone", v))?,
+        email: optional(&body.email, |v| validate::email_address("email", v))?,
+        opening_hours: optional(&body.opening_hours, |v| {
+            validate::line("opening_hours", v, 200)
+        })?,
     })
+}
+
+/// An optional field: absent or blank is `None`, anything else must pass `check`.
+fn optional(
+    value: &Option<String>,
+    check: impl FnOnce(&str) -> ApiResult<String>,
+) -> ApiResult<Option<String>> {
+    value
+        .as_deref()
+        .filter(|v| !v.trim().is_empty())
+        .map(check)
+        .transpose()
 }
 
 /// Generates a site: creates it in `generating` state with a queued job, and answers at once.

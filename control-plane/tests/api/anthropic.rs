@@ -40,6 +40,7 @@ fn brief() -> Brief {
         description: "Plumbers in Bristol offering repairs, installations and maintenance.".into(),
         goals: vec!["More calls".into()],
         style: None,
+        ..Default::default()
     }
 }
 

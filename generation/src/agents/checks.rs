@@ -335,6 +335,7 @@ mod tests {
             description: "A bakery.".into(),
             goals: vec!["Sell".into()],
             style: None,
+            ..Default::default()
         };
         let sitemap = Sitemap {
             pages: vec![plan("home", None, &[]), plan("contact", None, &[])],

@@ -49,6 +49,24 @@ impl ModelProvider for OfflineEngine {
     }
 }
 
+/// The schema.org type of a business's structured data.
+pub fn schema_type(brief: &Brief) -> &'static str {
+    &Facts::of(brief).profile.schema_type
+}
+
+/// One line under the site title: what the business is, and where when the
+/// description says.
+pub fn tagline(brief: &Brief) -> String {
+    let facts = Facts::of(brief);
+    let kind = brief.business_type.trim();
+    let mut line: String = kind.chars().take(1).flat_map(char::to_uppercase).collect();
+    line.push_str(&kind.chars().skip(1).collect::<String>());
+    match &facts.place {
+        Some(place) => format!("{line} in {place}"),
+        None => line,
+    }
+}
+
 /// Answers one request, synchronously.
 pub fn answer(stage: Stage, input: &Value) -> Result<Value, ModelError> {
     let bad = |e: serde_json::Error| {
@@ -111,6 +129,7 @@ pub(crate) mod tests {
             description: "A family bakery in Lyon making sourdough bread, croissants and celebration cakes for busy families. Everything is baked before dawn with organic French flour.".into(),
             goals: vec!["Take online orders for collection".into(), "Be found on Google".into()],
             style: None,
+            ..Default::default()
         }
     }
 
@@ -229,6 +248,7 @@ pub(crate) mod tests {
             description: "Family dentist in Bristol.".into(),
             goals: vec!["Online appointment booking".into()],
             style: None,
+            ..Default::default()
         };
         let draft = generate_in_memory(&agents(), &brief, 4).await.unwrap();
         assert!(draft.sitemap.page("book").is_some());

@@ -35,6 +35,8 @@ pub(super) struct Profile {
     /// Words in a business type or description that pick this profile.
     #[serde(default)]
     pub words: Vec<String>,
+    /// The schema.org type (`LocalBusiness` or a subtype) of its structured data.
+    pub schema_type: String,
     /// The page listing what the business offers.
     pub offer: Offer,
     /// Who the business serves, when the description does not say.
