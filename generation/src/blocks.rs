@@ -28,6 +28,29 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+/// Escapes text the way the block editor writes rich text (`&` and `<`
+/// only), so a page opened in the editor and saved unchanged comes back
+/// byte for byte: apostrophes and quotes stay as they are.
+pub fn escape_text(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;")
+}
+
+/// Escapes an attribute value the way the block editor does (`&` and `"`).
+pub fn escape_attribute(text: &str) -> String {
+    text.replace('&', "&amp;").replace('"', "&quot;")
+}
+
+/// The prefix of an internal link's `href` in generated markup:
+/// `#gsw-page=<slug>`. The connector plugin replaces it with the page's
+/// real permalink when it applies the page (so links work under any
+/// permalink setting); left alone it is a harmless same-page link.
+pub const PAGE_LINK_PREFIX: &str = "#gsw-page=";
+
+/// The `href` of a link to the page with this slug.
+pub fn page_link(slug: &str) -> String {
+    format!("{PAGE_LINK_PREFIX}{slug}")
+}
+
 /// Block attributes as WordPress's `serialize_block_attributes()` writes them,
 /// so a page survives `parse_blocks` → `serialize_blocks` byte for byte: JSON
 /// with `--`, `<`, `>`, `&` and `\"` escaped as unicode so no attribute can
@@ -60,13 +83,13 @@ fn heading(level: u8, text: &str) -> String {
         attrs,
         &format!(
             "<h{level} class=\"wp-block-heading\">{}</h{level}>",
-            escape_html(text)
+            escape_text(text)
         ),
     )
 }
 
 fn paragraph(text: &str) -> String {
-    block("paragraph", None, &format!("<p>{}</p>", escape_html(text)))
+    block("paragraph", None, &format!("<p>{}</p>", escape_text(text)))
 }
 
 fn button(label: &str, href: &str) -> String {
@@ -75,8 +98,8 @@ fn button(label: &str, href: &str) -> String {
         None,
         &format!(
             "<div class=\"wp-block-button\"><a class=\"wp-block-button__link wp-element-button\" href=\"{}\">{}</a></div>",
-            escape_html(href),
-            escape_html(label)
+            escape_attribute(href),
+            escape_text(label)
         ),
     );
     block(
@@ -98,23 +121,45 @@ fn group(class: &str, anchor: &str, children: &[String]) -> String {
         Some(attrs),
         &format!(
             "<section id=\"{}\" class=\"wp-block-group {}\">{}</section>",
-            escape_html(anchor),
-            escape_html(class),
+            escape_attribute(anchor),
+            escape_attribute(class),
             children.join("\n\n")
         ),
     )
 }
 
-fn columns(items: &[Item]) -> String {
+/// A heading whose text links to a page.
+fn linked_heading(level: u8, text: &str, slug: &str) -> String {
+    block(
+        "heading",
+        (level != 2).then(|| json!({ "level": level })),
+        &format!(
+            "<h{level} class=\"wp-block-heading\"><a href=\"{}\">{}</a></h{level}>",
+            escape_attribute(&page_link(slug)),
+            escape_text(text)
+        ),
+    )
+}
+
+/// A grid of items; an item named like one of the site's sub-pages (a
+/// service with a page of its own) links to it from its heading.
+fn columns(items: &[Item], sitemap: &Sitemap) -> String {
     let columns: Vec<String> = items
         .iter()
         .map(|item| {
+            let page = sitemap.pages.iter().find(|p| {
+                p.parent.is_some() && p.title.trim().eq_ignore_ascii_case(item.title.trim())
+            });
+            let title = match page {
+                Some(page) => linked_heading(3, &item.title, &page.slug),
+                None => heading(3, &item.title),
+            };
             block(
                 "column",
                 None,
                 &format!(
                     "<div class=\"wp-block-column\">{}\n\n{}</div>",
-                    heading(3, &item.title),
+                    title,
                     paragraph(&item.text)
                 ),
             )
@@ -130,25 +175,31 @@ fn columns(items: &[Item]) -> String {
     )
 }
 
-fn ordered_list(items: &[Item]) -> String {
-    let entries: Vec<String> = items
+/// Steps as a sequence of groups (numbered by the theme's CSS), not a list
+/// block: the list block's markup differs between WordPress versions, so
+/// the editor would rewrite it on save.
+fn steps(items: &[Item]) -> String {
+    let steps: Vec<String> = items
         .iter()
         .map(|item| {
             block(
-                "list-item",
-                None,
+                "group",
+                Some(json!({"className": "gsw-step", "layout": {"type": "default"}})),
                 &format!(
-                    "<li><strong>{}</strong> {}</li>",
-                    escape_html(&item.title),
-                    escape_html(&item.text)
+                    "<div class=\"wp-block-group gsw-step\">{}\n\n{}</div>",
+                    heading(3, &item.title),
+                    paragraph(&item.text)
                 ),
             )
         })
         .collect();
     block(
-        "list",
-        Some(json!({"ordered": true})),
-        &format!("<ol>{}</ol>", entries.join("\n\n")),
+        "group",
+        Some(json!({"className": "gsw-step-list", "layout": {"type": "default"}})),
+        &format!(
+            "<div class=\"wp-block-group gsw-step-list\">{}</div>",
+            steps.join("\n\n")
+        ),
     )
 }
 
@@ -172,19 +223,19 @@ fn render_section(index: usize, section: &Section, sitemap: &Sitemap) -> String 
     children.extend(section.paragraphs.iter().map(|p| paragraph(p)));
     if !section.items.is_empty() {
         match section.kind {
-            SectionKind::Steps => children.push(ordered_list(&section.items)),
+            SectionKind::Steps => children.push(steps(&section.items)),
             SectionKind::Faq => {
                 for item in &section.items {
                     children.push(heading(3, &item.title));
                     children.push(paragraph(&item.text));
                 }
             }
-            _ => children.push(columns(&section.items)),
+            _ => children.push(columns(&section.items, sitemap)),
         }
     }
     if let Some(link) = &section.link {
         if sitemap.page(&link.slug).is_some() {
-            children.push(button(&link.label, &sitemap.path(&link.slug)));
+            children.push(button(&link.label, &page_link(&link.slug)));
         }
     }
     let class = format!(
@@ -260,10 +311,14 @@ mod tests {
             }],
         };
         let html = render_page(&content, &sitemap());
-        assert!(html.contains("Fish &amp; Chips &lt;script&gt;"), "{html}");
+        assert!(html.contains("Fish &amp; Chips &lt;script>"), "{html}");
         assert!(!html.contains("<script>"));
-        assert!(html.contains("Ends with --&gt; here"));
-        assert!(html.contains("href=\"/contact/\""));
+        assert!(
+            html.contains("\"best\""),
+            "quotes stay as the editor writes them"
+        );
+        assert!(html.contains("Ends with --> here"));
+        assert!(html.contains("href=\"#gsw-page=contact\""));
         assert!(
             html.starts_with("<!-- wp:group {\"anchor\":\"section-1\""),
             "{html}"

@@ -27,3 +27,4 @@ pub mod identity;
 pub mod offline;
 pub mod orchestrator;
 pub mod provider;
+pub mod theme;

@@ -26,6 +26,10 @@ pub struct PostItem {
     pub seo: Seo,
     pub slug: String,
     pub status: PostStatus,
+    /// The page template to use (`_wp_page_template`), such as the generated
+    /// theme's `gsw-landing`; absent leaves the theme's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
     pub title: String,
     #[serde(rename = "type")]
     pub post_type: PostType,
@@ -79,6 +83,16 @@ pub struct NavigationLink {
     pub path: String,
 }
 
+/// `content/site.json`: who the site is: its title (`blogname`), tagline
+/// (`blogdescription`) and language (`WPLANG`, as a WordPress locale).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteItem {
+    /// BCP 47 (`en`, `nl-BE`).
+    pub language: String,
+    pub tagline: String,
+    pub title: String,
+}
+
 /// `rollback/rollback.json`: restore the state from before an earlier deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RollbackItem {
@@ -105,6 +119,7 @@ mod tests {
             },
             slug: "home".into(),
             status: PostStatus::Publish,
+            template: None,
             title: "Home".into(),
             post_type: PostType::Page,
         };

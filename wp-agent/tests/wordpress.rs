@@ -186,17 +186,27 @@ async fn roll_back(app: &TestApp, user: &TestUser, deployment: &Value) -> Value 
 
 /// Generates a site with the offline engine; returns its id and draft.
 async fn generated_site(app: &TestApp, user: &TestUser) -> (String, Value) {
+    generated_site_from(
+        app,
+        user,
+        json!({
+            "business_name": "Maison Lune",
+            "type": "bakery",
+            "description": "A family bakery in Lyon making sourdough bread, croissants and celebration cakes.",
+            "goals": ["Take online orders for collection", "Be found on Google"]
+        }),
+    )
+    .await
+}
+
+/// Generates a site from `brief` with the offline engine; returns its id and draft.
+async fn generated_site_from(app: &TestApp, user: &TestUser, brief: Value) -> (String, Value) {
     let accepted: Value = app
         .api(
             Method::POST,
             "/sites/generate",
             Some(&user.access),
-            Some(json!({
-                "business_name": "Maison Lune",
-                "type": "bakery",
-                "description": "A family bakery in Lyon making sourdough bread, croissants and celebration cakes.",
-                "goals": ["Take online orders for collection", "Be found on Google"]
-            })),
+            Some(brief),
         )
         .await
         .json()
@@ -756,4 +766,187 @@ fn the_connector_zip_installs_and_activates_through_wordpress() {
     assert_eq!(state["active"], true, "{state}");
     assert_eq!(state["apply"], true, "{state}");
     assert!(state["name"].as_str().is_some(), "{state}");
+}
+
+/// WordPress served over HTTP by PHP's built-in server (four workers), with
+/// a router that hands every path that is not a file to WordPress, as a
+/// web server's rewrite rules would. `siteurl` and `home` point at it.
+struct Served {
+    url: String,
+    server: Child,
+}
+
+impl Served {
+    async fn start(wp: &WordPress) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}");
+        std::fs::write(
+            wp.path().join("gsw-router.php"),
+            "<?php\n$path = parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH);\nif ($path !== '/' && is_file(__DIR__ . $path)) {\n    return false;\n}\n$_SERVER['SCRIPT_NAME'] = '/index.php';\nrequire __DIR__ . '/index.php';\n",
+        )
+        .unwrap();
+        wp.php(&format!(
+            "update_option('siteurl', '{url}'); update_option('home', '{url}');"
+        ));
+        let server = Command::new("php")
+            .arg("-S")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-t")
+            .arg(wp.path())
+            .arg(wp.path().join("gsw-router.php"))
+            .env("PHP_CLI_SERVER_WORKERS", "4")
+            .current_dir(wp.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("starting php -S");
+        let client = reqwest::Client::new();
+        for _ in 0..100 {
+            if client.get(&url).send().await.is_ok() {
+                return Self { url, server };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("php -S did not answer on {url}");
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.server.start_kill();
+    }
+}
+
+/// Runs `web/e2e/visitor.mjs` against a served site; panics with its
+/// report when a check fails.
+async fn visit(served: &Served, name: &str, heading_font: &str, label: &str, out: &Path) -> Value {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
+    assert!(
+        web.join("node_modules/playwright-core/package.json")
+            .exists(),
+        "the visitor test needs Node.js 20, `npm ci` in web/ and Debian's chromium"
+    );
+    let output = Command::new("node")
+        .current_dir(&web)
+        .arg("e2e/visitor.mjs")
+        .args(["--base-url", &served.url, "--site-name", name])
+        .args(["--heading-font", heading_font, "--label", label])
+        .arg("--out")
+        .arg(out)
+        .output()
+        .await
+        .expect("running node (Node.js 20 or newer)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{label}: the visitor's checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|_| panic!("not JSON: {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_site_is_what_a_visitor_sees() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let ada = app.signed_up("ada@example.com").await;
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/visitor");
+    let briefs = [
+        (
+            "plain",
+            json!({
+                "business_name": "Velo Vandaag",
+                "type": "bicycle repair workshop",
+                "description": "A bicycle repair workshop in Ghent run by two mechanics, open Tuesday to Saturday 9:00-18:00. We fix city bikes, e-bikes and cargo bikes, and service wheels and brakes.",
+                "goals": ["Get repair bookings", "Be found on Google"],
+                "address": "Kortrijksesteenweg 12, 9000 Gent",
+                "phone": "+32 9 123 45 67",
+                "email": "hallo@velovandaag.be"
+            }),
+        ),
+        (
+            "pretty",
+            json!({
+                "business_name": "Maison Lune",
+                "type": "bakery",
+                "description": "A family bakery in Lyon making sourdough bread, croissants and celebration cakes. Open Monday to Saturday 7:00-19:00.",
+                "goals": ["Take online orders for collection", "Be found on Google"]
+            }),
+        ),
+    ];
+    for (permalinks, brief) in briefs {
+        let name = brief["business_name"].as_str().unwrap().to_owned();
+        let (site_id, draft) = generated_site_from(&app, &ada, brief).await;
+        let wp = WordPress::install();
+        if permalinks == "pretty" {
+            wp.php(
+                "update_option('permalink_structure', '/%postname%/'); flush_rewrite_rules(false);",
+            );
+        }
+        // Served first: WordPress writes its own URL into the links it makes.
+        let served = Served::start(&wp).await;
+        let mut host = Host::new();
+        host.enroll(&app, &ada, &site_id, wp.path()).await;
+        host.start();
+        let deployment = deploy_draft(&app, &ada, &site_id).await;
+        let deployment = settled(&app, &ada, &host, &deployment).await;
+        assert_eq!(
+            deployment["status"],
+            "applied",
+            "{deployment}\n{}",
+            host.log()
+        );
+
+        // WordPress says who the site is.
+        assert_eq!(wp.php("echo get_option('blogname');"), name);
+        let theme = wp.php("echo get_stylesheet();");
+        assert!(
+            theme.starts_with("gsw-"),
+            "the generated theme is active: {theme}"
+        );
+        assert!(
+            !wp.php("echo get_option('blogdescription');").is_empty(),
+            "a tagline"
+        );
+
+        let heading_font = draft["design"]["fonts"]["heading"].as_str().unwrap();
+        let report = visit(&served, &name, heading_font, permalinks, &out).await;
+        let visited = report["pages_visited"].as_u64().unwrap() as usize;
+        assert!(
+            visited >= draft["pages"].as_array().unwrap().len(),
+            "every page is reachable from the home page: {report}\n{}",
+            draft["pages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| format!("{} ({})", p["slug"], p["title"]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let home = reqwest::get(format!("{}/", served.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            home.contains("application/ld+json"),
+            "structured data on the home page"
+        );
+        if permalinks == "plain" {
+            assert!(
+                home.contains("tel:+3291234567"),
+                "the phone number in the footer"
+            );
+            assert!(home.contains("Kortrijksesteenweg 12, 9000 Gent"));
+            assert!(
+                home.contains("\"@type\":\"") && home.contains("\"openingHoursSpecification\"")
+            );
+        }
+        host.stop().await;
+    }
 }

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use gsw_generation::draft::SiteDraft;
+use gsw_generation::theme;
 use gsw_protocol::bundle::{ItemKind, Manifest, Payload, Policy, SignedManifest, FORMAT};
 use gsw_protocol::items::{
-    NavigationItem, NavigationLink, PostItem, PostStatus, PostType, RollbackItem, Seo,
+    NavigationItem, NavigationLink, PostItem, PostStatus, PostType, RollbackItem, Seo, SiteItem,
 };
 use gsw_storage::{Deployment, NewRelease, SignFor, SignedForSite, Store};
 use uuid::Uuid;
@@ -109,11 +110,29 @@ pub fn draft_payload(draft: &SiteDraft) -> ApiResult<Payload> {
 }
 
 /// Lays a draft out as bundle items, the format the connector plugin applies:
+/// the site's own block theme (`theme/gsw-<name>.zip`, generated from its
+/// design and identity), `content/site.json` (title, tagline, language),
 /// `content/pages/<slug>.json` per page (keyed by `page:<slug>` so applying
 /// again updates rather than duplicates), `content/navigation.json`,
-/// `design/design.json` and `plugin/plan.json`.
+/// `design/design.json` (which activates the theme) and `plugin/plan.json`.
 pub fn draft_items(draft: &SiteDraft) -> serde_json::Result<Vec<(ItemKind, String, Vec<u8>)>> {
-    let mut items = Vec::with_capacity(draft.pages.len() + 3);
+    let mut items = Vec::with_capacity(draft.pages.len() + 5);
+    let theme = theme::build(draft);
+    items.push((
+        ItemKind::Theme,
+        format!("{}.zip", theme.slug),
+        theme_zip(&theme).map_err(serde::ser::Error::custom)?,
+    ));
+    let identity = &draft.identity;
+    items.push((
+        ItemKind::Content,
+        "site.json".to_owned(),
+        serde_json::to_vec(&SiteItem {
+            language: identity.language.clone(),
+            tagline: identity.tagline.clone(),
+            title: identity.name.clone(),
+        })?,
+    ));
     for page in &draft.pages {
         let item = PostItem {
             content: page.blocks.clone(),
@@ -127,6 +146,7 @@ pub fn draft_items(draft: &SiteDraft) -> serde_json::Result<Vec<(ItemKind, Strin
             },
             slug: page.slug.clone(),
             status: PostStatus::Publish,
+            template: Some(theme::LANDING_TEMPLATE.to_owned()),
             title: page.title.clone(),
             post_type: PostType::Page,
         };
@@ -155,10 +175,12 @@ pub fn draft_items(draft: &SiteDraft) -> serde_json::Result<Vec<(ItemKind, Strin
         "navigation.json".to_owned(),
         serde_json::to_vec(&navigation)?,
     ));
+    let mut design = draft.design.clone();
+    design.theme = theme.slug.clone();
     items.push((
         ItemKind::Design,
         "design.json".to_owned(),
-        serde_json::to_vec(&draft.design)?,
+        serde_json::to_vec(&design)?,
     ));
     items.push((
         ItemKind::Plugin,
@@ -166,4 +188,23 @@ pub fn draft_items(draft: &SiteDraft) -> serde_json::Result<Vec<(ItemKind, Strin
         serde_json::to_vec(&draft.plugins)?,
     ));
     Ok(items)
+}
+
+/// A generated theme as the zip WordPress's theme upgrader installs: one
+/// folder named after the theme holding its files. Stored, not deflated:
+/// most of its bytes are fonts, which are compressed already.
+fn theme_zip(theme: &theme::Theme) -> zip::result::ZipResult<Vec<u8>> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    // A fixed timestamp: the same theme zips to the same bytes, so the same
+    // draft deployed again is recognised as unchanged.
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644);
+    for (path, bytes) in &theme.files {
+        zip.start_file(format!("{}/{path}", theme.slug), options)?;
+        zip.write_all(bytes)?;
+    }
+    Ok(zip.finish()?.into_inner())
 }

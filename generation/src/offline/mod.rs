@@ -197,7 +197,7 @@ pub(crate) mod tests {
             );
             assert!(page.meta_description.chars().count() <= META_DESCRIPTION_MAX);
             assert!(
-                page.blocks.contains("href=\"/"),
+                page.blocks.contains("href=\"#gsw-page="),
                 "{} has no internal link",
                 page.slug
             );
@@ -210,7 +210,7 @@ pub(crate) mod tests {
         }
         let home = &draft.pages[0];
         assert!(home.blocks.contains("Lyon"));
-        assert!(home.blocks.contains("href=\"/shop/\""));
+        assert!(home.blocks.contains("href=\"#gsw-page=shop\""));
         assert!(home.seo_title.starts_with("Maison Lune"));
         assert!(contrast::meets_aa(&draft.design.palette));
         let plugins: Vec<&str> = draft

@@ -563,9 +563,20 @@ export interface components {
         };
         /** @description What the user tells us about the business. */
         Brief: {
+            /** @description Postal address, as it should be shown. */
+            address?: string | null;
             business_name: string;
             description: string;
+            email?: string | null;
             goals: string[];
+            /**
+             * @description The language the site is written in (BCP 47, e.g. `en`, `nl-BE`);
+             *     absent: English.
+             */
+            language?: string | null;
+            /** @description Opening hours in the user's words ("Tuesday to Saturday 9:00-18:00"). */
+            opening_hours?: string | null;
+            phone?: string | null;
             /**
              * @description Style preferences in the user's words ("Look: minimal. Colours: deep
              *     green and cream."), for the design agent; absent when none were given.
@@ -822,10 +833,20 @@ export interface components {
         };
         /** @description A business to generate a site for. */
         GenerateSite: {
+            /**
+             * @description Postal address as it should appear on the site (optional; read from the description when absent).
+             * @example Kortrijksesteenweg 12, 9000 Gent
+             */
+            address?: string | null;
             /** @example Maison Lune */
             business_name: string;
             /** @example A family bakery in Lyon making sourdough bread, croissants and celebration cakes. */
             description: string;
+            /**
+             * @description Contact e-mail address (optional; read from the description when absent).
+             * @example hallo@velovandaag.be
+             */
+            email?: string | null;
             /**
              * @description What the site should achieve, one per entry (1 to 10).
              * @example [
@@ -834,6 +855,21 @@ export interface components {
              *     ]
              */
             goals: string[];
+            /**
+             * @description The language to write the site in (BCP 47: `en`, `nl`, `fr-BE`…); English when absent.
+             * @example nl-BE
+             */
+            language?: string | null;
+            /**
+             * @description Opening hours in your words (optional; read from the description when absent).
+             * @example Tuesday to Saturday 9:00-18:00
+             */
+            opening_hours?: string | null;
+            /**
+             * @description Phone number (optional; read from the description when absent).
+             * @example +32 9 123 45 67
+             */
+            phone?: string | null;
             /**
              * @description Style preferences in the user's words, for the design (optional).
              * @example Look: warm, classic. Colours: deep green and cream.
@@ -844,6 +880,32 @@ export interface components {
              * @example bakery
              */
             type: string;
+        };
+        /**
+         * @description Who the site is for, as visitors and search engines see it: the site
+         *     title and tagline, the logo's text, the footer's contact details and the
+         *     home page's structured data. Taken from the brief's fields, and from its
+         *     description where the fields are empty.
+         */
+        Identity: {
+            address?: string | null;
+            email?: string | null;
+            /** @description The same hours, structured, when they could be read. */
+            hours?: components["schemas"]["OpeningHoursSpec"][];
+            /** @description BCP 47; `en` when the brief gave none. */
+            language: string;
+            /** @description The site title (`blogname`). */
+            name: string;
+            /** @description Opening hours as shown to visitors. */
+            opening_hours?: string | null;
+            phone?: string | null;
+            /**
+             * @description The schema.org type of the home page's structured data
+             *     (`LocalBusiness` or one of its subtypes, e.g. `Bakery`).
+             */
+            schema_type: string;
+            /** @description One line under the title (`blogdescription`). */
+            tagline: string;
         };
         /** @description The WordPress installation as it is now. */
         Inventory: {
@@ -973,6 +1035,15 @@ export interface components {
         Link: {
             label: string;
             slug: string;
+        };
+        /** @description The days and times a business is open, in schema.org's terms. */
+        OpeningHoursSpec: {
+            /** @description `HH:MM`, 24-hour. */
+            closes: string;
+            /** @description schema.org day names: `Monday` … `Sunday`. */
+            days: string[];
+            /** @description `HH:MM`, 24-hour. */
+            opens: string;
         };
         /** @description The content agent's output for one page. */
         PageContent: {
@@ -1171,6 +1242,11 @@ export interface components {
             design: components["schemas"]["Design"];
             /** @description Pages that failed even after a retry; the rest of the site is complete. */
             failed_pages?: components["schemas"]["PageFailure"][];
+            /**
+             * @description Drafts made before identities existed read with an empty one;
+             *     [`SiteDraft::identity`] fills it from the brief.
+             */
+            identity?: components["schemas"]["Identity"];
             pages: components["schemas"]["DraftPage"][];
             plugins: components["schemas"]["PluginPlan"];
             sitemap: components["schemas"]["Sitemap"];

@@ -21,6 +21,7 @@ require_once __DIR__ . '/class-gsw-snapshot.php';
 require_once __DIR__ . '/class-gsw-slugs.php';
 require_once __DIR__ . '/class-gsw-kses.php';
 require_once __DIR__ . '/class-gsw-content.php';
+require_once __DIR__ . '/class-gsw-site.php';
 require_once __DIR__ . '/class-gsw-navigation.php';
 require_once __DIR__ . '/class-gsw-design.php';
 require_once __DIR__ . '/class-gsw-media.php';
@@ -33,7 +34,7 @@ final class GSW_Apply
     /** Options every apply snapshots: the reading settings, the theme and the plugins. */
     private const SNAPSHOT_OPTIONS = [
         'show_on_front', 'page_on_front', 'page_for_posts', 'template', 'stylesheet', 'current_theme',
-        'active_plugins', ...GSW_Connector::OPTIONS,
+        'active_plugins', ...GSW_Connector::OPTIONS, ...GSW_Site::OPTIONS,
     ];
 
     /**
@@ -81,7 +82,7 @@ final class GSW_Apply
      */
     private static function plan(array $items, array &$results): array
     {
-        $plan = ['posts' => [], 'navigation' => null, 'design' => null, 'zips' => [], 'plan' => null, 'media' => [], 'rollback' => null];
+        $plan = ['posts' => [], 'navigation' => null, 'site' => null, 'design' => null, 'zips' => [], 'plan' => null, 'media' => [], 'rollback' => null];
         foreach ($items as $index => $item) {
             [$slot, $parsed] = self::parse_item($item);
             if ($slot === null) {
@@ -110,6 +111,9 @@ final class GSW_Apply
         $path = $item['path'];
         if ($kind === 'content' && $path === 'navigation.json') {
             return ['navigation', GSW_Navigation::parse($item)];
+        }
+        if ($kind === 'content' && $path === 'site.json') {
+            return ['site', GSW_Site::parse($item)];
         }
         if ($kind === 'content' && preg_match('#^(pages|posts)/[^/]+\.json$#', $path)) {
             return ['posts', GSW_Content::parse($item)];
@@ -192,6 +196,10 @@ final class GSW_Apply
 
         $switched = self::apply_packages_and_design($plan, $zips, $results);
         GSW_Profile::phase('packages and design');
+        if ($plan['site']) {
+            $entry = $plan['site'];
+            $results[$entry['index']] = GSW_Item::attempt($entry['item'], fn () => GSW_Site::apply($entry['item'], $entry['data']));
+        }
         GSW_Media::apply($plan['media'], $results);
         GSW_Profile::phase('media');
         GSW_Content::apply($plan['posts'], $unfiltered, $results);

@@ -58,8 +58,13 @@ final class GSW_Content
                 return [null, "$field must be a string or null"];
             }
         }
+        $template = $data['template'] ?? null;
+        if ($template !== null && (!is_string($template) || !preg_match('/^[a-z0-9][a-z0-9_-]{0,99}$/', $template))) {
+            return [null, 'template must be a template name such as gsw-landing, or null'];
+        }
         $seo = is_array($data['seo'] ?? null) ? $data['seo'] : [];
         return [[
+            'template' => $template,
             'key' => $key,
             'type' => $type,
             'title' => is_string($data['title'] ?? null) ? $data['title'] : '',
@@ -165,9 +170,69 @@ final class GSW_Content
                 }
             }
         }
-        self::write_meta($written);
         self::apply_reading_settings($settings);
+        self::resolve_links($entries, $ids, $written, $results);
+        self::write_meta($written);
         return $ids;
+    }
+
+    /** An internal link in generated markup: `href="#gsw-page=<slug>"`. */
+    private const PAGE_LINK = '/href="#gsw-page=([a-z0-9][a-z0-9_-]{0,190})"/';
+
+    /**
+     * Points the internal links of the posts just written at the pages'
+     * real permalinks, whatever the permalink setting (`?page_id=N` with
+     * plain ones). Runs after every post of the bundle exists, so a page may
+     * link to one written after it; a link to a page that exists nowhere goes
+     * to the home page and is named in the item's message.
+     */
+    private static function resolve_links(array $entries, array &$ids, array &$written, array &$results): void
+    {
+        global $wpdb;
+        $targets = [];
+        foreach ($entries as $entry) {
+            if (preg_match_all(self::PAGE_LINK, $entry['data']['content'], $found)) {
+                foreach ($found[1] as $slug) {
+                    $targets["page:$slug"] = true;
+                }
+            }
+        }
+        if (!$targets) {
+            return;
+        }
+        $missing = array_values(array_diff(array_keys($targets), array_keys($ids)));
+        if ($missing) {
+            $ids += GSW_Keys::find_ids($missing);
+        }
+        $urls = [];
+        foreach (array_keys($targets) as $key) {
+            $urls[$key] = isset($ids[$key]) ? get_permalink($ids[$key]) : null;
+        }
+        foreach ($entries as $entry) {
+            $id = $ids[$entry['data']['key']] ?? null;
+            if (!$id || !isset($written[$id])) {
+                continue; // failed, or unchanged (its links were resolved when it was written)
+            }
+            $content = (string) get_post_field('post_content', $id, 'raw');
+            $lost = [];
+            $resolved = preg_replace_callback(self::PAGE_LINK, function ($m) use ($urls, &$lost) {
+                $url = $urls["page:{$m[1]}"] ?? null;
+                if (!$url) {
+                    $lost["page:{$m[1]}"] = true;
+                    $url = home_url('/');
+                }
+                return 'href="' . esc_url($url) . '"';
+            }, $content);
+            if ($resolved !== $content) {
+                $wpdb->update($wpdb->posts, ['post_content' => $resolved], ['ID' => $id]);
+                clean_post_cache($id);
+            }
+            if ($lost) {
+                $note = 'links to ' . implode(', ', array_keys($lost)) . ' go to the home page: no such page';
+                $message = $results[$entry['index']]['message'] ?? null;
+                $results[$entry['index']]['message'] = $message ? "$message; $note" : $note;
+            }
+        }
     }
 
     /** Creates or updates one page or post; what it wrote is added to `$written`. */
@@ -258,6 +323,9 @@ final class GSW_Content
             }
             if ($thumbnail !== null) {
                 $meta['_thumbnail_id'] = (string) $thumbnail;
+            }
+            if ($data['template'] !== null) {
+                $meta['_wp_page_template'] = $data['template'];
             }
             foreach ($meta as $key => $value) {
                 $rows[] = $wpdb->prepare('(%d,%s,%s)', $id, $key, $value);

@@ -125,6 +125,10 @@ final class GSW_Design
             }
         }
         $stylesheet = get_stylesheet();
+        if ($design['theme'] === $stylesheet && self::is_generated(wp_get_theme())) {
+            // A theme generated from this design carries it in its own theme.json.
+            return GSW_Item::result($item, $changed ? 'applied' : 'unchanged', implode('; ', $notes));
+        }
         if (!wp_get_theme()->is_block_theme() && !is_file(get_stylesheet_directory() . '/theme.json')) {
             $notes[] = "the active theme $stylesheet has no theme.json: WordPress uses these global styles only with themes that do";
         }
@@ -155,6 +159,12 @@ final class GSW_Design
             $changed = true;
         }
         return GSW_Item::result($item, $changed ? 'applied' : 'unchanged', implode('; ', $notes));
+    }
+
+    /** Whether a theme is one gsWstudio generated for its site. */
+    public static function is_generated(WP_Theme $theme): bool
+    {
+        return $theme->get('Author') === 'gsWstudio' && str_starts_with($theme->get_stylesheet(), 'gsw-');
     }
 
     /** The user global styles post of a theme, if it has one. */
