@@ -6,10 +6,13 @@
 //! rules (escaping, one H1, valid block grammar) as generated text.
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use gsw_generation::blocks::{render_page, META_DESCRIPTION_MAX, SEO_TITLE_MAX};
 use gsw_generation::draft::{DraftPage, Item, SiteDraft};
+use gsw_generation::{fonts, theme};
 use gsw_storage::DraftWrite;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -26,7 +29,67 @@ use crate::validate::{self, text};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_draft))
+        .routes(routes!(draft_theme_css))
         .routes(routes!(edit_page))
+        .routes(routes!(font_file))
+}
+
+/// The stylesheet of the site's generated theme, as the dashboard's preview
+/// renders the draft with it: the same section styles the deployed theme
+/// loads, with the theme's presets as custom properties and its fonts
+/// served by `/fonts/{family}/{file}`.
+#[utoipa::path(get, path = "/sites/{id}/draft/theme.css", tag = "sites", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "CSS", content_type = "text/css", body = String),
+        (status = 404, description = "No such site of the caller's, or no draft yet", body = gsw_protocol::ErrorBody),
+    ))]
+async fn draft_theme_css(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
+    let record = state
+        .store
+        .site_draft(user.id, id)
+        .await?
+        .ok_or(AppError::NotFound("draft"))?;
+    let draft = SiteDraft::from_stored(record.draft)?;
+    let prefix = format!("{}/fonts", gsw_protocol::API_PREFIX);
+    let css = theme::stylesheet(&draft, |family, file| format!("{prefix}/{family}/{file}"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        css,
+    ))
+}
+
+/// One of the open-licence font files generated themes ship (WOFF2). Public
+/// and cacheable for good: a file's name never changes its bytes. Readable
+/// from any origin, for the preview's sandboxed frame.
+#[utoipa::path(get, path = "/fonts/{family}/{file}", tag = "sites",
+    params(("family" = String, Path, example = "inter"), ("file" = String, Path, example = "inter-latin-wght-normal.woff2")),
+    responses(
+        (status = 200, description = "The font file", content_type = "font/woff2", body = Vec<u8>),
+        (status = 404, description = "No such font", body = gsw_protocol::ErrorBody),
+    ))]
+async fn font_file(
+    ApiPath((family, file)): ApiPath<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let face = fonts::FAMILIES
+        .iter()
+        .find(|f| f.slug == family)
+        .and_then(|f| f.faces.iter().find(|face| face.file == file))
+        .ok_or(AppError::NotFound("font"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "font/woff2"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        face.bytes,
+    ))
 }
 
 /// Longest page title, in characters.

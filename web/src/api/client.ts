@@ -113,6 +113,8 @@ export interface RequestOptions {
   /// Send no Authorization header (sign-in, sign-up).
   anonymous?: boolean;
   signal?: AbortSignal;
+  /// The answer is text (a stylesheet), not JSON.
+  text?: boolean;
 }
 
 export class ApiClient {
@@ -260,7 +262,7 @@ export class ApiClient {
   /// Sends a request to `/api/v1{path}`; JSON in, JSON out (`undefined` for 204).
   async request<T>(path: string, options: RequestOptions = {}): Promise<T> {
     const send = async (token?: string) => {
-      const headers: Record<string, string> = { accept: 'application/json' };
+      const headers: Record<string, string> = { accept: options.text ? 'text/*' : 'application/json' };
       if (options.body !== undefined) headers['content-type'] = 'application/json';
       if (token) headers.authorization = `Bearer ${token}`;
       try {
@@ -293,11 +295,15 @@ export class ApiClient {
     if (!response.ok) throw await errorFrom(response);
     if (response.status === 204) return undefined as T;
     const text = await response.text();
+    if (options.text) return text as T;
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
   get<T>(path: string, signal?: AbortSignal) {
     return this.request<T>(path, { signal });
+  }
+  getText(path: string, signal?: AbortSignal) {
+    return this.request<string>(path, { signal, text: true });
   }
   post<T>(path: string, body?: unknown) {
     return this.request<T>(path, { method: 'POST', body });

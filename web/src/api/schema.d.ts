@@ -239,6 +239,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/fonts/{family}/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the open-licence font files generated themes ship (WOFF2). Public
+         *     and cacheable for good: a file's name never changes its bytes. Readable
+         *     from any origin, for the preview's sandboxed frame.
+         */
+        get: operations["font_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jobs/{id}": {
         parameters: {
             query?: never;
@@ -453,6 +474,28 @@ export interface paths {
         head?: never;
         /** meta description. The page's block markup is rendered again from the result. */
         patch: operations["edit_page"];
+        trace?: never;
+    };
+    "/sites/{id}/draft/theme.css": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The stylesheet of the site's generated theme, as the dashboard's preview
+         *     renders the draft with it: the same section styles the deployed theme
+         *     loads, with the theme's presets as custom properties and its fonts
+         *     served by `/fonts/{family}/{file}`.
+         */
+        get: operations["draft_theme_css"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/sites/{id}/enrollment-tokens": {
@@ -1822,6 +1865,40 @@ export interface operations {
             };
         };
     };
+    font_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example inter */
+                family: string;
+                /** @example inter-latin-wght-normal.woff2 */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The font file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "font/woff2": number[];
+                };
+            };
+            /** @description No such font */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_job: {
         parameters: {
             query?: never;
@@ -2402,6 +2479,37 @@ export interface operations {
             };
             /** @description A field breaks its rule, or nothing to change */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    draft_theme_css: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSS */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/css": string;
+                };
+            };
+            /** @description No such site of the caller's, or no draft yet */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

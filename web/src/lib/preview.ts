@@ -21,6 +21,23 @@ function colour(value: string, fallback: string) {
   return /^#[0-9a-fA-F]{3,8}$/.test(value) ? value : fallback;
 }
 
+/// The preview as the deployed site draws it: the page's markup in a
+/// document styled by the site's generated theme stylesheet
+/// (`GET /sites/{id}/draft/theme.css`, the same section styles the theme
+/// loads in WordPress), with the site's header and footer around it. Fonts
+/// come from the control plane (`fontOrigin`); nothing else may load.
+export function themedDocument(blocks: string, css: string, title: string, siteName: string, fontOrigin: string): string {
+  const safe = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const origin = /^https?:\/\/[^\s;'"]+$/.test(fontOrigin) ? fontOrigin : "'none'";
+  // A stylesheet cannot end the <style> element it is put in.
+  const style = css.replace(/<\/style/gi, '<\\/style');
+  return `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; font-src ${origin}; img-src data: ${origin}">
+<title>${safe(title)}</title><style>*{box-sizing:border-box}body{margin:0}</style><style>${style}</style></head>
+<body class="gsw-preview"><div class="wp-site-blocks"><header class="gsw-header"><div class="gsw-header-inner"><p class="wp-block-site-title">${safe(siteName)}</p></div></header>
+<main>${stripBlockComments(blocks)}</main></div></body></html>`;
+}
+
 export function previewDocument(blocks: string, design: Design, title: string): string {
   const p = design.palette;
   const base = colour(p.base, '#ffffff');

@@ -8,7 +8,7 @@ import { api, ApiError } from '../api/client';
 import type { Deployment, Draft, DraftPage, Job, JobAccepted, JobEvent, PageEdit } from '../api/types';
 import { Badge, Button, Card, Empty, ErrorNote, Field, Input, Loading, PageHeader, Select, Spinner, StatusBadge, Textarea, cx } from '../components/ui';
 import { useInteractive, useLoad, usePersistentState } from '../lib/hooks';
-import { previewDocument } from '../lib/preview';
+import { previewDocument, themedDocument } from '../lib/preview';
 import { fetchOnce } from '../lib/prefetch';
 import { Link, navigate } from '../lib/router';
 
@@ -180,7 +180,17 @@ function PageEditor({ draft, page, siteId, onDraft, reload }: { draft: Draft; pa
 
   const edit = useMemo(() => editOf(page, form), [page, form]);
   const dirty = Object.keys(edit).length > 0;
-  const doc = useMemo(() => previewDocument(page.blocks, draft.design, page.title), [page, draft.design]);
+  // The generated theme's own stylesheet; until it is here (or if it cannot
+  // be had), the palette-only preview.
+  const themeCss = useLoad((signal) => api.getText(`/sites/${siteId}/draft/theme.css`, signal), [siteId, draft.design]);
+  const siteName = draft.identity?.name || draft.brief.business_name;
+  const doc = useMemo(
+    () =>
+      themeCss.data
+        ? themedDocument(page.blocks, themeCss.data, page.title, siteName, location.origin)
+        : previewDocument(page.blocks, draft.design, page.title),
+    [page, draft.design, themeCss.data, siteName],
+  );
 
   const update = (change: (f: PageForm) => PageForm) => {
     setForm((old) => change(old));

@@ -5,7 +5,7 @@ import type { DraftPage, FleetPage } from '../api/types';
 import { BulkPush, eachLimited, summarise } from '../components/BulkPush';
 import { Field, Input } from '../components/ui';
 import { driftLabel, version } from '../lib/format';
-import { previewDocument, stripBlockComments } from '../lib/preview';
+import { previewDocument, stripBlockComments, themedDocument } from '../lib/preview';
 import { match } from '../lib/router';
 import { safeNext } from '../App';
 import { checkForm, editOf, formOf, splitParagraphs } from '../pages/Editor';
@@ -146,6 +146,18 @@ describe('editor', () => {
     expect(doc).toContain('"Playfair Display"');
     expect(doc).not.toContain('Inter";');
     expect(doc).toContain("default-src 'none'");
+  });
+});
+
+describe('themed preview', () => {
+  it('renders with the theme stylesheet, loads fonts only from the control plane, and cannot be escaped', () => {
+    const doc = themedDocument(page.blocks, '.gsw-hero{color:red}</style><script>x</script>', 'About', 'Fish & <Chips>', 'http://127.0.0.1:8080');
+    expect(doc).toContain('.gsw-hero{color:red}');
+    expect(doc).not.toContain('</style><script>');
+    expect(doc).toContain("font-src http://127.0.0.1:8080");
+    expect(doc).toContain('Fish &amp; &lt;Chips&gt;');
+    expect(doc).toContain('<h1>About &amp; us</h1>');
+    expect(themedDocument('', '', 't', 'n', "x'; script-src *")).toContain("font-src 'none'");
   });
 });
 
