@@ -20,6 +20,23 @@ static PROFILES: LazyLock<Profiles> = LazyLock::new(|| {
     toml::from_str(SOURCE).unwrap_or_else(|e| panic!("offline/profiles.toml: {e}"))
 });
 
+/// Every type's names, split into words once: (type index, words, whether
+/// the last word is a stem).
+static NAMES: LazyLock<Vec<(usize, Vec<String>, bool)>> = LazyLock::new(|| {
+    PROFILES
+        .types
+        .iter()
+        .enumerate()
+        .flat_map(|(index, business)| {
+            business.words.iter().map(move |name| {
+                let stem = name.ends_with('*');
+                (index, words(name.trim_end_matches('*')), stem)
+            })
+        })
+        .filter(|(_, words, _)| !words.is_empty())
+        .collect()
+});
+
 /// `profiles.toml`: the families, the types in the order they are tried,
 /// and the type of a business none of them matches.
 #[derive(Debug, Deserialize)]
@@ -82,9 +99,9 @@ impl BusinessType {
     /// else the general type.
     pub fn matching(business_type: &str, description: &str) -> &'static BusinessType {
         let profiles = &*PROFILES;
-        best_in(&profiles.types, &words(business_type))
-            .or_else(|| best_in(&profiles.types, &words(description)))
-            .unwrap_or(&profiles.general)
+        best_in(&words(business_type))
+            .or_else(|| best_in(&words(description)))
+            .map_or(&profiles.general, |index| &profiles.types[index])
     }
 
     /// Its audience and services in `lang`.
@@ -129,36 +146,32 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The type with the longest name (in words) that `text` contains.
-fn best_in<'t>(types: &'t [BusinessType], text: &[String]) -> Option<&'t BusinessType> {
-    let mut best: Option<(usize, &BusinessType)> = None;
-    for business in types {
-        for name in &business.words {
-            if let Some(length) = name_in(name, text) {
-                if best.is_none_or(|(longest, _)| length > longest) {
-                    best = Some((length, business));
-                }
-            }
+/// The index of the type with the longest name (in words) that `text`
+/// contains; the earlier type when two are as long.
+fn best_in(text: &[String]) -> Option<usize> {
+    let mut best: Option<(usize, usize)> = None;
+    for (index, name, stem) in NAMES.iter() {
+        let longer = best.is_none_or(|(length, _)| name.len() > length);
+        if longer && name_in(name, *stem, text) {
+            best = Some((name.len(), *index));
         }
     }
-    best.map(|(_, business)| business)
+    best.map(|(_, index)| index)
 }
 
-/// The number of words of `name` if `text` holds them in a row: the last
-/// may take a plural "s", or any ending when `name` ends with `*`.
-fn name_in(name: &str, text: &[String]) -> Option<usize> {
-    let prefix = name.ends_with('*');
-    let parts = words(name.trim_end_matches('*'));
-    let (last, init) = parts.split_last()?;
-    text.windows(parts.len())
-        .any(|window| {
-            let (word, before) = window.split_last().unwrap_or((&window[0], &[]));
-            before == init
-                && (word == last
-                    || (prefix && word.starts_with(last.as_str()))
-                    || word.strip_suffix('s') == Some(last.as_str()))
-        })
-        .then_some(parts.len())
+/// Whether `text` holds the words of `name` in a row: the last may take a
+/// plural "s", or any ending when it is a `stem`.
+fn name_in(name: &[String], stem: bool, text: &[String]) -> bool {
+    let Some((last, init)) = name.split_last() else {
+        return false;
+    };
+    text.windows(name.len()).any(|window| {
+        let (word, before) = window.split_last().unwrap_or((&window[0], &[]));
+        before == init
+            && (word == last
+                || (stem && word.starts_with(last.as_str()))
+                || word.strip_suffix('s') == Some(last.as_str()))
+    })
 }
 
 #[cfg(test)]
