@@ -475,4 +475,37 @@ mod tests {
             "days without times are not structured hours"
         );
     }
+
+    #[test]
+    fn hours_are_read_in_the_languages_we_write() {
+        let cases = [
+            (
+                "Een fietsenmaker in Gent. Open dinsdag tot zaterdag van 9 tot 18 uur.",
+                "Open dinsdag tot zaterdag van 9 tot 18 uur",
+            ),
+            (
+                "Un atelier à Gand, ouvert du mardi au samedi de 9h à 18h.",
+                "Ouvert du mardi au samedi de 9h à 18h",
+            ),
+            (
+                "Eine Werkstatt in Gent, geöffnet Dienstag bis Samstag 9:00-18:00.",
+                "Geöffnet Dienstag bis Samstag 9:00-18:00",
+            ),
+            (
+                "Un taller en Gante, abierto de martes a sábado de 9:00 a 18:00.",
+                "Abierto de martes a sábado de 9:00 a 18:00",
+            ),
+        ];
+        for (description, phrase) in cases {
+            assert_eq!(hours_phrase(description).as_deref(), Some(phrase));
+            let hours = parse_hours(phrase);
+            assert_eq!(hours.len(), 1, "{phrase}: {hours:?}");
+            assert_eq!(hours[0].days, DAYS[1..6].to_vec(), "{phrase}");
+            assert_eq!(
+                (hours[0].opens.as_str(), hours[0].closes.as_str()),
+                ("09:00", "18:00"),
+                "{phrase}"
+            );
+        }
+    }
 }

@@ -13,12 +13,15 @@ use crate::draft::{
     Sitemap,
 };
 
-/// Lower-case words joined by hyphens.
+/// Lower-case words joined by hyphens, accents folded ("Réparation de
+/// vélos" → "reparation-de-velos").
 pub fn slugify(text: &str) -> String {
     let mut slug = String::new();
     for c in text.chars().flat_map(char::to_lowercase) {
         if c.is_ascii_alphanumeric() {
             slug.push(c);
+        } else if let Some(plain) = fold(c) {
+            slug.push_str(plain);
         } else if !slug.is_empty() && !slug.ends_with('-') {
             slug.push('-');
         }
@@ -29,6 +32,24 @@ pub fn slugify(text: &str) -> String {
         .collect::<String>()
         .trim_end_matches('-')
         .to_owned()
+}
+
+/// The plain letters of an accented Latin letter.
+fn fold(c: char) -> Option<&'static str> {
+    Some(match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => "a",
+        'ç' => "c",
+        'è' | 'é' | 'ê' | 'ë' => "e",
+        'ì' | 'í' | 'î' | 'ï' => "i",
+        'ñ' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => "o",
+        'ù' | 'ú' | 'û' | 'ü' => "u",
+        'ý' | 'ÿ' => "y",
+        'ß' => "ss",
+        'æ' => "ae",
+        'œ' => "oe",
+        _ => return None,
+    })
 }
 
 /// Makes a sitemap safe to build on: unique slugs, home first, a contact
@@ -280,6 +301,12 @@ pub fn check_plugins(plan: PluginPlan, business_name: &str) -> PluginPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slugs_fold_accents() {
+        assert_eq!(slugify("Réparation de vélos"), "reparation-de-velos");
+        assert_eq!(slugify("Straße & Café"), "strasse-cafe");
+    }
     use crate::draft::Section;
 
     fn plan(slug: &str, parent: Option<&str>, kinds: &[SectionKind]) -> PagePlan {

@@ -1,4 +1,4 @@
-//! The design stage: the profile's look, changed as far as the brief's
+//! The design stage: the business family's look, changed as far as the brief's
 //! style preferences ask and [`Wish`] can read them.
 
 use super::facts::Facts;
@@ -12,11 +12,11 @@ pub(super) fn design(f: &Facts) -> Design {
     Design {
         theme: "twentytwentythree".into(),
         style: if wish.is_empty() {
-            f.profile.style.clone()
+            f.family.style.clone()
         } else {
             wish.describe(style)
         },
-        palette: wish.palette(&f.profile.palette),
-        fonts: wish.fonts(&f.profile.fonts),
+        palette: wish.palette(&f.family.palette),
+        fonts: wish.fonts(&f.family.fonts),
     }
 }

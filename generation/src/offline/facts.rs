@@ -1,8 +1,12 @@
 //! What the offline engine reads from a brief: the business's name, kind,
-//! place, services, audience and goals, and the profile its type picks.
+//! place, services, audience, goals and contact details, the business type
+//! its type picks, and the language it is written in.
 
-use super::profiles::Profile;
+use super::phrases::{Lang, Phrases};
+use super::profiles::{BusinessType, Family};
+use super::wording::lowercase_first;
 use crate::draft::Brief;
+use crate::identity::{address_in, email_in, hours_phrase, language_of, phone_in};
 
 /// What the visitor should end up doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,11 +21,23 @@ pub(super) enum Goal {
     Other,
 }
 
-/// The goal a line of the brief's goals asks for.
+/// The goal a line of the brief's goals asks for, in any language we write.
 pub(super) fn goal_of(text: &str) -> Goal {
     let t = text.to_lowercase();
     let any = |words: &[&str]| words.iter().any(|w| t.contains(w));
-    if any(&["book", "appointment", "reserv", "schedul"]) {
+    if any(&[
+        "book",
+        "appointment",
+        "reserv",
+        "schedul",
+        "boek",
+        "afspra",
+        "rendez-vous",
+        "termin",
+        "buchen",
+        "buchung",
+        "cita",
+    ]) {
         Goal::Booking
     } else if any(&[
         "sell",
@@ -31,16 +47,74 @@ pub(super) fn goal_of(text: &str) -> Goal {
         "e-commerce",
         "ecommerce",
         "product",
+        "verkoop",
+        "verkopen",
+        "bestel",
+        "winkel",
+        "vendre",
+        "vente",
+        "commande",
+        "verkauf",
+        "bestell",
+        "vender",
+        "venta",
+        "pedido",
+        "tienda",
     ]) {
         Goal::Sell
-    } else if any(&["donat", "fundrais"]) {
+    } else if any(&[
+        "donat",
+        "fundrais",
+        "doneer",
+        "faire un don",
+        "dons",
+        "spende",
+        "donaci",
+    ]) {
         Goal::Donations
-    } else if any(&["event", "workshop", "class"]) {
+    } else if any(&[
+        "event",
+        "workshop",
+        "class",
+        "evenement",
+        "événement",
+        "veranstaltung",
+        "evento",
+    ]) {
         Goal::Events
-    } else if any(&["newsletter", "subscri", "mailing", "email list"]) {
+    } else if any(&[
+        "newsletter",
+        "subscri",
+        "mailing",
+        "email list",
+        "nieuwsbrief",
+        "lettre d",
+        "infolettre",
+        "abonn",
+        "boletín",
+        "suscri",
+    ]) {
         Goal::Newsletter
     } else if any(&[
-        "lead", "enquir", "inquir", "quote", "call", "contact", "client", "customer",
+        "lead",
+        "enquir",
+        "inquir",
+        "quote",
+        "call",
+        "contact",
+        "client",
+        "customer",
+        "request",
+        "consult",
+        "offerte",
+        "aanvra",
+        "klant",
+        "devis",
+        "demande",
+        "anfrage",
+        "kunde",
+        "presupuesto",
+        "solicitud",
     ]) {
         Goal::Leads
     } else if any(&[
@@ -52,6 +126,13 @@ pub(super) fn goal_of(text: &str) -> Goal {
         "rank",
         "traffic",
         "awareness",
+        "gevonden",
+        "vindbaar",
+        "zichtbaar",
+        "trouv",
+        "gefunden",
+        "sichtbar",
+        "encontr",
     ]) {
         Goal::Visibility
     } else {
@@ -63,9 +144,13 @@ pub(super) fn goal_of(text: &str) -> Goal {
 pub(super) struct Facts<'a> {
     pub brief: &'a Brief,
     pub name: &'a str,
-    /// The business type, lowercase: "bakery".
+    /// The business type as the user wrote it, in sentence case: "bakery".
     pub kind: String,
-    pub profile: &'static Profile,
+    pub business: &'static BusinessType,
+    pub family: &'static Family,
+    pub lang: Lang,
+    /// The engine's own words, in the site's language.
+    pub words: &'static Phrases,
     pub place: Option<String>,
     pub services: Vec<String>,
     pub audience: String,
@@ -73,28 +158,50 @@ pub(super) struct Facts<'a> {
     pub goals: Vec<(Goal, String)>,
     /// The description, sentence by sentence.
     pub sentences: Vec<String>,
+    /// Details the brief gives, in its words (see `identity`).
+    pub hours: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
 }
 
 impl<'a> Facts<'a> {
     /// Reads a brief.
     pub fn of(brief: &'a Brief) -> Self {
-        let type_text = brief.business_type.to_lowercase();
-        let all = format!("{} {}", type_text, brief.description.to_lowercase());
-        let profile = Profile::matching(&type_text, &all);
-        let services = services_in(&brief.description);
+        let lang = Lang::of(&language_of(brief));
+        let words = lang.phrases();
+        let business = BusinessType::matching(&brief.business_type, &brief.description);
+        let local = business.local(lang);
+        let services = services_in(&brief.description, words);
         let services = if services.len() >= 2 {
             services
         } else {
-            profile.defaults.clone()
+            local.services.clone()
         };
+        let given = |field: &Option<String>| {
+            field
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let kind = brief.business_type.trim();
         Facts {
             brief,
             name: brief.business_name.trim(),
-            kind: brief.business_type.trim().to_lowercase(),
-            profile,
-            place: place_in(&brief.description),
+            kind: if words.nouns_capitalised {
+                kind.to_owned()
+            } else {
+                lowercase_first(kind)
+            },
+            business,
+            family: business.family(),
+            lang,
+            words,
+            place: place_in(&brief.description, words),
             services,
-            audience: audience_in(&brief.description).unwrap_or_else(|| profile.customers.clone()),
+            audience: audience_in(&brief.description, words)
+                .unwrap_or_else(|| local.audience.clone()),
             goals: brief
                 .goals
                 .iter()
@@ -106,6 +213,10 @@ impl<'a> Facts<'a> {
                 .map(|s| s.trim().to_owned())
                 .filter(|s| s.len() > 3)
                 .collect(),
+            hours: given(&brief.opening_hours).or_else(|| hours_phrase(&brief.description)),
+            address: given(&brief.address).or_else(|| address_in(&brief.description)),
+            phone: given(&brief.phone).or_else(|| phone_in(&brief.description)),
+            email: given(&brief.email).or_else(|| email_in(&brief.description)),
         }
     }
 
@@ -116,24 +227,27 @@ impl<'a> Facts<'a> {
 
     /// The main thing a visitor can do, as (page slug, button label).
     pub fn action(&self) -> (&'static str, String) {
+        let actions = &self.words.actions;
         for (goal, _) in &self.goals {
             match goal {
-                Goal::Booking => return ("book", "Book now".into()),
-                Goal::Sell => return ("shop", "Shop online".into()),
-                Goal::Donations => return ("donate", "Donate".into()),
-                Goal::Events => return ("events", "See upcoming events".into()),
+                Goal::Booking => return ("book", actions.book.clone()),
+                Goal::Sell => return ("shop", actions.shop.clone()),
+                Goal::Donations => return ("donate", actions.donate.clone()),
+                Goal::Events => return ("events", actions.events.clone()),
                 _ => {}
             }
         }
-        ("contact", format!("Contact {}", self.name))
+        ("contact", self.say(&actions.contact, &[]))
     }
 }
 
-/// The place after "in", "based in" or "located in": capitalised words.
-fn place_in(description: &str) -> Option<String> {
+/// The place after "in" (or the language's word for it: "à", "en"):
+/// capitalised words.
+fn place_in(description: &str, phrases: &Phrases) -> Option<String> {
     let words: Vec<&str> = description.split_whitespace().collect();
     for (i, word) in words.iter().enumerate() {
-        if !matches!(*word, "in" | "In") {
+        let word = word.to_lowercase();
+        if word != "in" && !phrases.place_words.contains(&word) {
             continue;
         }
         let mut place = Vec::new();
@@ -164,11 +278,19 @@ fn is_place_joiner(word: &str) -> bool {
     matches!(word, "de" | "du" | "la" | "le" | "upon" | "on" | "am")
 }
 
-/// What follows "for" when it names people ("for busy families").
-fn audience_in(description: &str) -> Option<String> {
+/// What follows "for" (or the language's word for it) when it names
+/// people ("for busy families").
+fn audience_in(description: &str, phrases: &Phrases) -> Option<String> {
     let lower = description.to_lowercase();
-    let at = lower.find(" for ")?;
-    let rest = &description[at + 5..];
+    let (at, len) = std::iter::once("for")
+        .chain(phrases.for_words.iter().map(String::as_str))
+        .filter_map(|w| {
+            let marker = format!(" {w} ");
+            lower.find(&marker).map(|at| (at, marker.len()))
+        })
+        .min()?;
+    // Lowercasing keeps byte offsets only for most scripts; stay on a boundary.
+    let rest = description.get(at + len..)?;
     let phrase: String = rest
         .split(['.', ',', ';', '!', '?'])
         .next()?
@@ -181,42 +303,21 @@ fn audience_in(description: &str) -> Option<String> {
     (starts_like_people && (1..=6).contains(&words)).then_some(phrase)
 }
 
-/// Verbs after which a description lists what the business offers, tried in this order.
-const OFFER_VERBS: &[&str] = &[
-    "offering ",
-    "offers ",
-    "offer ",
-    "specialising in ",
-    "specializing in ",
-    "specialises in ",
-    "specializes in ",
-    "specialise in ",
-    "specialize in ",
-    "providing ",
-    "provides ",
-    "provide ",
-    "selling ",
-    "sells ",
-    "sell ",
-    "making ",
-    "makes ",
-    "make ",
-    "baking ",
-    "bakes ",
-    "bake ",
-    "serving ",
-    "serves ",
-    "serve ",
-    "including ",
-    "from ",
-];
-
 /// The things the business offers, after "offer", "sell", "make", "specialise in"…
-fn services_in(description: &str) -> Vec<String> {
+/// (the language's verbs, then English ones).
+fn services_in(description: &str, phrases: &Phrases) -> Vec<String> {
     let lower = description.to_lowercase();
-    for verb in OFFER_VERBS {
-        let Some(at) = lower.find(verb) else { continue };
-        let tail = &description[at + verb.len()..];
+    let english = Lang::En.phrases();
+    let and = format!(" {} ", phrases.and);
+    for verb in phrases.offer_verbs.iter().chain(&english.offer_verbs) {
+        let marker = format!("{verb} ");
+        let found = lower
+            .match_indices(&marker)
+            .find(|(at, _)| *at == 0 || !lower[..*at].ends_with(|c: char| c.is_alphanumeric()));
+        let Some((at, _)) = found else { continue };
+        let Some(tail) = description.get(at + marker.len()..) else {
+            continue;
+        };
         let clause = tail
             .split(['.', ';', ':', '!', '?', '('])
             .next()
@@ -224,8 +325,9 @@ fn services_in(description: &str) -> Vec<String> {
         let mut items: Vec<String> = clause
             .split(',')
             .flat_map(|p| p.split(" and "))
+            .flat_map(|p| p.split(and.as_str()))
             .flat_map(|p| p.split(" & "))
-            .filter_map(offered_item)
+            .filter_map(|p| offered_item(p, phrases))
             .collect();
         items.dedup();
         if items.len() >= 2 {
@@ -238,13 +340,17 @@ fn services_in(description: &str) -> Vec<String> {
 
 /// One item of a list of services, cut to the thing itself ("fresh bread
 /// for the village" → "fresh bread"); `None` if it does not look like one.
-fn offered_item(part: &str) -> Option<String> {
+fn offered_item(part: &str, phrases: &Phrases) -> Option<String> {
     let mut item = part.trim();
-    for cut in [
-        " for ", " to ", " in ", " since ", " across ", " with ", " at ", " every ",
-    ] {
-        if let Some(i) = item.to_lowercase().find(cut) {
-            item = &item[..i];
+    let english = ["for", "to", "in", "since", "across", "with", "at", "every"];
+    let cuts = english
+        .into_iter()
+        .chain(phrases.for_words.iter().map(String::as_str))
+        .chain(phrases.place_words.iter().map(String::as_str));
+    for cut in cuts {
+        let cut = format!(" {cut} ");
+        if let Some(i) = item.to_lowercase().find(&cut) {
+            item = item.get(..i).unwrap_or(item);
         }
     }
     let item = item
@@ -274,12 +380,25 @@ mod tests {
             vec!["sourdough bread", "croissants", "celebration cakes"]
         );
         assert_eq!(facts.audience, "busy families");
-        assert_eq!(facts.profile.offer.slug, "menu");
+        assert_eq!(facts.business.offer, "menu");
+        let en = Lang::En.phrases();
         assert_eq!(
-            place_in("Plumbers based in Milton Keynes, since 1990."),
+            place_in("Plumbers based in Milton Keynes, since 1990.", en),
             Some("Milton Keynes".into())
         );
-        assert_eq!(place_in("we are in business"), None);
+        assert_eq!(place_in("we are in business", en), None);
+        let fr = Lang::Fr.phrases();
+        assert_eq!(
+            place_in("Une boulangerie à Lyon depuis 1990.", fr),
+            Some("Lyon".into())
+        );
+        assert_eq!(
+            services_in(
+                "Wij bakken zuurdesembrood, croissants en taarten voor de buurt.",
+                Lang::Nl.phrases()
+            ),
+            vec!["zuurdesembrood", "croissants", "taarten"]
+        );
         assert_eq!(goal_of("More table reservations"), Goal::Booking);
     }
 }

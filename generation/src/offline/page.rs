@@ -1,7 +1,9 @@
 //! The content stage: one page of the sitemap, section by section as
-//! planned, then its SEO title and meta description. Every sentence names
-//! this business or what it offers; `variant` picks other phrasings when a
-//! page or section is written again.
+//! planned, then its SEO title and meta description, in the site's
+//! language. Every sentence names this business or what it offers, and
+//! says nothing about it that the brief does not: hours, address and the
+//! like appear only when the brief gives them. `variant` picks other
+//! phrasings when a page or section is written again.
 
 use super::facts::Facts;
 use super::wording::{capitalise, pick};
@@ -53,11 +55,21 @@ fn link(sitemap: &Sitemap, slug: &str, label: String) -> Option<Link> {
     })
 }
 
+/// A phrase of the brief's (its hours) as a sentence: ending with a full stop.
+fn sentence(text: &str) -> String {
+    let text = text.trim();
+    if text.ends_with(['.', '!', '?']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
+}
+
 impl<'a> Page<'a> {
     fn new(f: &'a Facts<'a>, sitemap: &'a Sitemap, plan: &'a PagePlan, variant: u32) -> Self {
         let (action_slug, action_label) = f.action();
         let action = link(sitemap, action_slug, action_label.clone())
-            .or_else(|| link(sitemap, "contact", format!("Contact {}", f.name)));
+            .or_else(|| link(sitemap, "contact", f.say(&f.words.actions.contact, &[])));
         Page {
             f,
             sitemap,
@@ -68,6 +80,21 @@ impl<'a> Page<'a> {
             action,
             service: f.services.iter().find(|s| slugify(s) == plan.slug).cloned(),
         }
+    }
+
+    /// A phrase of the site's language, filled with the business's details,
+    /// this page's title and (on a service page) its service.
+    fn say(&self, template: &str) -> String {
+        let service = self.service.as_deref().unwrap_or_default();
+        let service_cap = capitalise(service);
+        self.f.say(
+            template,
+            &[
+                ("title", &self.plan.title),
+                ("service", service),
+                ("Service", &service_cap),
+            ],
+        )
     }
 
     /// Section `index` of the page, of the kind planned.
@@ -81,7 +108,7 @@ impl<'a> Page<'a> {
         };
         match kind {
             SectionKind::Hero => self.hero(&mut section, index),
-            SectionKind::Features if self.plan.slug == "about" => self.values(&mut section),
+            SectionKind::Features if self.plan.slug == "about" => self.at_a_glance(&mut section),
             SectionKind::Features => self.offer_grid(&mut section, index),
             SectionKind::Text => self.text(&mut section, index),
             SectionKind::Steps => self.steps(&mut section),
@@ -102,150 +129,83 @@ impl<'a> Page<'a> {
     }
 
     fn hero_heading(&self) -> String {
-        let f = self.f;
-        match (self.plan.slug.as_str(), &self.service) {
-            ("home", _) => match pick(self.variant, 0, &["a", "b"]) {
-                "a" => format!(
-                    "{}: {}{}",
-                    f.name,
-                    capitalise(&f.services_list()),
-                    f.in_place()
-                ),
-                _ => format!(
-                    "{}{} from {}",
-                    capitalise(&f.services_list()),
-                    f.in_place(),
-                    f.name
-                ),
-            },
-            (_, Some(service)) => {
-                format!("{}{} at {}", capitalise(service), f.in_place(), f.name)
-            }
-            ("about", _) => format!("About {}", f.name),
-            ("contact", _) => format!("Contact {}", f.name),
-            ("faq", _) => format!("Questions about {}", f.name),
-            ("book", _) => format!("Book with {}", f.name),
-            ("shop", _) => format!("Shop {} online", f.name),
-            ("events", _) => format!("Events at {}", f.name),
-            ("donate", _) => format!("Support {}", f.name),
-            (slug, _) if slug == f.profile.offer.slug => {
-                format!("{} at {}", self.plan.title, f.name)
-            }
-            _ => format!("{}: {}", self.plan.title, f.name),
-        }
+        let hero = &self.f.words.hero;
+        let template = match (self.plan.slug.as_str(), &self.service) {
+            ("home", _) => pick(self.variant, 0, &hero.home),
+            (_, Some(_)) => &hero.service,
+            ("about", _) => &hero.about,
+            ("contact", _) => &hero.contact,
+            ("faq", _) => &hero.faq,
+            ("book", _) => &hero.book,
+            ("shop", _) => &hero.shop,
+            ("events", _) => &hero.events,
+            ("donate", _) => &hero.donate,
+            (slug, _) if slug == self.f.business.offer => &hero.offer,
+            _ => &hero.other,
+        };
+        self.say(template)
     }
 
     fn hero_lead(&self, index: usize) -> String {
         let f = self.f;
-        match (self.plan.slug.as_str(), &self.service) {
-            ("home", _) => f.lead(),
-            (_, Some(service)) => format!(
-                "{} offers {service}{} for {}. {}",
-                f.name,
-                f.in_place(),
-                f.audience,
-                pick(
-                    self.variant,
-                    index,
-                    &[
-                        "Here is what it involves and how to arrange it.",
-                        "This page explains what to expect and how to get started."
-                    ]
+        let lead = &f.words.lead;
+        let template = match (self.plan.slug.as_str(), &self.service) {
+            ("home", _) => return f.lead(),
+            (_, Some(_)) => {
+                return format!(
+                    "{} {}",
+                    self.say(&lead.service),
+                    pick(self.variant, index, &lead.service_more)
                 )
-            ),
-            ("about", _) => format!(
-                "{} is {} {}{}, working for {}.",
-                f.name,
-                f.article(),
-                f.kind,
-                f.in_place(),
-                f.audience
-            ),
-            ("contact", _) => format!(
-                "Questions about {}? Write to {} and you will hear back from a person, not a robot.",
-                f.services_list(),
-                f.name
-            ),
-            ("faq", _) => format!(
-                "Straight answers to what people ask {} most often, from {} to how to get in touch.",
-                f.name,
-                f.services.first().cloned().unwrap_or_default()
-            ),
-            ("book", _) => format!(
-                "Choose a time that suits you and book with {} online, day or night.",
-                f.name
-            ),
-            ("shop", _) => format!(
-                "Order {} from {} online{}.",
-                f.services_list(),
-                f.name,
-                f.place
-                    .as_ref()
-                    .map(|p| format!(" and collect in {p} or have it delivered"))
-                    .unwrap_or_default()
-            ),
-            ("events", _) => format!(
-                "What is coming up at {}{}, and how to join in.",
-                f.name,
-                f.in_place()
-            ),
-            ("donate", _) => format!(
-                "Your gift lets {} keep its work going{}.",
-                f.name,
-                f.in_place()
-            ),
-            _ => format!(
-                "Everything {} offers{}: {}.",
-                f.name,
-                f.in_place(),
-                f.services_list()
-            ),
-        }
+            }
+            ("about", _) => &lead.about,
+            ("contact", _) => &lead.contact,
+            ("faq", _) => &lead.faq,
+            ("book", _) => &lead.book,
+            ("shop", _) => &lead.shop,
+            ("events", _) => &lead.events,
+            ("donate", _) => &lead.donate,
+            _ => &lead.offer,
+        };
+        self.say(template)
     }
 
-    /// The about page's features: what the business stands for.
-    fn values(&self, s: &mut Section) {
+    /// The about page's features: what the brief says about the business,
+    /// one fact an item (what, for whom, and where and when if it says).
+    fn at_a_glance(&self, s: &mut Section) {
         let f = self.f;
-        s.heading = format!("What {} stands for", f.name);
-        s.items = vec![
-            Item {
-                title: "Made for you".into(),
-                text: format!(
-                    "Everything {} does is shaped around {}.",
-                    f.name, f.audience
-                ),
-            },
-            Item {
-                title: match &f.place {
-                    Some(place) => format!("Rooted in {place}"),
-                    None => "Local and personal".into(),
-                },
-                text: format!(
-                    "{} knows its customers by name and its work by heart.",
-                    f.name
-                ),
-            },
-            Item {
-                title: "Clear from the start".into(),
-                text: format!(
-                    "You know what {} will do, when, and what it costs before anything begins.",
-                    f.name
-                ),
-            },
-        ];
+        let about = &f.words.about;
+        s.heading = self.say(&about.glance);
+        s.items.push(Item {
+            title: about.what.clone(),
+            text: sentence(&capitalise(&f.services_list())),
+        });
+        s.items.push(Item {
+            title: about.who.clone(),
+            text: sentence(&capitalise(&f.audience)),
+        });
+        if let Some(place) = f.address.as_ref().or(f.place.as_ref()) {
+            s.items.push(Item {
+                title: about.where_.clone(),
+                text: sentence(place),
+            });
+        }
+        if let Some(hours) = &f.hours {
+            s.items.push(Item {
+                title: about.when.clone(),
+                text: sentence(hours),
+            });
+        }
     }
 
     /// Every service, with a line each; on the home page, a link to the offer page.
     fn offer_grid(&self, s: &mut Section, index: usize) {
         let f = self.f;
-        let offer = f.profile.offer.title.to_lowercase();
-        s.heading = pick(
-            self.variant,
-            index,
-            &["What {name} offers", "Our {offer} at {name}"],
-        )
-        .replace("{name}", f.name)
-        .replace("{offer}", &offer);
+        let grid = &f.words.offer;
+        let offer = self.offer_title();
+        let offer_lc = offer.to_lowercase();
+        let titles = [("offer", offer.as_str()), ("offer_lc", offer_lc.as_str())];
+        s.heading = f.say(pick::<String>(self.variant, index, &grid.heading), &titles);
         s.items = f
             .services
             .iter()
@@ -258,140 +218,145 @@ impl<'a> Page<'a> {
         if self.plan.slug == "home" {
             s.link = link(
                 self.sitemap,
-                &f.profile.offer.slug,
-                format!("See all {offer}"),
+                &f.business.offer,
+                f.say(&grid.see_all, &titles),
             );
         }
+    }
+
+    /// The offer page's title in the site's language.
+    fn offer_title(&self) -> String {
+        let f = self.f;
+        self.sitemap
+            .page(&f.business.offer)
+            .map(|p| p.title.clone())
+            .or_else(|| f.words.offers.get(&f.business.offer).cloned())
+            .unwrap_or_default()
     }
 
     /// The line under service number `i` in the grid, worded in turn three ways.
     fn service_line(&self, i: usize, service: &str) -> String {
         let f = self.f;
+        let lines = &f.words.offer.line;
         let has_page = self.sitemap.page(&slugify(service)).is_some();
-        match (i % 3, has_page) {
-            (0, _) => format!(
-                "{} from {}{}, for {}.",
-                capitalise(service),
-                f.name,
-                f.in_place(),
-                f.audience
-            ),
-            (1, true) => format!(
-                "{}, the way {} does it: the {} page says what to expect.",
-                capitalise(service),
-                f.name,
-                service
-            ),
-            _ => format!("Ask {} about {service} when you get in touch.", f.name),
-        }
+        let template = match (i % 3, has_page) {
+            (0, _) => &lines[0],
+            (1, true) => &lines[1],
+            _ => &lines[2],
+        };
+        f.say(
+            template,
+            &[("service", service), ("Service", &capitalise(service))],
+        )
     }
 
     /// What a service involves, the business's story, or why people choose it.
     fn text(&self, s: &mut Section, index: usize) {
         let f = self.f;
+        let w = f.words;
         if let Some(service) = &self.service {
-            s.heading = format!("{}: what to expect", capitalise(service));
-            s.paragraphs.push(format!(
-                "{} takes care of {service} for {}{}. Tell {} what you need and you will get a clear suggestion and price before anything starts.",
-                f.name,
-                f.audience,
-                f.in_place(),
-                f.name
-            ));
+            s.heading = self.say(&w.service.heading);
+            // The description's own sentences about this service come first.
+            let lower = service.to_lowercase();
+            s.paragraphs.extend(
+                f.sentences
+                    .iter()
+                    .filter(|s| s.to_lowercase().contains(&lower))
+                    .cloned(),
+            );
+            s.paragraphs.push(self.say(&w.service.text));
         } else if self.plan.slug == "about" {
-            s.heading = pick(self.variant, index, &["Our story", "How {name} began"])
-                .replace("{name}", f.name);
+            s.heading = self.say(pick::<String>(self.variant, index, &w.about.story));
             s.paragraphs.extend(f.sentences.iter().cloned());
             if !f.goals.is_empty() {
-                s.paragraphs.push(format!(
-                    "Today {} is focused on {}.",
-                    f.name,
-                    f.goal_phrases()
-                ));
+                s.paragraphs
+                    .push(f.say(&w.about.goals, &[("goals", &f.goal_phrases())]));
             }
         } else {
-            s.heading = format!("Why {} choose {}", f.audience, f.name);
+            s.heading = self.say(&w.home.why);
             let mut text = f.sentences.iter().skip(1).cloned().collect::<Vec<_>>();
             if text.is_empty() {
-                text.push(format!(
-                    "{} brings {} together in one place{}.",
-                    f.name,
-                    f.services_list(),
-                    f.in_place()
-                ));
+                text.push(self.say(&w.home.together));
             }
             s.paragraphs = text;
-            s.link = link(self.sitemap, "about", format!("More about {}", f.name));
+            s.link = link(self.sitemap, "about", self.say(&w.home.more));
         }
     }
 
-    /// The profile's three steps, the second made concrete on the booking and shop pages.
+    /// The family's three steps, the second made concrete on the booking and shop pages.
     fn steps(&self, s: &mut Section) {
         let f = self.f;
+        let w = f.words;
         s.heading = match &self.service {
-            Some(service) => format!("How to get {service}"),
-            None => format!("How it works at {}", f.name),
+            Some(_) => self.say(&w.service.steps),
+            None => self.say(&w.how.heading),
         };
-        let mut steps = f.profile.steps.to_vec();
-        match self.plan.slug.as_str() {
-            "book" => {
-                steps[1] = Item {
-                    title: "Book online".into(),
-                    text: format!("Pick a time in {}'s calendar below and confirm.", f.name),
-                }
-            }
-            "shop" => {
-                steps[1] = Item {
-                    title: "Order online".into(),
-                    text: format!(
-                        "Add what you like to the basket and check out with {}.",
-                        f.name
-                    ),
-                }
-            }
-            _ => {}
+        let flow = w
+            .flows
+            .get(&f.family.flow)
+            .or_else(|| w.flows.get("contact"))
+            .map(|steps| steps.to_vec())
+            .unwrap_or_default();
+        let mut steps: Vec<Item> = flow
+            .iter()
+            .map(|step| Item {
+                title: self.say(&step.title),
+                text: self.say(&step.text),
+            })
+            .collect();
+        let concrete = match self.plan.slug.as_str() {
+            "book" => Some(&w.how.book),
+            "shop" => Some(&w.how.shop),
+            _ => None,
+        };
+        if let (Some(step), Some(second)) = (concrete, steps.get_mut(1)) {
+            *second = Item {
+                title: self.say(&step.title),
+                text: self.say(&step.text),
+            };
         }
         s.items = steps;
     }
 
-    /// What it offers, where it is, who it is for, and how to take the main action.
+    /// What it offers, where it is, when it is open, who it is for, and how
+    /// to take the main action: only what the brief says.
     fn faq(&self, s: &mut Section, index: usize) {
         let f = self.f;
-        s.heading = pick(
-            self.variant,
-            index,
-            &["Frequently asked questions", "Good to know"],
-        )
-        .into();
+        let faq = &f.words.faq;
+        s.heading = pick(self.variant, index, &faq.heading).clone();
         let mut items = vec![Item {
-            title: format!("What does {} offer?", f.name),
-            text: format!("{} offers {}.", f.name, f.services_list()),
+            title: self.say(&faq.what_q),
+            text: self.say(&faq.what_a),
         }];
-        if let Some(place) = &f.place {
+        if f.place.is_some() {
             items.push(Item {
-                title: format!("Where is {}?", f.name),
-                text: format!(
-                    "{} is in {place}. The contact page has the details.",
-                    f.name
-                ),
+                title: self.say(&faq.where_q),
+                text: match &f.address {
+                    Some(address) => sentence(address),
+                    None => self.say(&faq.where_a),
+                },
+            });
+        }
+        if let Some(hours) = &f.hours {
+            items.push(Item {
+                title: self.say(&faq.when_q),
+                text: sentence(hours),
             });
         }
         items.push(Item {
-            title: format!("Who is {} for?", f.name),
-            text: format!("For {}.", f.audience),
+            title: self.say(&faq.who_q),
+            text: self.say(&faq.who_a),
         });
+        let how = match self.action_slug {
+            "book" => &faq.how_book,
+            "shop" => &faq.how_shop,
+            "donate" => &faq.how_donate,
+            "events" => &faq.how_events,
+            _ => &faq.how_contact,
+        };
         items.push(Item {
-            title: match self.action_slug {
-                "book" => "How do I book?".into(),
-                "shop" => "How do I order?".into(),
-                "donate" => "How can I give?".into(),
-                "events" => "How do I join an event?".into(),
-                _ => format!("How do I contact {}?", f.name),
-            },
-            text: format!(
-                "Use the \u{201c}{}\u{201d} button on this site; it takes under a minute.",
-                self.action_label
-            ),
+            title: self.say(how),
+            text: f.say(&faq.how_a, &[("action", &self.action_label)]),
         });
         s.items = items;
     }
@@ -399,74 +364,84 @@ impl<'a> Page<'a> {
     /// A short pitch and a button to the main action (or contact, on the action's own page).
     fn call_to_action(&self, s: &mut Section, index: usize) {
         let f = self.f;
+        let cta = &f.words.cta;
         let here = self.plan.slug.as_str();
-        s.heading = match self.action_slug {
-            "book" => format!("Ready to book with {}?", f.name),
-            "shop" => format!("Order from {} today", f.name),
-            "donate" => format!("Help {} do more", f.name),
-            "events" => format!("Join {} at the next event", f.name),
-            _ => format!("Talk to {}", f.name),
-        };
+        s.heading = self.say(match self.action_slug {
+            "book" => &cta.book,
+            "shop" => &cta.shop,
+            "donate" => &cta.donate,
+            "events" => &cta.events,
+            _ => &cta.contact,
+        });
         s.paragraphs.push(match f.goals.first() {
             Some(_) => f.goal_sentence(self.variant, index),
-            None => format!("Tell {} what you need; it only takes a minute.", f.name),
+            None => self.say(&cta.default),
         });
         s.link = self.action.clone().filter(|l| l.slug != here).or_else(|| {
-            link(self.sitemap, "contact", format!("Contact {}", f.name)).filter(|l| l.slug != here)
+            link(self.sitemap, "contact", self.say(&f.words.actions.contact))
+                .filter(|l| l.slug != here)
         });
     }
 
-    /// How to reach the business, and a pointer to the FAQ.
+    /// How to reach the business: the form, and the address, phone, e-mail
+    /// and hours the brief gives; a pointer to the FAQ.
     fn contact(&self, s: &mut Section) {
         let f = self.f;
-        s.heading = format!("Get in touch with {}", f.name);
-        s.paragraphs.push(format!(
-            "Send {} a message with the form on this page and say what you are interested in: {}.",
-            f.name,
-            f.services_list()
-        ));
-        if let Some(place) = &f.place {
-            s.paragraphs
-                .push(format!("{} welcomes visitors in {place}.", f.name));
+        let contact = &f.words.contact;
+        s.heading = self.say(&contact.heading);
+        s.paragraphs.push(self.say(&contact.form));
+        match (&f.address, &f.place) {
+            (Some(address), _) => s
+                .paragraphs
+                .push(f.say(&contact.address, &[("address", address)])),
+            (None, Some(_)) => s.paragraphs.push(self.say(&contact.based)),
+            (None, None) => {}
         }
-        s.link = link(
-            self.sitemap,
-            "faq",
-            "Read the answers to common questions".into(),
-        );
+        if let Some(phone) = &f.phone {
+            s.paragraphs
+                .push(f.say(&contact.phone, &[("phone", phone)]));
+        }
+        if let Some(email) = &f.email {
+            s.paragraphs
+                .push(f.say(&contact.email, &[("email", email)]));
+        }
+        if let Some(hours) = &f.hours {
+            // "Open Tuesday to Saturday" reads on its own; "Tue-Sat 9-18" needs a label.
+            let lower = hours.to_lowercase();
+            let says_open = ["open", "geopend", "ouvert", "geöffnet", "abierto"]
+                .iter()
+                .any(|w| lower.starts_with(w));
+            s.paragraphs.push(if says_open {
+                sentence(hours)
+            } else {
+                f.say(&contact.hours, &[("hours", hours)])
+            });
+        }
+        s.link = link(self.sitemap, "faq", self.say(&contact.faq_link));
     }
 
     /// "Name | Main service in Place" at home, "Page | Name" elsewhere.
     fn seo_title(&self) -> String {
         let f = self.f;
         match self.plan.slug.as_str() {
-            "home" => format!(
-                "{} | {}{}",
-                f.name,
-                capitalise(f.services.first().map(String::as_str).unwrap_or(&f.kind)),
-                f.in_place()
-            ),
-            _ => format!("{} | {}", self.plan.title, f.name),
+            "home" => {
+                let first = f.services.first().unwrap_or(&f.kind);
+                f.say(&f.words.seo.home, &[("Service", &capitalise(first))])
+            }
+            _ => self.say(&f.words.seo.page),
         }
     }
 
     fn meta_description(&self, sections: &[Section]) -> String {
         let f = self.f;
         match self.plan.slug.as_str() {
-            "home" => format!(
-                "{} is {} {}{} offering {}.",
-                f.name,
-                f.article(),
-                f.kind,
-                f.in_place(),
-                f.services_list()
-            ),
+            "home" => f.say(&f.words.seo.meta_home, &[]),
             // The hero's lead says what the page is about, in this business's words.
             _ => sections
                 .first()
                 .and_then(|s| s.paragraphs.first())
                 .cloned()
-                .unwrap_or_else(|| format!("{} | {}{}", self.plan.title, f.name, f.in_place())),
+                .unwrap_or_else(|| self.say(&f.words.seo.page)),
         }
     }
 }

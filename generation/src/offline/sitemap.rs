@@ -8,12 +8,12 @@ use crate::agents::checks::slugify;
 use crate::draft::SectionKind::{CallToAction, Contact, Faq, Features, Hero, Steps, Text};
 use crate::draft::{PagePlan, SectionKind, SectionPlan, Sitemap};
 
-/// Goals that get a page of their own: goal, slug, title, purpose.
-const GOAL_PAGES: [(Goal, &str, &str, &str); 4] = [
-    (Goal::Booking, "book", "Book", "Let visitors book online."),
-    (Goal::Sell, "shop", "Shop", "Let visitors buy online."),
-    (Goal::Events, "events", "Events", "List what is coming up."),
-    (Goal::Donations, "donate", "Donate", "Make giving easy."),
+/// Goals that get a page of their own: goal, slug, purpose.
+const GOAL_PAGES: [(Goal, &str, &str); 4] = [
+    (Goal::Booking, "book", "Let visitors book online."),
+    (Goal::Sell, "shop", "Let visitors buy online."),
+    (Goal::Events, "events", "List what is coming up."),
+    (Goal::Donations, "donate", "Make giving easy."),
 ];
 
 /// The menu after home and the offer page, in this order, where the sitemap has them.
@@ -21,7 +21,8 @@ const NAVIGATION: [&str; 7] = [
     "book", "shop", "events", "donate", "about", "faq", "contact",
 ];
 
-/// Plans the site.
+/// Plans the site: slugs stay the same in every language (other code
+/// relies on `home` and `contact`), titles are in the site's language.
 pub(super) fn plan(f: &Facts) -> Sitemap {
     let mut pages = vec![home(f), offer(f)];
     for service in f.services.iter().take(3) {
@@ -30,13 +31,20 @@ pub(super) fn plan(f: &Facts) -> Sitemap {
             pages.push(service_page(f, service, &slug));
         }
     }
-    for (goal, slug, title, purpose) in GOAL_PAGES {
+    let titles = &f.words.titles;
+    for (goal, slug, purpose) in GOAL_PAGES {
+        let title = match goal {
+            Goal::Booking => &titles.book,
+            Goal::Sell => &titles.shop,
+            Goal::Events => &titles.events,
+            _ => &titles.donate,
+        };
         if f.has(goal) && !pages.iter().any(|p| p.slug == slug) {
             pages.push(goal_page(slug, title, purpose));
         }
     }
     pages.extend([about(f), faq(f), contact(f)]);
-    let mut navigation: Vec<String> = vec!["home".into(), f.profile.offer.slug.clone()];
+    let mut navigation: Vec<String> = vec!["home".into(), f.business.offer.clone()];
     for slug in NAVIGATION {
         if pages.iter().any(|p| p.slug == slug) {
             navigation.push(slug.into());
@@ -71,7 +79,7 @@ fn page(
 fn home(f: &Facts) -> PagePlan {
     page(
         "home",
-        "Home",
+        &f.words.titles.home,
         None,
         format!(
             "Introduce {} and lead visitors to {}.",
@@ -92,9 +100,14 @@ fn home(f: &Facts) -> PagePlan {
 }
 
 fn offer(f: &Facts) -> PagePlan {
+    let title = f
+        .words
+        .offers
+        .get(&f.business.offer)
+        .map_or(f.business.offer.as_str(), String::as_str);
     page(
-        &f.profile.offer.slug,
-        &f.profile.offer.title,
+        &f.business.offer,
+        title,
         None,
         format!("Present everything {} offers.", f.name),
         vec![
@@ -109,7 +122,7 @@ fn service_page(f: &Facts, service: &str, slug: &str) -> PagePlan {
     page(
         slug,
         &capitalise(service),
-        Some(&f.profile.offer.slug),
+        Some(&f.business.offer),
         format!("Explain {service} at {} and how to get it.", f.name),
         vec![
             section(Hero, format!("Introduce {service}.")),
@@ -137,7 +150,7 @@ fn goal_page(slug: &str, title: &str, purpose: &str) -> PagePlan {
 fn about(f: &Facts) -> PagePlan {
     page(
         "about",
-        "About",
+        &f.words.titles.about,
         None,
         format!("Tell the story of {} and what it stands for.", f.name),
         vec![
@@ -152,7 +165,7 @@ fn about(f: &Facts) -> PagePlan {
 fn faq(f: &Facts) -> PagePlan {
     page(
         "faq",
-        "FAQ",
+        &f.words.titles.faq,
         None,
         format!("Answer the questions people ask {} most.", f.name),
         vec![
@@ -166,7 +179,7 @@ fn faq(f: &Facts) -> PagePlan {
 fn contact(f: &Facts) -> PagePlan {
     page(
         "contact",
-        "Contact",
+        &f.words.titles.contact,
         None,
         format!("Make it easy to reach {}.", f.name),
         vec![

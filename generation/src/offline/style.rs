@@ -25,45 +25,94 @@ pub struct Hue {
 
 pub const HUES: &[Hue] = &[
     Hue {
-        words: &["red", "crimson", "scarlet", "burgundy", "wine", "cherry"],
+        words: &[
+            "red", "crimson", "scarlet", "burgundy", "wine", "cherry", "rood", "rouge", "rot",
+            "rojo", "bordeaux",
+        ],
         name: "Red",
         light: ["#b3261e", "#fbe9e7", "#b7791f"],
         dark: ["#ff8a80", "#3a1f1f", "#f2c94c"],
     },
     Hue {
-        words: &["orange", "coral", "peach", "tangerine"],
+        words: &[
+            "orange",
+            "orangey",
+            "orangy",
+            "coral",
+            "peach",
+            "tangerine",
+            "apricot",
+            "oranje",
+            "orangé",
+            "naranja",
+            "koraal",
+            "corail",
+            "koralle",
+            "pfirsich",
+            "abricot",
+        ],
         name: "Orange",
         light: ["#b54708", "#fdeedc", "#1f6f8b"],
         dark: ["#ffb366", "#3a2a1a", "#7fd3e0"],
     },
     Hue {
-        words: &["yellow", "gold", "golden", "mustard", "amber", "ochre"],
+        words: &[
+            "yellow", "gold", "golden", "mustard", "amber", "ochre", "geel", "goud", "jaune",
+            "gelb", "amarillo", "dorado", "oker", "ocre",
+        ],
         name: "Gold",
         light: ["#7a5800", "#fdf3d1", "#b3261e"],
         dark: ["#f2c94c", "#332b14", "#ff8a80"],
     },
     Hue {
         words: &[
-            "green", "olive", "sage", "forest", "emerald", "mint", "moss", "lime",
+            "green", "olive", "sage", "forest", "emerald", "mint", "moss", "lime", "groen", "vert",
+            "grün", "verde", "salie", "olijf",
         ],
         name: "Green",
         light: ["#1e6b3a", "#e3f1e7", "#c9a227"],
         dark: ["#7fd39b", "#1c2b21", "#f2c94c"],
     },
     Hue {
-        words: &["teal", "turquoise", "aqua", "cyan", "petrol"],
+        words: &[
+            "teal",
+            "turquoise",
+            "aqua",
+            "cyan",
+            "petrol",
+            "turkoois",
+            "turquesa",
+            "türkis",
+        ],
         name: "Teal",
         light: ["#0b6477", "#dff1f2", "#e07a5f"],
         dark: ["#6fd3d8", "#172b2d", "#ffb38a"],
     },
     Hue {
-        words: &["blue", "sky", "azure", "cobalt", "cornflower"],
+        words: &[
+            "blue",
+            "sky",
+            "azure",
+            "cobalt",
+            "cornflower",
+            "blauw",
+            "bleu",
+            "blau",
+            "azul",
+        ],
         name: "Blue",
         light: ["#1d4ed8", "#e4ecfb", "#f59e0b"],
         dark: ["#8ab4ff", "#1a2233", "#f6c453"],
     },
     Hue {
-        words: &["navy", "indigo", "midnight"],
+        words: &[
+            "navy",
+            "indigo",
+            "midnight",
+            "marine",
+            "marineblauw",
+            "marino",
+        ],
         name: "Navy",
         light: ["#1e3a6e", "#e6ebf3", "#c9a227"],
         dark: ["#9fb8e8", "#1b2233", "#e8c468"],
@@ -72,6 +121,9 @@ pub const HUES: &[Hue] = &[
         words: &[
             "purple",
             "violet",
+            "paars",
+            "lila",
+            "morado",
             "lavender",
             "plum",
             "aubergine",
@@ -83,7 +135,16 @@ pub const HUES: &[Hue] = &[
         dark: ["#c9a2f0", "#2a1f36", "#f2c94c"],
     },
     Hue {
-        words: &["pink", "rose", "magenta", "blush", "fuchsia", "raspberry"],
+        words: &[
+            "pink",
+            "rose",
+            "magenta",
+            "blush",
+            "fuchsia",
+            "raspberry",
+            "roze",
+            "rosa",
+        ],
         name: "Pink",
         light: ["#b0245f", "#fbe7ef", "#2f6f6a"],
         dark: ["#ff9ec4", "#361d29", "#7fd3c4"],
@@ -92,6 +153,10 @@ pub const HUES: &[Hue] = &[
         words: &[
             "brown",
             "chocolate",
+            "bruin",
+            "brun",
+            "braun",
+            "marrón",
             "coffee",
             "terracotta",
             "rust",
@@ -106,6 +171,13 @@ pub const HUES: &[Hue] = &[
         words: &[
             "black",
             "charcoal",
+            "zwart",
+            "noir",
+            "schwarz",
+            "negro",
+            "grijs",
+            "gris",
+            "grau",
             "monochrome",
             "grey",
             "gray",
@@ -206,8 +278,11 @@ pub struct Wish {
     pub fonts: Option<((&'static str, &'static str), &'static str)>,
 }
 
+/// The hue a word names; in a compound ("warm-orange", "blue-green") the
+/// last part that names one.
 fn hue_of(word: &str) -> Option<&'static Hue> {
-    HUES.iter().find(|h| h.words.contains(&word))
+    let named = |w: &str| HUES.iter().find(|h| h.words.contains(&w));
+    named(word).or_else(|| word.rsplit('-').find_map(named))
 }
 
 impl Wish {
@@ -400,6 +475,59 @@ mod tests {
         assert_eq!(wish.hue.unwrap().name, "Green");
         assert!(Wish::read("A bakery that ordered flour").is_empty());
         assert!(Wish::read("").is_empty());
+    }
+
+    /// The hue of a `#rrggbb` colour, in degrees.
+    fn hue_degrees(hex: &str) -> f64 {
+        let [r, g, b] = contrast::parse_hex(hex)
+            .unwrap()
+            .map(|c| f64::from(c) / 255.0);
+        let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+        let d = max - min;
+        let h = if d == 0.0 {
+            0.0
+        } else if max == r {
+            60.0 * (((g - b) / d) % 6.0)
+        } else if max == g {
+            60.0 * ((b - r) / d + 2.0)
+        } else {
+            60.0 * ((r - g) / d + 4.0)
+        };
+        (h + 360.0) % 360.0
+    }
+
+    #[test]
+    fn warm_orange_gives_an_orange_that_reads() {
+        let trades = palette([
+            "#ffffff", "#1f2328", "#a63a0a", "#ffffff", "#f2f4f5", "#f2a900",
+        ]);
+        for line in [
+            "Warm orange",
+            "Look: warm. Colours: orange.",
+            "warm-orange tones",
+            "Warm oranje",
+            "Un orangé chaleureux",
+        ] {
+            let wish = Wish::read(line);
+            assert_eq!(wish.hue.map(|h| h.name), Some("Orange"), "{line}");
+            let out = wish.palette(&trades);
+            let hue = hue_degrees(&out.primary);
+            assert!(
+                (15.0..=40.0).contains(&hue),
+                "{line}: {} is {hue}°",
+                out.primary
+            );
+            // The primary is the button background and link colour: AA both ways.
+            assert!(
+                contrast::meets_aa(&out),
+                "{:?}",
+                contrast::palette_ratios(&out)
+            );
+            assert_ne!(
+                out.accent, trades.accent,
+                "{line}: the type's gold accent stays"
+            );
+        }
     }
 
     #[test]
