@@ -287,7 +287,7 @@ pub struct Identity {
 pub struct SiteDraft {
     pub brief: Brief,
     /// Drafts made before identities existed read with an empty one;
-    /// [`SiteDraft::identity`] fills it from the brief.
+    /// `theme::identity_of` fills it from the brief.
     #[serde(default)]
     pub identity: Identity,
     pub sitemap: Sitemap,
@@ -306,13 +306,8 @@ pub struct SiteDraft {
 pub struct UnreadableDraft(#[from] serde_json::Error);
 
 impl SiteDraft {
-    /// A draft as the store keeps it (JSON), read back. A draft stored
-    /// before identities existed gets one from its brief.
+    /// A draft as the store keeps it (JSON), read back.
     pub fn from_stored(value: serde_json::Value) -> Result<Self, UnreadableDraft> {
-        let mut draft: SiteDraft = serde_json::from_value(value)?;
-        if draft.identity.name.is_empty() {
-            draft.identity = crate::identity::resolve(&draft.brief);
-        }
-        Ok(draft)
+        Ok(serde_json::from_value(value)?)
     }
 }

@@ -59,8 +59,10 @@ const DAY_WORDS: [[&str; 7]; 5] = [
     ],
 ];
 
-/// The identity a brief gives.
-pub fn resolve(brief: &Brief) -> Identity {
+/// The details a brief gives (name, language, contact, hours). The tagline
+/// and schema.org type come from the business type, which the offline
+/// engine's profiles know: `offline::identity` gives the whole identity.
+pub fn details(brief: &Brief) -> Identity {
     let description = brief.description.as_str();
     let given = |field: &Option<String>| {
         field
@@ -76,9 +78,9 @@ pub fn resolve(brief: &Brief) -> Identity {
         .unwrap_or_default();
     Identity {
         name: brief.business_name.trim().to_owned(),
-        tagline: crate::offline::tagline(brief),
+        tagline: String::new(),
         language: language_of(brief),
-        schema_type: crate::offline::schema_type(brief).to_owned(),
+        schema_type: String::new(),
         address: given(&brief.address).or_else(|| address_in(description)),
         phone: given(&brief.phone).or_else(|| phone_in(description)),
         email: given(&brief.email).or_else(|| email_in(description)),
@@ -420,7 +422,7 @@ mod tests {
     #[test]
     fn details_come_from_the_fields_first_then_the_description() {
         let mut b = brief("A bicycle repair workshop in Ghent at Kortrijksesteenweg 12, 9000 Gent. Call +32 9 123 45 67 or write to hallo@velovandaag.be. Open Tuesday to Saturday, 9:00-18:00.");
-        let id = resolve(&b);
+        let id = details(&b);
         assert_eq!(id.name, "Velo Vandaag");
         assert_eq!(id.language, "en");
         assert_eq!(id.phone.as_deref(), Some("+32 9 123 45 67"));
@@ -443,7 +445,7 @@ mod tests {
         );
         b.phone = Some("09 999 99 99".into());
         b.opening_hours = Some("Mon-Fri 8.30-17.30, Sat 10am-2pm".into());
-        let id = resolve(&b);
+        let id = details(&b);
         assert_eq!(id.phone.as_deref(), Some("09 999 99 99"));
         assert_eq!(id.hours.len(), 2, "{:?}", id.hours);
         assert_eq!(id.hours[0].days.len(), 5);
@@ -460,7 +462,7 @@ mod tests {
 
     #[test]
     fn nothing_is_invented() {
-        let id = resolve(&brief(
+        let id = details(&brief(
             "Two mechanics fixing bikes since 2009, open Tuesday to Saturday.",
         ));
         assert_eq!(id.phone, None, "a year is not a phone number");

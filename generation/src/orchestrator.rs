@@ -550,7 +550,7 @@ pub fn assemble(
         })
         .collect();
     SiteDraft {
-        identity: crate::identity::resolve(&brief),
+        identity: crate::offline::identity(&brief),
         brief,
         sitemap,
         design,

@@ -142,10 +142,11 @@ pub fn build(draft: &SiteDraft) -> Theme {
     Theme { slug, files }
 }
 
-/// The identity, filled from the brief for drafts made before identities.
-fn identity_of(draft: &SiteDraft) -> Identity {
+/// A draft's identity, read from its brief for drafts made before
+/// identities existed.
+pub fn identity_of(draft: &SiteDraft) -> Identity {
     if draft.identity.name.is_empty() {
-        crate::identity::resolve(&draft.brief)
+        crate::offline::identity(&draft.brief)
     } else {
         draft.identity.clone()
     }

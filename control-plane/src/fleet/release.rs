@@ -123,7 +123,7 @@ pub fn draft_items(draft: &SiteDraft) -> serde_json::Result<Vec<(ItemKind, Strin
         format!("{}.zip", theme.slug),
         theme_zip(&theme).map_err(serde::ser::Error::custom)?,
     ));
-    let identity = &draft.identity;
+    let identity = theme::identity_of(draft);
     items.push((
         ItemKind::Content,
         "site.json".to_owned(),

@@ -55,6 +55,16 @@ impl ModelProvider for OfflineEngine {
     }
 }
 
+/// A site's whole identity: the details its brief gives
+/// ([`crate::identity::details`]), with the tagline and schema.org type of
+/// its business type.
+pub fn identity(brief: &Brief) -> crate::draft::Identity {
+    let mut identity = crate::identity::details(brief);
+    identity.tagline = tagline(brief);
+    identity.schema_type = schema_type(brief).to_owned();
+    identity
+}
+
 /// The schema.org type of a business's structured data.
 pub fn schema_type(brief: &Brief) -> &'static str {
     &Facts::of(brief).business.schema_type

@@ -1287,7 +1287,7 @@ export interface components {
             failed_pages?: components["schemas"]["PageFailure"][];
             /**
              * @description Drafts made before identities existed read with an empty one;
-             *     [`SiteDraft::identity`] fills it from the brief.
+             *     `theme::identity_of` fills it from the brief.
              */
             identity?: components["schemas"]["Identity"];
             pages: components["schemas"]["DraftPage"][];
