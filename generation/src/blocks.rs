@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::draft::{Item, PageContent, Section, SectionKind, Sitemap};
+use crate::identity;
 
 /// Longest SEO title, in characters.
 pub const SEO_TITLE_MAX: usize = 60;
@@ -220,7 +221,11 @@ fn render_section(index: usize, section: &Section, sitemap: &Sitemap) -> String 
         2
     };
     let mut children = vec![heading(level, &section.heading)];
-    children.extend(section.paragraphs.iter().map(|p| paragraph(p)));
+    if section.kind == SectionKind::Contact {
+        children.extend(section.paragraphs.iter().map(|p| contact_paragraph(p)));
+    } else {
+        children.extend(section.paragraphs.iter().map(|p| paragraph(p)));
+    }
     if !section.items.is_empty() {
         match section.kind {
             SectionKind::Steps => children.push(steps(&section.items)),
@@ -244,6 +249,72 @@ fn render_section(index: usize, section: &Section, sitemap: &Sitemap) -> String 
     );
     let anchor = format!("section-{}", index + 1);
     group(&class, &anchor, &children)
+}
+
+/// A paragraph of contact details, with what works without any plugin made
+/// into links: a phone number calls (`tel:`), an e-mail address writes
+/// (`mailto:`), a street address opens on a map (OpenStreetMap's search).
+fn contact_paragraph(text: &str) -> String {
+    let link = |found: &str, href: String| -> Option<(usize, usize, String)> {
+        let start = text.find(found)?;
+        Some((
+            start,
+            start + found.len(),
+            format!(
+                "<a href=\"{}\">{}</a>",
+                escape_attribute(&href),
+                escape_text(found)
+            ),
+        ))
+    };
+    let found = identity::email_in(text)
+        .and_then(|email| link(&email, format!("mailto:{email}")))
+        .or_else(|| {
+            identity::phone_in(text).and_then(|phone| {
+                let dial: String = phone
+                    .chars()
+                    .filter(|c| c.is_ascii_digit() || *c == '+')
+                    .collect();
+                link(&phone, format!("tel:{dial}"))
+            })
+        })
+        .or_else(|| {
+            identity::address_in(text).and_then(|address| {
+                link(
+                    &address,
+                    format!(
+                        "https://www.openstreetmap.org/search?query={}",
+                        percent_encode(&address)
+                    ),
+                )
+            })
+        });
+    match found {
+        Some((start, end, anchor)) => block(
+            "paragraph",
+            None,
+            &format!(
+                "<p>{}{}{}</p>",
+                escape_text(&text[..start]),
+                anchor,
+                escape_text(&text[end..])
+            ),
+        ),
+        None => paragraph(text),
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// Cuts text to at most `max` characters at a word boundary, without a
@@ -327,6 +398,26 @@ mod tests {
             block_attributes(&json!({"a": "x--<y>&\"z\""})),
             r#"{"a":"x\u002d\u002d\u003cy\u003e\u0026\u0022z\u0022"}"#
         );
+    }
+
+    #[test]
+    fn contact_details_are_links_that_work_without_plugins() {
+        let html = contact_paragraph("Phone: +32 9 123 45 67");
+        assert!(
+            html.contains("Phone: <a href=\"tel:+3291234567\">+32 9 123 45 67</a>"),
+            "{html}"
+        );
+        let html = contact_paragraph("Email: hallo@velo.be.");
+        assert!(
+            html.contains("<a href=\"mailto:hallo@velo.be\">hallo@velo.be</a>."),
+            "{html}"
+        );
+        let html = contact_paragraph("Address: Kortrijksesteenweg 12, 9000 Gent");
+        assert!(
+            html.contains("href=\"https://www.openstreetmap.org/search?query=Kortrijksesteenweg%2012%2C%209000%20Gent\""),
+            "{html}"
+        );
+        assert_eq!(contact_paragraph("Open <daily>"), paragraph("Open <daily>"));
     }
 
     #[test]

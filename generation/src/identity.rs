@@ -205,10 +205,12 @@ pub fn address_in(text: &str) -> Option<String> {
         let start = words[..first_number]
             .iter()
             .rposition(|w| {
-                matches!(
-                    w.to_lowercase().as_str(),
-                    "at" | "on" | "aan" | "op" | "in" | "au" | "à" | "an" | "en"
-                )
+                // "at", "in"… or a label such as "Address:" ends what comes before.
+                w.ends_with(':')
+                    || matches!(
+                        w.to_lowercase().as_str(),
+                        "at" | "on" | "aan" | "op" | "in" | "au" | "à" | "an" | "en"
+                    )
             })
             .map(|p| p + 1)
             .unwrap_or(0);

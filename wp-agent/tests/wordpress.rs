@@ -901,6 +901,18 @@ async fn a_generated_site_is_what_a_visitor_sees() {
             host.log()
         );
 
+        // The planned plugins are not to be had here: the deployment says so
+        // rather than pass for a plain success.
+        if !draft["plugins"]["plugins"].as_array().unwrap().is_empty() {
+            let warnings = deployment["warnings"].as_array().unwrap();
+            assert!(
+                warnings
+                    .iter()
+                    .any(|w| w.as_str().unwrap().starts_with("plan.json: ")),
+                "{deployment}"
+            );
+        }
+
         // WordPress says who the site is.
         assert_eq!(wp.php("echo get_option('blogname');"), name);
         let theme = wp.php("echo get_stylesheet();");

@@ -5,8 +5,8 @@
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use gsw_protocol::bundle::{ItemEntry, Manifest};
-use gsw_protocol::frame::ItemResult;
+use gsw_protocol::bundle::{ItemEntry, ItemKind, Manifest};
+use gsw_protocol::frame::{ItemResult, ItemStatus};
 use gsw_protocol::site::{Drift, Inventory};
 use gsw_storage::{
     Deployment, DeploymentStatus, Job, JobKind, JobStatus, Role, Site, SiteStatus, TokenCounts,
@@ -159,6 +159,12 @@ pub struct DeploymentView {
     pub expires_at: Option<DateTime<Utc>>,
     /// Per-item results once applied.
     pub results: Option<Vec<ItemResult>>,
+    /// What an applied deployment did not do as planned, one line per item:
+    /// items skipped (a planned plugin that is not there), and notes on
+    /// content, design and plugin items (a link to a page that does not
+    /// exist, a theme that is not installed). An applied deployment with
+    /// warnings is "applied with warnings", never plain success.
+    pub warnings: Vec<String>,
     pub error_code: Option<String>,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -170,6 +176,9 @@ pub struct DeploymentView {
 impl From<Deployment> for DeploymentView {
     fn from(d: Deployment) -> Self {
         let manifest: Option<Manifest> = serde_json::from_slice(&d.manifest).ok();
+        let results: Option<Vec<ItemResult>> =
+            d.results.and_then(|r| serde_json::from_value(r).ok());
+        let warnings = results.as_deref().map(warnings_of).unwrap_or_default();
         Self {
             id: d.id,
             site_id: d.site_id,
@@ -180,7 +189,8 @@ impl From<Deployment> for DeploymentView {
                 .map(|m| m.items.clone())
                 .unwrap_or_default(),
             expires_at: manifest.and_then(|m| DateTime::from_timestamp(m.expires_at, 0)),
-            results: d.results.and_then(|r| serde_json::from_value(r).ok()),
+            results,
+            warnings,
             error_code: d.error_code,
             error: d.error,
             created_at: d.created_at,
@@ -188,6 +198,25 @@ impl From<Deployment> for DeploymentView {
             rollback_of: d.rollback_of,
         }
     }
+}
+
+/// The warnings of an apply's results (see [`DeploymentView::warnings`]).
+/// Navigation notes are information, not warnings.
+pub fn warnings_of(results: &[ItemResult]) -> Vec<String> {
+    results
+        .iter()
+        .filter(|r| r.status != ItemStatus::Failed)
+        .filter_map(|r| {
+            let message = r.message.as_deref().filter(|m| !m.is_empty());
+            let note = r.kind != ItemKind::Content || r.path != "navigation.json";
+            match (r.status, message) {
+                (ItemStatus::Skipped, Some(m)) => Some(format!("{}: {m}", r.path)),
+                (ItemStatus::Skipped, None) => Some(format!("{}: skipped", r.path)),
+                (_, Some(m)) if note => Some(format!("{}: {m}", r.path)),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// One page of deployments.

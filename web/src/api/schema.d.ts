@@ -697,6 +697,14 @@ export interface components {
             status: components["schemas"]["DeploymentStatus"];
             /** Format: date-time */
             updated_at: string;
+            /**
+             * @description What an applied deployment did not do as planned, one line per item:
+             *     items skipped (a planned plugin that is not there), and notes on
+             *     content, design and plugin items (a link to a page that does not
+             *     exist, a theme that is not installed). An applied deployment with
+             *     warnings is "applied with warnings", never plain success.
+             */
+            warnings: string[];
         };
         /** @description The design agent's output. */
         Design: {

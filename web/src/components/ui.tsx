@@ -145,9 +145,16 @@ const statusTones: Record<string, Tone> = {
   failed: 'red',
   delivered: 'blue',
   applied: 'green',
+  applied_with_warnings: 'amber',
   refused: 'red',
   rolled_back: 'amber',
 };
+
+/// A deployment's status as people should read it: an applied deployment
+/// that skipped something or left notes is "applied with warnings".
+export function deploymentStatus(d: { status: string; warnings?: string[] }): string {
+  return d.status === 'applied' && (d.warnings?.length ?? 0) > 0 ? 'applied_with_warnings' : d.status;
+}
 
 export function StatusBadge({ status }: { status: string }) {
   return (

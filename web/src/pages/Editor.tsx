@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api/client';
 import type { Deployment, Draft, DraftPage, Job, JobAccepted, JobEvent, PageEdit } from '../api/types';
-import { Badge, Button, Card, Empty, ErrorNote, Field, Input, Loading, PageHeader, Select, Spinner, StatusBadge, Textarea, cx } from '../components/ui';
+import { Badge, Button, Card, Empty, ErrorNote, Field, Input, Loading, PageHeader, Select, Spinner, StatusBadge, Textarea, cx, deploymentStatus } from '../components/ui';
 import { useInteractive, useLoad, usePersistentState } from '../lib/hooks';
 import { previewDocument, themedDocument } from '../lib/preview';
 import { fetchOnce } from '../lib/prefetch';
@@ -309,7 +309,7 @@ function PageEditor({ draft, page, siteId, onDraft, reload }: { draft: Draft; pa
       {deployment && (
         <div className="mb-4 flex flex-wrap items-center gap-3 rounded-xl bg-emerald-50 px-4 py-3 text-sm text-emerald-900 ring-1 ring-emerald-200" role="status">
           <span>Deployment #{deployment.sequence} is</span>
-          <StatusBadge status={deployment.status} />
+          <StatusBadge status={deploymentStatus(deployment)} />
           <span>Its agent applies it when connected.</span>
           <Link href={`/sites/${siteId}`} className="font-semibold hover:underline">
             Follow it on the site page →

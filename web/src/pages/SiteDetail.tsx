@@ -5,7 +5,7 @@
 import { useState } from 'react';
 import { api, ApiError } from '../api/client';
 import type { Agent, Deployment, Draft, EnrollmentToken, Job, Site } from '../api/types';
-import { Badge, Button, Card, CopyButton, Empty, ErrorNote, Input, Loading, PageHeader, StatusBadge, cx } from '../components/ui';
+import { Badge, Button, Card, CopyButton, Empty, ErrorNote, Input, Loading, PageHeader, StatusBadge, cx, deploymentStatus } from '../components/ui';
 import { ago, dateTime, driftLabel, version } from '../lib/format';
 import { useInteractive, useLoad, type Loaded } from '../lib/hooks';
 import { fetchOnce } from '../lib/prefetch';
@@ -442,7 +442,7 @@ function DeploymentHistory({ loaded, kept }: { loaded: Loaded<{ deployments: Dep
               <div className="flex flex-wrap items-center justify-between gap-2">
                 <button type="button" className="flex items-center gap-3 text-left" aria-expanded={open === d.id} onClick={() => setOpen(open === d.id ? undefined : d.id)}>
                   <span className="font-mono text-sm text-slate-500">#{d.sequence}</span>
-                  <StatusBadge status={d.status} />
+                  <StatusBadge status={deploymentStatus(d)} />
                   {d.rollback_of && <Badge tone="amber">rollback</Badge>}
                   <span className="text-sm text-slate-700">
                     {d.items.length} items · {ago(d.created_at)}
@@ -460,6 +460,13 @@ function DeploymentHistory({ loaded, kept }: { loaded: Loaded<{ deployments: Dep
                 </Button>
               </div>
               {d.error && <p className="mt-1 text-sm text-red-700">{d.error}</p>}
+              {d.warnings.length > 0 && (
+                <ul className="mt-1 list-disc pl-5 text-sm text-amber-800" aria-label={`Warnings of deployment ${d.sequence}`}>
+                  {d.warnings.map((w) => (
+                    <li key={w}>{w}</li>
+                  ))}
+                </ul>
+              )}
               {open === d.id && (
                 <table className="mt-3 w-full text-left text-xs">
                   <thead className="text-slate-500">

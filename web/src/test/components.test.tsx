@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { api, ApiError } from '../api/client';
 import type { DraftPage, FleetPage } from '../api/types';
 import { BulkPush, eachLimited, summarise } from '../components/BulkPush';
-import { Field, Input } from '../components/ui';
+import { Field, Input, deploymentStatus } from '../components/ui';
 import { driftLabel, version } from '../lib/format';
 import { previewDocument, stripBlockComments, themedDocument } from '../lib/preview';
 import { match } from '../lib/router';
@@ -146,6 +146,14 @@ describe('editor', () => {
     expect(doc).toContain('"Playfair Display"');
     expect(doc).not.toContain('Inter";');
     expect(doc).toContain("default-src 'none'");
+  });
+});
+
+describe('deployment status', () => {
+  it('says applied with warnings when something was skipped', () => {
+    expect(deploymentStatus({ status: 'applied', warnings: ['plan.json: contact-form-7 skipped'] })).toBe('applied_with_warnings');
+    expect(deploymentStatus({ status: 'applied', warnings: [] })).toBe('applied');
+    expect(deploymentStatus({ status: 'failed', warnings: ['x'] })).toBe('failed');
   });
 });
 
