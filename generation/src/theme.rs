@@ -459,6 +459,51 @@ add_action('wp_enqueue_scripts', function () {
     wp_enqueue_style(get_stylesheet(), get_stylesheet_uri(), [], $theme->get('Version') . '-' . filemtime(get_stylesheet_directory() . '/style.css'));
 });
 
+// The SEO title and meta description the page was deployed with (kept in
+// Yoast's and Rank Math's fields), printed by the theme when neither plugin
+// is active to print them.
+$gsw_seo_plugin = function () {
+    return defined('WPSEO_VERSION') || class_exists('RankMath');
+};
+$gsw_seo_field = function (string $key) {
+    if (!is_singular()) {
+        return '';
+    }
+    $value = get_post_meta(get_queried_object_id(), $key, true);
+    return is_string($value) ? trim($value) : '';
+};
+
+add_filter('pre_get_document_title', function ($title) use ($gsw_seo_plugin, $gsw_seo_field) {
+    if ($gsw_seo_plugin()) {
+        return $title;
+    }
+    $seo = $gsw_seo_field('_yoast_wpseo_title');
+    return $seo !== '' ? $seo : $title;
+});
+
+add_action('wp_head', function () use ($gsw_seo_plugin, $gsw_seo_field) {
+    if ($gsw_seo_plugin()) {
+        return;
+    }
+    $description = $gsw_seo_field('_yoast_wpseo_metadesc');
+    if ($description !== '') {
+        echo '<meta name="description" content="' . esc_attr($description) . '">' . "\n";
+    }
+}, 1);
+
+// WordPress answers /robots.txt itself only under pretty permalinks; under
+// plain ones the request would get the home page.
+add_action('init', function () {
+    if (get_option('permalink_structure')) {
+        return;
+    }
+    $path = parse_url($_SERVER['REQUEST_URI'] ?? '', PHP_URL_PATH);
+    if ($path === '/robots.txt') {
+        do_robots();
+        exit;
+    }
+});
+
 add_action('wp_head', function () {
     if (!is_front_page()) {
         return;

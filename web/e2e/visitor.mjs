@@ -13,8 +13,11 @@
 // the site. Every internal link must answer 200 and land where it points
 // (a link to another page that lands on the home page is the symptom of
 // hard-coded paths under plain permalinks). Screenshots of each page at
-// both widths go to --out. Prints a JSON report and exits non-zero on any
-// failure.
+// both widths go to --out. With --lighthouse, Lighthouse (the npm package,
+// in the same Chromium) audits the home page as a phone (its default
+// simulated mobile throttling): SEO, accessibility and best practices must
+// reach --min-score (default 95); the scores, performance's included, are
+// in the report. Prints a JSON report and exits non-zero on any failure.
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,6 +41,7 @@ const out = args.out ?? 'visitor-screenshots';
 const label = args.label ?? 'site';
 const CHROMIUM = process.env.GSW_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const MAX_PAGES = 40;
+const MIN_SCORE = Number(args['min-score'] ?? 95);
 const WIDTHS = [
   { name: 'desktop', width: 1280, height: 900 },
   { name: 'phone', width: 390, height: 844 },
@@ -88,9 +92,10 @@ async function brokenWords(page) {
   });
 }
 
+const DEBUG_PORT = 9300 + Math.floor(Math.random() * 600);
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--font-render-hinting=none'],
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--font-render-hinting=none', ...(args.lighthouse ? [`--remote-debugging-port=${DEBUG_PORT}`] : [])],
 });
 const report = { base, pages: {} };
 try {
@@ -178,6 +183,27 @@ try {
   report.pages_visited = seen.size;
   report.buttons = [...linksFrom.values()].flat().filter((l) => l.button).length;
   await context.close();
+
+  if (args.lighthouse) {
+    const { default: lighthouse } = await import('lighthouse');
+    const result = await lighthouse(`${base}/`, {
+      port: DEBUG_PORT,
+      output: 'json',
+      logLevel: 'error',
+      onlyCategories: ['performance', 'accessibility', 'best-practices', 'seo'],
+    });
+    const scores = Object.fromEntries(Object.entries(result.lhr.categories).map(([id, c]) => [id, Math.round((c.score ?? 0) * 100)]));
+    report.lighthouse = scores;
+    for (const id of ['seo', 'accessibility', 'best-practices']) {
+      if (scores[id] < MIN_SCORE) {
+        const audits = Object.values(result.lhr.audits)
+          .filter((a) => a.score !== null && a.score < 1 && result.lhr.categories[id].auditRefs.some((r) => r.id === a.id && r.weight > 0))
+          .map((a) => a.id);
+        fail('home', `Lighthouse ${id} ${scores[id]} < ${MIN_SCORE} (failing audits: ${audits.join(', ')})`);
+      }
+    }
+    writeFileSync(join(out, `${label}-lighthouse.json`), JSON.stringify(result.lhr, null, 1));
+  }
 } finally {
   await browser.close();
 }

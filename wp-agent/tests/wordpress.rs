@@ -835,7 +835,13 @@ async fn visit(served: &Served, name: &str, heading_font: &str, label: &str, out
         .current_dir(&web)
         .arg("e2e/visitor.mjs")
         .args(["--base-url", &served.url, "--site-name", name])
-        .args(["--heading-font", heading_font, "--label", label])
+        .args([
+            "--heading-font",
+            heading_font,
+            "--label",
+            label,
+            "--lighthouse",
+        ])
         .arg("--out")
         .arg(out)
         .output()
