@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::draft::{Item, PageContent, Section, SectionKind, Sitemap};
 use crate::identity;
+use crate::images::{self, MEDIA_PREFIX};
 
 /// Longest SEO title, in characters.
 pub const SEO_TITLE_MAX: usize = 60;
@@ -36,9 +37,12 @@ pub fn escape_text(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;")
 }
 
-/// Escapes an attribute value the way the block editor does (`&` and `"`).
+/// Escapes an attribute value the way the block editor does (`&`, `"`
+/// and `>`; `@wordpress/escape-html`'s `escapeAttribute`).
 pub fn escape_attribute(text: &str) -> String {
-    text.replace('&', "&amp;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('>', "&gt;")
 }
 
 /// The prefix of an internal link's `href` in generated markup:
@@ -159,7 +163,12 @@ fn columns(items: &[Item], sitemap: &Sitemap) -> String {
                 "column",
                 None,
                 &format!(
-                    "<div class=\"wp-block-column\">{}\n\n{}</div>",
+                    "<div class=\"wp-block-column\">{}\n\n{}\n\n{}</div>",
+                    image(
+                        &images::item_path(&item.title),
+                        &item.title,
+                        "gsw-item-image"
+                    ),
                     title,
                     paragraph(&item.text)
                 ),
@@ -204,17 +213,33 @@ fn steps(items: &[Item]) -> String {
     )
 }
 
+/// An image block showing a generated image (`images::render` draws it; the
+/// connector uploads it and writes in its URL and attachment ID).
+fn image(path: &str, alt: &str, class: &str) -> String {
+    block(
+        "image",
+        Some(json!({"sizeSlug": "large", "linkDestination": "none", "className": class})),
+        &format!(
+            "<figure class=\"wp-block-image size-large {}\"><img src=\"{}\" alt=\"{}\"/></figure>",
+            escape_attribute(class),
+            escape_attribute(&format!("{MEDIA_PREFIX}{path}")),
+            escape_attribute(alt)
+        ),
+    )
+}
+
 /// Renders one page's content to block markup. Internal links resolve
 /// through the sitemap; a link to an unknown page is dropped, not guessed.
-pub fn render_page(content: &PageContent, sitemap: &Sitemap) -> String {
+/// The hero gets the page's hero image, features items theirs.
+pub fn render_page(slug: &str, content: &PageContent, sitemap: &Sitemap) -> String {
     let mut out = Vec::with_capacity(content.sections.len());
     for (index, section) in content.sections.iter().enumerate() {
-        out.push(render_section(index, section, sitemap));
+        out.push(render_section(slug, index, section, sitemap));
     }
     out.join("\n\n")
 }
 
-fn render_section(index: usize, section: &Section, sitemap: &Sitemap) -> String {
+fn render_section(slug: &str, index: usize, section: &Section, sitemap: &Sitemap) -> String {
     let level = if section.kind == SectionKind::Hero {
         1
     } else {
@@ -242,6 +267,13 @@ fn render_section(index: usize, section: &Section, sitemap: &Sitemap) -> String 
         if sitemap.page(&link.slug).is_some() {
             children.push(button(&link.label, &page_link(&link.slug)));
         }
+    }
+    if section.kind == SectionKind::Hero {
+        children.push(image(
+            &images::hero_path(slug),
+            &section.heading,
+            "gsw-hero-image",
+        ));
     }
     let class = format!(
         "gsw-section gsw-{}",
@@ -381,7 +413,7 @@ mod tests {
                 }),
             }],
         };
-        let html = render_page(&content, &sitemap());
+        let html = render_page("home", &content, &sitemap());
         assert!(html.contains("Fish &amp; Chips &lt;script>"), "{html}");
         assert!(!html.contains("<script>"));
         assert!(

@@ -24,6 +24,7 @@ pub mod contrast;
 pub mod draft;
 pub mod fonts;
 pub mod identity;
+pub mod images;
 pub mod offline;
 pub mod orchestrator;
 pub mod provider;

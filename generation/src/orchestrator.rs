@@ -436,7 +436,7 @@ impl Orchestrator {
         page.variant = variant;
         page.seo_title = page.content.seo_title.clone();
         page.meta_description = page.content.meta_description.clone();
-        page.blocks = render_page(&page.content, &draft.sitemap);
+        page.blocks = render_page(&page.slug, &page.content, &draft.sitemap);
         progress
             .report(90, "saving", &format!("rewrote {what}"))
             .await?;
@@ -477,7 +477,7 @@ impl Orchestrator {
             path: draft.sitemap.path(&plan.slug),
             seo_title: content.seo_title.clone(),
             meta_description: content.meta_description.clone(),
-            blocks: render_page(&content, &draft.sitemap),
+            blocks: render_page(&plan.slug, &content, &draft.sitemap),
             content,
             variant: 0,
         };
@@ -543,7 +543,7 @@ pub fn assemble(
                 path: sitemap.path(&plan.slug),
                 seo_title: content.seo_title.clone(),
                 meta_description: content.meta_description.clone(),
-                blocks: render_page(&content, &sitemap),
+                blocks: render_page(&plan.slug, &content, &sitemap),
                 content,
                 variant: 0,
             })

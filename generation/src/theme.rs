@@ -303,10 +303,15 @@ body { -webkit-font-smoothing: antialiased; }
 .gsw-hero p { font-size: var(--wp--preset--font-size--large); }
 
 .gsw-features .wp-block-columns { gap: var(--wp--preset--spacing--40); margin-block-start: var(--wp--preset--spacing--40); }
-.gsw-features .wp-block-column { background: var(--wp--preset--color--base); border: 1px solid color-mix(in srgb, var(--wp--preset--color--contrast) 12%, transparent); border-radius: 14px; padding: var(--wp--preset--spacing--40); box-shadow: 0 1px 2px rgb(0 0 0 / 5%), 0 8px 24px rgb(0 0 0 / 5%); }
+.gsw-features .wp-block-column { overflow: hidden; background: var(--wp--preset--color--base); border: 1px solid color-mix(in srgb, var(--wp--preset--color--contrast) 12%, transparent); border-radius: 14px; padding: var(--wp--preset--spacing--40); box-shadow: 0 1px 2px rgb(0 0 0 / 5%), 0 8px 24px rgb(0 0 0 / 5%); }
 .gsw-features .wp-block-column h3 { margin-top: 0; color: var(--wp--preset--color--primary); }
 .gsw-features .wp-block-column > * + * { margin-block-start: 0.5rem; }
-.gsw-features .wp-block-column::before { content: ""; display: block; width: 2.5rem; height: 0.3rem; border-radius: 999px; background: var(--wp--preset--color--accent); margin-bottom: 1rem; }
+.gsw-features .wp-block-column > .gsw-item-image { margin: calc(-1 * var(--wp--preset--spacing--40)) calc(-1 * var(--wp--preset--spacing--40)) 1rem; }
+.gsw-item-image img { display: block; width: 100%; height: auto; aspect-ratio: 8 / 5; object-fit: cover; border-radius: 14px 14px 0 0; }
+.gsw-hero-image { margin-block-start: var(--wp--preset--spacing--40); }
+.gsw-hero-image img { display: block; width: 100%; height: auto; aspect-ratio: 16 / 7; object-fit: cover; border-radius: 18px; }
+.gsw-brand { gap: 0.6rem; align-items: center; }
+.gsw-brand .wp-block-site-logo img { border-radius: 9px; }
 
 .gsw-text:nth-of-type(even), .gsw-steps, .gsw-faq:nth-of-type(even) { background: color-mix(in srgb, var(--wp--preset--color--secondary) 55%, var(--wp--preset--color--base)); }
 .gsw-step-list { counter-reset: gsw-step; display: grid; gap: 1.25rem; }
@@ -565,7 +570,11 @@ fn structured_data(draft: &SiteDraft, identity: &Identity) -> Value {
 
 const HEADER_HTML: &str = r#"<!-- wp:group {"tagName":"header","className":"gsw-header","layout":{"type":"constrained"}} -->
 <header class="wp-block-group gsw-header"><!-- wp:group {"align":"wide","layout":{"type":"flex","flexWrap":"wrap","justifyContent":"space-between"}} -->
-<div class="wp-block-group alignwide"><!-- wp:site-title {"level":0} /-->
+<div class="wp-block-group alignwide"><!-- wp:group {"className":"gsw-brand","layout":{"type":"flex","flexWrap":"nowrap"}} -->
+<div class="wp-block-group gsw-brand"><!-- wp:site-logo {"width":40} /-->
+
+<!-- wp:site-title {"level":0} /--></div>
+<!-- /wp:group -->
 
 <!-- wp:navigation {"layout":{"type":"flex","setCascadingProperties":true,"justifyContent":"right"}} /--></div>
 <!-- /wp:group --></header>

@@ -119,7 +119,7 @@ fn hostile_page() -> String {
             })
             .collect(),
     };
-    render_page(&content, &sitemap)
+    render_page("home", &content, &sitemap)
 }
 
 #[tokio::test]

@@ -84,9 +84,13 @@ pub struct NavigationLink {
 }
 
 /// `content/site.json`: who the site is: its title (`blogname`), tagline
-/// (`blogdescription`) and language (`WPLANG`, as a WordPress locale).
+/// (`blogdescription`), language (`WPLANG`, as a WordPress locale) and icon.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteItem {
+    /// A media item's path (in this bundle or an earlier one) to use as the
+    /// site icon and logo (`site_icon`, `site_logo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
     /// BCP 47 (`en`, `nl-BE`).
     pub language: String,
     pub tagline: String,

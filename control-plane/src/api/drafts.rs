@@ -12,7 +12,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use gsw_generation::blocks::{render_page, META_DESCRIPTION_MAX, SEO_TITLE_MAX};
 use gsw_generation::draft::{DraftPage, Item, SiteDraft};
-use gsw_generation::{fonts, theme};
+use gsw_generation::{fonts, images, theme};
 use gsw_storage::DraftWrite;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_draft))
         .routes(routes!(draft_theme_css))
+        .routes(routes!(draft_image))
         .routes(routes!(edit_page))
         .routes(routes!(font_file))
 }
@@ -62,6 +63,46 @@ async fn draft_theme_css(
             (header::CACHE_CONTROL, "no-cache"),
         ],
         css,
+    ))
+}
+
+/// An image the draft's pages show (`images/<file>` in their markup), drawn
+/// in the site's palette exactly as the deployment uploads it: the
+/// dashboard's preview shows the same pictures the site will.
+#[utoipa::path(get, path = "/sites/{id}/draft/images/{file}", tag = "sites",
+    params(("id" = Uuid, Path), ("file" = String, Path, example = "hero-home.png")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The image", content_type = "image/png", body = Vec<u8>),
+        (status = 404, description = "No such site of the caller's, no draft, or no such image", body = gsw_protocol::ErrorBody),
+    ))]
+async fn draft_image(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath((id, file)): ApiPath<(Uuid, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let record = state
+        .store
+        .site_draft(user.id, id)
+        .await?
+        .ok_or(AppError::NotFound("draft"))?;
+    let draft = SiteDraft::from_stored(record.draft)?;
+    let path = format!("images/{file}");
+    let used = path == images::ICON_PATH
+        || draft
+            .pages
+            .iter()
+            .any(|page| images::referenced(&page.blocks).contains(&path));
+    let identity = theme::identity_of(&draft);
+    let png = used
+        .then(|| images::render(&path, &identity.name, &draft.design.palette))
+        .flatten()
+        .ok_or(AppError::NotFound("image"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, no-cache"),
+        ],
+        png,
     ))
 }
 
@@ -261,7 +302,7 @@ pub fn apply(draft: &mut SiteDraft, slug: &str, edit: &PageEdit) -> ApiResult<Dr
             link.label = limited(&field("link_label"), label, 60)?;
         }
     }
-    page.blocks = render_page(&page.content, &draft.sitemap);
+    page.blocks = render_page(&page.slug, &page.content, &draft.sitemap);
     if let Some(plan) = draft.sitemap.pages.iter_mut().find(|p| p.slug == slug) {
         plan.title = page.title.clone();
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use gsw_generation::draft::SiteDraft;
-use gsw_generation::theme;
+use gsw_generation::{images, theme};
 use gsw_protocol::bundle::{ItemKind, Manifest, Payload, Policy, SignedManifest, FORMAT};
 use gsw_protocol::items::{
     NavigationItem, NavigationLink, PostItem, PostStatus, PostType, RollbackItem, Seo, SiteItem,
@@ -111,7 +111,9 @@ pub fn draft_payload(draft: &SiteDraft) -> ApiResult<Payload> {
 
 /// Lays a draft out as bundle items, the format the connector plugin applies:
 /// the site's own block theme (`theme/gsw-<name>.zip`, generated from its
-/// design and identity), `content/site.json` (title, tagline, language),
+/// design and identity), the images its pages show and its icon
+/// (`media/images/*.png`, drawn in its palette), `content/site.json` (title,
+/// tagline, language, icon),
 /// `content/pages/<slug>.json` per page (keyed by `page:<slug>` so applying
 /// again updates rather than duplicates), `content/navigation.json`,
 /// `design/design.json` (which activates the theme) and `plugin/plan.json`.
@@ -124,10 +126,25 @@ pub fn draft_items(draft: &SiteDraft) -> serde_json::Result<Vec<(ItemKind, Strin
         theme_zip(&theme).map_err(serde::ser::Error::custom)?,
     ));
     let identity = theme::identity_of(draft);
+    // The images the pages show and the site's icon, drawn in its palette.
+    let mut media: Vec<String> = vec![images::ICON_PATH.to_owned()];
+    for page in &draft.pages {
+        for path in images::referenced(&page.blocks) {
+            if !media.contains(&path) {
+                media.push(path);
+            }
+        }
+    }
+    for path in media {
+        if let Some(bytes) = images::render(&path, &identity.name, &draft.design.palette) {
+            items.push((ItemKind::Media, path, bytes));
+        }
+    }
     items.push((
         ItemKind::Content,
         "site.json".to_owned(),
         serde_json::to_vec(&SiteItem {
+            icon: Some(images::ICON_PATH.to_owned()),
             language: identity.language.clone(),
             tagline: identity.tagline.clone(),
             title: identity.name.clone(),

@@ -115,6 +115,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /// The answer is text (a stylesheet), not JSON.
   text?: boolean;
+  /// The answer is bytes (an image), not JSON.
+  blob?: boolean;
 }
 
 export class ApiClient {
@@ -262,7 +264,7 @@ export class ApiClient {
   /// Sends a request to `/api/v1{path}`; JSON in, JSON out (`undefined` for 204).
   async request<T>(path: string, options: RequestOptions = {}): Promise<T> {
     const send = async (token?: string) => {
-      const headers: Record<string, string> = { accept: options.text ? 'text/*' : 'application/json' };
+      const headers: Record<string, string> = { accept: options.blob ? '*/*' : options.text ? 'text/*' : 'application/json' };
       if (options.body !== undefined) headers['content-type'] = 'application/json';
       if (token) headers.authorization = `Bearer ${token}`;
       try {
@@ -294,6 +296,7 @@ export class ApiClient {
     }
     if (!response.ok) throw await errorFrom(response);
     if (response.status === 204) return undefined as T;
+    if (options.blob) return (await response.blob()) as T;
     const text = await response.text();
     if (options.text) return text as T;
     return (text ? JSON.parse(text) : undefined) as T;
@@ -304,6 +307,9 @@ export class ApiClient {
   }
   getText(path: string, signal?: AbortSignal) {
     return this.request<string>(path, { signal, text: true });
+  }
+  getBlob(path: string, signal?: AbortSignal) {
+    return this.request<Blob>(path, { signal, blob: true });
   }
   post<T>(path: string, body?: unknown) {
     return this.request<T>(path, { method: 'POST', body });

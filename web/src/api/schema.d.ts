@@ -459,6 +459,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sites/{id}/draft/images/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An image the draft's pages show (`images/<file>` in their markup), drawn
+         *     in the site's palette exactly as the deployment uploads it: the
+         *     dashboard's preview shows the same pictures the site will.
+         */
+        get: operations["draft_image"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sites/{id}/draft/pages/{slug}": {
         parameters: {
             query?: never;
@@ -2431,6 +2452,39 @@ export interface operations {
                 };
             };
             /** @description No such site of the caller's, or no draft yet */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    draft_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @example hero-home.png */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": number[];
+                };
+            };
+            /** @description No such site of the caller's, no draft, or no such image */
             404: {
                 headers: {
                     [name: string]: unknown;

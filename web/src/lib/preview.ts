@@ -26,6 +26,21 @@ function colour(value: string, fallback: string) {
 /// (`GET /sites/{id}/draft/theme.css`, the same section styles the theme
 /// loads in WordPress), with the site's header and footer around it. Fonts
 /// come from the control plane (`fontOrigin`); nothing else may load.
+/// The generated images a page's markup shows (`images/<file>` paths).
+export function referencedImages(blocks: string): string[] {
+  const files = new Set<string>();
+  for (const match of blocks.matchAll(/#gsw-media=images\/([a-z0-9][a-z0-9.-]*\.png)"/g)) files.add(match[1]);
+  return [...files];
+}
+
+/// Puts the images in: `#gsw-media=images/<file>` becomes the data URL given for `<file>`.
+export function withImages(blocks: string, images: Record<string, string>): string {
+  return blocks.replace(/#gsw-media=images\/([a-z0-9][a-z0-9.-]*\.png)"/g, (whole, file: string) => {
+    const url = images[file];
+    return url && url.startsWith('data:image/png;base64,') ? `${url}"` : whole;
+  });
+}
+
 export function themedDocument(blocks: string, css: string, title: string, siteName: string, fontOrigin: string): string {
   const safe = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const origin = /^https?:\/\/[^\s;'"]+$/.test(fontOrigin) ? fontOrigin : "'none'";

@@ -8,7 +8,7 @@ import { api, ApiError } from '../api/client';
 import type { Deployment, Draft, DraftPage, Job, JobAccepted, JobEvent, PageEdit } from '../api/types';
 import { Badge, Button, Card, Empty, ErrorNote, Field, Input, Loading, PageHeader, Select, Spinner, StatusBadge, Textarea, cx, deploymentStatus } from '../components/ui';
 import { useInteractive, useLoad, usePersistentState } from '../lib/hooks';
-import { previewDocument, themedDocument } from '../lib/preview';
+import { previewDocument, referencedImages, themedDocument, withImages } from '../lib/preview';
 import { fetchOnce } from '../lib/prefetch';
 import { Link, navigate } from '../lib/router';
 
@@ -183,13 +183,29 @@ function PageEditor({ draft, page, siteId, onDraft, reload }: { draft: Draft; pa
   // The generated theme's own stylesheet; until it is here (or if it cannot
   // be had), the palette-only preview.
   const themeCss = useLoad((signal) => api.getText(`/sites/${siteId}/draft/theme.css`, signal), [siteId, draft.design]);
+  // The page's images, drawn by the control plane as the deployment uploads them.
+  const pictures = useLoad(async (signal) => {
+    const entries = await Promise.all(
+      referencedImages(page.blocks).map(async (file) => {
+        const blob = await api.getBlob(`/sites/${siteId}/draft/images/${file}`, signal);
+        const url = await new Promise<string>((resolve, reject) => {
+          const reader = new FileReader();
+          reader.onload = () => resolve(typeof reader.result === 'string' ? reader.result : '');
+          reader.onerror = () => reject(reader.error ?? new Error('reading an image'));
+          reader.readAsDataURL(blob);
+        });
+        return [file, url] as const;
+      }),
+    );
+    return Object.fromEntries(entries);
+  }, [siteId, page.blocks]);
   const siteName = draft.identity?.name || draft.brief.business_name;
   const doc = useMemo(
     () =>
       themeCss.data
-        ? themedDocument(page.blocks, themeCss.data, page.title, siteName, location.origin)
+        ? themedDocument(withImages(page.blocks, pictures.data ?? {}), themeCss.data, page.title, siteName, location.origin)
         : previewDocument(page.blocks, draft.design, page.title),
-    [page, draft.design, themeCss.data, siteName],
+    [page, draft.design, themeCss.data, siteName, pictures.data],
   );
 
   const update = (change: (f: PageForm) => PageForm) => {

@@ -5,7 +5,7 @@ import type { DraftPage, FleetPage } from '../api/types';
 import { BulkPush, eachLimited, summarise } from '../components/BulkPush';
 import { Field, Input, deploymentStatus } from '../components/ui';
 import { driftLabel, version } from '../lib/format';
-import { previewDocument, stripBlockComments, themedDocument } from '../lib/preview';
+import { previewDocument, referencedImages, stripBlockComments, themedDocument, withImages } from '../lib/preview';
 import { match } from '../lib/router';
 import { safeNext } from '../App';
 import { checkForm, editOf, formOf, splitParagraphs } from '../pages/Editor';
@@ -154,6 +154,17 @@ describe('deployment status', () => {
     expect(deploymentStatus({ status: 'applied', warnings: ['plan.json: contact-form-7 skipped'] })).toBe('applied_with_warnings');
     expect(deploymentStatus({ status: 'applied', warnings: [] })).toBe('applied');
     expect(deploymentStatus({ status: 'failed', warnings: ['x'] })).toBe('failed');
+  });
+});
+
+describe('preview images', () => {
+  it('finds the generated images and puts only PNG data URLs in', () => {
+    const blocks = '<img src="#gsw-media=images/hero-home.png" alt="a"/><img src="#gsw-media=images/item-x.png" alt="b"/><img src="#gsw-media=images/hero-home.png" alt="c"/>';
+    expect(referencedImages(blocks)).toEqual(['hero-home.png', 'item-x.png']);
+    const out = withImages(blocks, { 'hero-home.png': 'data:image/png;base64,AAA', 'item-x.png': 'javascript:alert(1)' });
+    expect(out).toContain('src="data:image/png;base64,AAA"');
+    expect(out).toContain('src="#gsw-media=images/item-x.png"');
+    expect(out).not.toContain('javascript:');
   });
 });
 

@@ -196,12 +196,12 @@ final class GSW_Apply
 
         $switched = self::apply_packages_and_design($plan, $zips, $results);
         GSW_Profile::phase('packages and design');
+        GSW_Media::apply($plan['media'], $results);
+        GSW_Profile::phase('media');
         if ($plan['site']) {
             $entry = $plan['site'];
             $results[$entry['index']] = GSW_Item::attempt($entry['item'], fn () => GSW_Site::apply($entry['item'], $entry['data']));
         }
-        GSW_Media::apply($plan['media'], $results);
-        GSW_Profile::phase('media');
         GSW_Content::apply($plan['posts'], $unfiltered, $results);
         GSW_Profile::phase('posts');
 

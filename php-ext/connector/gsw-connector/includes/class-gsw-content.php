@@ -180,11 +180,20 @@ final class GSW_Content
     private const PAGE_LINK = '/href="#gsw-page=([a-z0-9][a-z0-9_-]{0,190})"/';
 
     /**
-     * Points the internal links of the posts just written at the pages'
-     * real permalinks, whatever the permalink setting (`?page_id=N` with
-     * plain ones). Runs after every post of the bundle exists, so a page may
-     * link to one written after it; a link to a page that exists nowhere goes
-     * to the home page and is named in the item's message.
+     * A generated image in markup: an image block whose `src` is
+     * `#gsw-media=<media path>` (kses may have written its `/>` as ` />`).
+     */
+    private const MEDIA_IMAGE = '#<!-- wp:image \{([^{}]*)\} -->(\s*<figure class="[^"]*"><img) src="\#gsw-media=([a-z0-9][a-z0-9/._-]{0,190})"( alt="[^"]*")\s?/>(</figure>\s*<!-- /wp:image -->)#';
+
+    /**
+     * Fills in the placeholders of the posts just written: internal links
+     * become the pages' real permalinks, whatever the permalink setting
+     * (`?page_id=N` with plain ones), and generated images the URL and ID of
+     * their attachment (uploaded by the media items before the posts). Runs
+     * after every post of the bundle exists, so a page may link to one
+     * written after it. A link to a page that exists nowhere goes to the
+     * home page, an image that was not uploaded is left out; the item's
+     * message names both.
      */
     private static function resolve_links(array $entries, array &$ids, array &$written, array &$results): void
     {
@@ -196,6 +205,11 @@ final class GSW_Content
                     $targets["page:$slug"] = true;
                 }
             }
+            if (preg_match_all(self::MEDIA_IMAGE, $entry['data']['content'], $found)) {
+                foreach ($found[3] as $path) {
+                    $targets["media:$path"] = true;
+                }
+            }
         }
         if (!$targets) {
             return;
@@ -204,31 +218,39 @@ final class GSW_Content
         if ($missing) {
             $ids += GSW_Keys::find_ids($missing);
         }
-        $urls = [];
-        foreach (array_keys($targets) as $key) {
-            $urls[$key] = isset($ids[$key]) ? get_permalink($ids[$key]) : null;
-        }
         foreach ($entries as $entry) {
             $id = $ids[$entry['data']['key']] ?? null;
             if (!$id || !isset($written[$id])) {
-                continue; // failed, or unchanged (its links were resolved when it was written)
+                continue; // failed, or unchanged (its placeholders were filled when it was written)
             }
             $content = (string) get_post_field('post_content', $id, 'raw');
             $lost = [];
-            $resolved = preg_replace_callback(self::PAGE_LINK, function ($m) use ($urls, &$lost) {
-                $url = $urls["page:{$m[1]}"] ?? null;
+            $resolved = preg_replace_callback(self::PAGE_LINK, function ($m) use ($ids, &$lost) {
+                $target = $ids["page:{$m[1]}"] ?? null;
+                $url = $target ? get_permalink($target) : null;
                 if (!$url) {
-                    $lost["page:{$m[1]}"] = true;
+                    $lost[] = "link to page:{$m[1]} goes to the home page: no such page";
                     $url = home_url('/');
                 }
                 return 'href="' . esc_url($url) . '"';
             }, $content);
+            $resolved = preg_replace_callback(self::MEDIA_IMAGE, function ($m) use ($ids, &$lost) {
+                $attachment = $ids["media:{$m[3]}"] ?? null;
+                $url = $attachment ? wp_get_attachment_url($attachment) : null;
+                if (!$url) {
+                    $lost[] = "image media:{$m[3]} left out: it was not uploaded";
+                    return '';
+                }
+                $attachment = (int) $attachment;
+                $attributes = $m[1] === '' ? "\"id\":$attachment" : "\"id\":$attachment,{$m[1]}";
+                return "<!-- wp:image {{$attributes}} -->{$m[2]} src=\"" . esc_url($url) . "\"{$m[4]} class=\"wp-image-$attachment\"/>{$m[5]}";
+            }, $resolved);
             if ($resolved !== $content) {
                 $wpdb->update($wpdb->posts, ['post_content' => $resolved], ['ID' => $id]);
                 clean_post_cache($id);
             }
             if ($lost) {
-                $note = 'links to ' . implode(', ', array_keys($lost)) . ' go to the home page: no such page';
+                $note = implode('; ', array_unique($lost));
                 $message = $results[$entry['index']]['message'] ?? null;
                 $results[$entry['index']]['message'] = $message ? "$message; $note" : $note;
             }
@@ -324,7 +346,7 @@ final class GSW_Content
             if ($thumbnail !== null) {
                 $meta['_thumbnail_id'] = (string) $thumbnail;
             }
-            if ($data['template'] !== null) {
+            if (($data['template'] ?? null) !== null) {
                 $meta['_wp_page_template'] = $data['template'];
             }
             foreach ($meta as $key => $value) {

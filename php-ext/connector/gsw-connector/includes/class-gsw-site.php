@@ -11,12 +11,13 @@ if (!defined('ABSPATH')) {
 }
 
 require_once __DIR__ . '/class-gsw-item.php';
+require_once __DIR__ . '/class-gsw-keys.php';
 
 /** `content/site.json`: `blogname`, `blogdescription` and `WPLANG`. */
 final class GSW_Site
 {
     /** The options a site item writes (the apply snapshots them). */
-    public const OPTIONS = ['blogname', 'blogdescription', 'WPLANG'];
+    public const OPTIONS = ['blogname', 'blogdescription', 'WPLANG', 'site_icon', 'site_logo'];
 
     /** Reads and checks site.json. */
     public static function parse(array $item): array
@@ -37,7 +38,12 @@ final class GSW_Site
         if (!is_string($language) || !preg_match('/^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/', $language)) {
             return [null, 'language must be a BCP 47 tag such as en or nl-BE'];
         }
+        $icon = $data['icon'] ?? null;
+        if ($icon !== null && (!is_string($icon) || !preg_match('#^[a-z0-9][a-z0-9/._-]{0,190}$#', $icon) || str_contains($icon, '..'))) {
+            return [null, 'icon must be the path of a media item'];
+        }
         return [[
+            'icon' => $icon,
             'title' => sanitize_text_field($title),
             'tagline' => sanitize_text_field($tagline),
             'locale' => self::locale($language),
@@ -66,17 +72,31 @@ final class GSW_Site
         return $region === null ? $lang : "{$lang}_{$region}";
     }
 
-    /** Writes the options that differ; `unchanged` when none does. */
+    /**
+     * Writes the options that differ; `unchanged` when none does. The icon
+     * (site icon and the logo the site-logo block shows) is a media item the
+     * bundle, or an earlier one, uploaded.
+     */
     public static function apply(array $item, array $site): array
     {
         $changed = false;
+        $notes = [];
         $wanted = ['blogname' => $site['title'], 'blogdescription' => $site['tagline'], 'WPLANG' => $site['locale']];
+        if ($site['icon'] !== null) {
+            $icon = GSW_Keys::find_ids(['media:' . $site['icon']])['media:' . $site['icon']] ?? null;
+            if ($icon) {
+                $wanted['site_icon'] = (string) $icon;
+                $wanted['site_logo'] = (string) $icon;
+            } else {
+                $notes[] = "icon media:{$site['icon']} not found; the site icon and logo are left as they were";
+            }
+        }
         foreach ($wanted as $option => $value) {
             if ((string) get_option($option, '') !== $value) {
                 update_option($option, $value);
                 $changed = true;
             }
         }
-        return GSW_Item::result($item, $changed ? 'applied' : 'unchanged');
+        return GSW_Item::result($item, $changed ? 'applied' : 'unchanged', implode('; ', $notes));
     }
 }
