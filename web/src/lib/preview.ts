@@ -33,11 +33,16 @@ export function referencedImages(blocks: string): string[] {
   return [...files];
 }
 
-/// Puts the images in: `#gsw-media=images/<file>` becomes the data URL given for `<file>`.
+/// A transparent pixel: the stand-in of an image not loaded (yet).
+const BLANK = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
+
+/// Puts the images in: `#gsw-media=images/<file>` becomes the data URL given
+/// for `<file>`, or a transparent pixel until it is there (the address as
+/// written would point the frame at the dashboard's own page).
 export function withImages(blocks: string, images: Record<string, string>): string {
-  return blocks.replace(/#gsw-media=images\/([a-z0-9][a-z0-9.-]*\.png)"/g, (whole, file: string) => {
+  return blocks.replace(/#gsw-media=images\/([a-z0-9][a-z0-9.-]*\.png)"/g, (_whole, file: string) => {
     const url = images[file];
-    return url && url.startsWith('data:image/png;base64,') ? `${url}"` : whole;
+    return `${url && url.startsWith('data:image/png;base64,') ? url : BLANK}"`;
   });
 }
 
@@ -82,5 +87,5 @@ a{color:${primary}}
 ol{padding-left:1.4rem} li{margin:.4em 0}
 .wp-block-buttons{margin-top:1.5rem}
 .wp-block-button__link{display:inline-block;background:${primary};color:${onPrimary};padding:.75rem 1.4rem;border-radius:999px;text-decoration:none;font-weight:600}
-</style></head><body>${stripBlockComments(blocks)}</body></html>`;
+</style></head><body>${stripBlockComments(withImages(blocks, {}))}</body></html>`;
 }

@@ -163,7 +163,8 @@ describe('preview images', () => {
     expect(referencedImages(blocks)).toEqual(['hero-home.png', 'item-x.png']);
     const out = withImages(blocks, { 'hero-home.png': 'data:image/png;base64,AAA', 'item-x.png': 'javascript:alert(1)' });
     expect(out).toContain('src="data:image/png;base64,AAA"');
-    expect(out).toContain('src="#gsw-media=images/item-x.png"');
+    expect(out).not.toContain('#gsw-media');
+    expect(out).toContain('src="data:image/gif;base64,');
     expect(out).not.toContain('javascript:');
   });
 });
