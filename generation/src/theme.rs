@@ -86,7 +86,9 @@ pub fn build(draft: &SiteDraft) -> Theme {
         ),
         (
             "functions.php".to_owned(),
-            FUNCTIONS_PHP.as_bytes().to_vec(),
+            FUNCTIONS_PHP
+                .replace("GSW_LANGUAGE", &language_tag(&identity.language))
+                .into_bytes(),
         ),
         (
             "structured-data.json".to_owned(),
@@ -149,6 +151,22 @@ pub fn identity_of(draft: &SiteDraft) -> Identity {
         crate::offline::identity(&draft.brief)
     } else {
         draft.identity.clone()
+    }
+}
+
+/// A language tag safe inside a PHP string and an HTML attribute: letters,
+/// digits and dashes, `en` when nothing is left.
+fn language_tag(language: &str) -> String {
+    let tag: String = language
+        .chars()
+        .map(|c| if c == '_' { '-' } else { c })
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(35)
+        .collect();
+    if tag.is_empty() {
+        "en".to_owned()
+    } else {
+        tag
     }
 }
 
@@ -507,6 +525,15 @@ add_action('init', function () {
         do_robots();
         exit;
     }
+});
+
+// The site's language on <html lang>, even where WordPress lacks that
+// language's pack (then WPLANG cannot be set and WordPress says en-US).
+add_filter('language_attributes', function ($output) {
+    $lang = 'GSW_LANGUAGE';
+    return preg_match('/\blang="[^"]*"/', $output)
+        ? preg_replace('/\blang="[^"]*"/', 'lang="' . $lang . '"', $output)
+        : trim($output . ' lang="' . $lang . '"');
 });
 
 add_action('wp_head', function () {

@@ -883,8 +883,43 @@ async fn a_generated_site_is_what_a_visitor_sees() {
                 "goals": ["Take online orders for collection", "Be found on Google"]
             }),
         ),
+        (
+            "plain",
+            json!({
+                "business_name": "Tandartsen De Linde",
+                "type": "tandartspraktijk",
+                "language": "nl-BE",
+                "description": "Een tandartspraktijk in Leuven met drie tandartsen. Wij doen controles, mondhygiëne en implantaten voor gezinnen. Open maandag tot vrijdag 8:30-18:00.",
+                "goals": ["Meer afspraken", "Gevonden worden op Google"],
+                "phone": "016 12 34 56"
+            }),
+        ),
+        (
+            "pretty",
+            json!({
+                "business_name": "Northside Plumbing",
+                "type": "plumber",
+                "description": "A plumbing company in Leeds fixing leaks, installing boilers and unblocking drains for homeowners and landlords.",
+                "goals": ["Get more quote requests"],
+                "email": "jobs@northside-plumbing.example"
+            }),
+        ),
+        (
+            "pretty",
+            json!({
+                "business_name": "Atelier Yoga Soleil",
+                "type": "studio de yoga",
+                "language": "fr",
+                "description": "Un studio de yoga à Nantes qui propose du hatha yoga, du yoga prénatal et de la méditation. Ouvert du lundi au samedi.",
+                "goals": ["Remplir les cours", "Être trouvé sur Google"]
+            }),
+        ),
     ];
+    let mut labels = Vec::new();
     for (permalinks, brief) in briefs {
+        let label = format!("{permalinks}-{}", labels.len() + 1);
+        labels.push(label.clone());
+        let language = brief["language"].as_str().unwrap_or("en").to_owned();
         let name = brief["business_name"].as_str().unwrap().to_owned();
         let (site_id, draft) = generated_site_from(&app, &ada, brief).await;
         let wp = WordPress::install();
@@ -932,7 +967,9 @@ async fn a_generated_site_is_what_a_visitor_sees() {
         );
 
         let heading_font = draft["design"]["fonts"]["heading"].as_str().unwrap();
-        let report = visit(&served, &name, heading_font, permalinks, &out).await;
+        let report = visit(&served, &name, heading_font, &label, &out).await;
+        let lang = report["pages"]["home"]["lang"].as_str().unwrap();
+        assert_eq!(lang, language, "<html lang> of {name}");
         let visited = report["pages_visited"].as_u64().unwrap() as usize;
         assert!(
             visited >= draft["pages"].as_array().unwrap().len(),
