@@ -13,7 +13,8 @@ pub const SEO_TITLE_MAX: usize = 60;
 /// Longest meta description, in characters.
 pub const META_DESCRIPTION_MAX: usize = 156;
 
-/// Escapes text for HTML content and attribute values.
+/// Escapes text for HTML content and attribute values outside block markup;
+/// block markup uses [`escape_text`] and [`escape_attribute`], as the editor does.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -29,16 +30,38 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-/// Escapes text the way the block editor writes rich text (`&` and `<`
-/// only), so a page opened in the editor and saved unchanged comes back
-/// byte for byte: apostrophes and quotes stay as they are.
+/// Escapes text the way the block editor writes rich text (the browser's
+/// HTML serialization of a text node: `&`, `<`, `>` and the no-break space
+/// as `&nbsp;`), so a page opened in the editor and saved unchanged comes
+/// back byte for byte: apostrophes and quotes stay as they are.
 pub fn escape_text(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\u{a0}' => out.push_str("&nbsp;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
-/// Escapes an attribute value the way the block editor does (`&` and `"`).
+/// Escapes an attribute value the way the block editor does (`&`, `"`,
+/// `<` and `>`).
 pub fn escape_attribute(text: &str) -> String {
-    text.replace('&', "&amp;").replace('"', "&quot;")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The prefix of an internal link's `href` in generated markup:
@@ -57,7 +80,22 @@ pub fn page_link(slug: &str) -> String {
 /// with `--`, `<`, `>`, `&` and `\"` escaped as unicode so no attribute can
 /// end the HTML comment the block lives in.
 pub fn block_attributes(attrs: &Value) -> String {
-    let json = attrs.to_string();
+    escape_comment_json(attrs.to_string())
+}
+
+/// Block attributes in the order given. The block editor writes a block's
+/// attributes in the order its block type declares them (the block's own
+/// first, then those its supports add: `anchor`, `className`, `layout`,
+/// …), not sorted, so a page it saves unchanged keeps this order.
+fn ordered_block_attributes(attrs: &[(&str, Value)]) -> String {
+    let fields: Vec<String> = attrs
+        .iter()
+        .map(|(name, value)| format!("{}:{value}", Value::from(*name)))
+        .collect();
+    escape_comment_json(format!("{{{}}}", fields.join(",")))
+}
+
+fn escape_comment_json(json: String) -> String {
     json.replace("--", "\\u002d\\u002d")
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
@@ -65,23 +103,31 @@ pub fn block_attributes(attrs: &Value) -> String {
         .replace("\\\"", "\\u0022")
 }
 
-/// A block with content, as the editor saves it.
-fn block(name: &str, attrs: Option<Value>, inner: &str) -> String {
-    let attrs = match attrs {
-        Some(a) if a.as_object().is_some_and(|o| !o.is_empty()) => {
-            format!("{} ", block_attributes(&a))
-        }
-        _ => String::new(),
+/// A block with content, as the editor saves it; `attrs` in the order the
+/// block type declares them.
+fn block(name: &str, attrs: &[(&str, Value)], inner: &str) -> String {
+    let attrs = if attrs.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", ordered_block_attributes(attrs))
     };
     format!("<!-- wp:{name} {attrs}-->\n{inner}\n<!-- /wp:{name} -->")
 }
 
+/// The heading block's attributes: level 2 is its default, which the
+/// editor leaves out.
+fn heading_attributes(level: u8) -> Vec<(&'static str, Value)> {
+    if level == 2 {
+        vec![]
+    } else {
+        vec![("level", json!(level))]
+    }
+}
+
 fn heading(level: u8, text: &str) -> String {
-    // Level 2 is the heading block's default, which the editor leaves out.
-    let attrs = (level != 2).then(|| json!({ "level": level }));
     block(
         "heading",
-        attrs,
+        &heading_attributes(level),
         &format!(
             "<h{level} class=\"wp-block-heading\">{}</h{level}>",
             escape_text(text)
@@ -90,13 +136,13 @@ fn heading(level: u8, text: &str) -> String {
 }
 
 fn paragraph(text: &str) -> String {
-    block("paragraph", None, &format!("<p>{}</p>", escape_text(text)))
+    block("paragraph", &[], &format!("<p>{}</p>", escape_text(text)))
 }
 
 fn button(label: &str, href: &str) -> String {
     let inner = block(
         "button",
-        None,
+        &[],
         &format!(
             "<div class=\"wp-block-button\"><a class=\"wp-block-button__link wp-element-button\" href=\"{}\">{}</a></div>",
             escape_attribute(href),
@@ -105,21 +151,21 @@ fn button(label: &str, href: &str) -> String {
     );
     block(
         "buttons",
-        None,
+        &[],
         &format!("<div class=\"wp-block-buttons\">{inner}</div>"),
     )
 }
 
 fn group(class: &str, anchor: &str, children: &[String]) -> String {
-    let attrs = json!({
-        "tagName": "section",
-        "anchor": anchor,
-        "className": class,
-        "layout": {"type": "constrained"},
-    });
+    let attrs = [
+        ("tagName", json!("section")),
+        ("anchor", json!(anchor)),
+        ("className", json!(class)),
+        ("layout", json!({"type": "constrained"})),
+    ];
     block(
         "group",
-        Some(attrs),
+        &attrs,
         &format!(
             "<section id=\"{}\" class=\"wp-block-group {}\">{}</section>",
             escape_attribute(anchor),
@@ -133,7 +179,7 @@ fn group(class: &str, anchor: &str, children: &[String]) -> String {
 fn linked_heading(level: u8, text: &str, slug: &str) -> String {
     block(
         "heading",
-        (level != 2).then(|| json!({ "level": level })),
+        &heading_attributes(level),
         &format!(
             "<h{level} class=\"wp-block-heading\"><a href=\"{}\">{}</a></h{level}>",
             escape_attribute(&page_link(slug)),
@@ -157,7 +203,7 @@ fn columns(items: &[Item], sitemap: &Sitemap) -> String {
             };
             block(
                 "column",
-                None,
+                &[],
                 &format!(
                     "<div class=\"wp-block-column\">{}\n\n{}</div>",
                     title,
@@ -168,7 +214,7 @@ fn columns(items: &[Item], sitemap: &Sitemap) -> String {
         .collect();
     block(
         "columns",
-        None,
+        &[],
         &format!(
             "<div class=\"wp-block-columns\">{}</div>",
             columns.join("\n\n")
@@ -185,7 +231,10 @@ fn steps(items: &[Item]) -> String {
         .map(|item| {
             block(
                 "group",
-                Some(json!({"className": "gsw-step", "layout": {"type": "default"}})),
+                &[
+                    ("className", json!("gsw-step")),
+                    ("layout", json!({"type": "default"})),
+                ],
                 &format!(
                     "<div class=\"wp-block-group gsw-step\">{}\n\n{}</div>",
                     heading(3, &item.title),
@@ -196,7 +245,10 @@ fn steps(items: &[Item]) -> String {
         .collect();
     block(
         "group",
-        Some(json!({"className": "gsw-step-list", "layout": {"type": "default"}})),
+        &[
+            ("className", json!("gsw-step-list")),
+            ("layout", json!({"type": "default"})),
+        ],
         &format!(
             "<div class=\"wp-block-group gsw-step-list\">{}</div>",
             steps.join("\n\n")
@@ -292,7 +344,7 @@ fn contact_paragraph(text: &str) -> String {
     match found {
         Some((start, end, anchor)) => block(
             "paragraph",
-            None,
+            &[],
             &format!(
                 "<p>{}{}{}</p>",
                 escape_text(&text[..start]),
@@ -382,18 +434,23 @@ mod tests {
             }],
         };
         let html = render_page(&content, &sitemap());
-        assert!(html.contains("Fish &amp; Chips &lt;script>"), "{html}");
+        assert!(html.contains("Fish &amp; Chips &lt;script&gt;"), "{html}");
         assert!(!html.contains("<script>"));
         assert!(
             html.contains("\"best\""),
             "quotes stay as the editor writes them"
         );
-        assert!(html.contains("Ends with --> here"));
+        assert!(html.contains("Ends with --&gt; here"));
         assert!(html.contains("href=\"#gsw-page=contact\""));
         assert!(
-            html.starts_with("<!-- wp:group {\"anchor\":\"section-1\""),
+            html.starts_with("<!-- wp:group {\"tagName\":\"section\",\"anchor\":\"section-1\""),
             "{html}"
         );
+        assert_eq!(
+            escape_text("«\u{a0}Commander\u{a0}»"),
+            "«&nbsp;Commander&nbsp;»"
+        );
+        assert_eq!(escape_attribute("a&b\"<c>"), "a&amp;b&quot;&lt;c&gt;");
         assert_eq!(
             block_attributes(&json!({"a": "x--<y>&\"z\""})),
             r#"{"a":"x\u002d\u002d\u003cy\u003e\u0026\u0022z\u0022"}"#
