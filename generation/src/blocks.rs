@@ -14,7 +14,8 @@ pub const SEO_TITLE_MAX: usize = 60;
 /// Longest meta description, in characters.
 pub const META_DESCRIPTION_MAX: usize = 156;
 
-/// Escapes text for HTML content and attribute values.
+/// Escapes text for HTML content and attribute values outside block markup;
+/// block markup uses [`escape_text`] and [`escape_attribute`], as the editor does.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -30,19 +31,57 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-/// Escapes text the way the block editor writes rich text (`&` and `<`
-/// only), so a page opened in the editor and saved unchanged comes back
-/// byte for byte: apostrophes and quotes stay as they are.
+/// Escapes text the way the block editor writes rich text (the browser's
+/// HTML serialization of a text node: `&`, `<`, `>` and the no-break space
+/// as `&nbsp;`), so a page opened in the editor and saved unchanged comes
+/// back byte for byte: apostrophes and quotes stay as they are.
 pub fn escape_text(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\u{a0}' => out.push_str("&nbsp;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
-/// Escapes an attribute value the way the block editor does (`&`, `"`
-/// and `>`; `@wordpress/escape-html`'s `escapeAttribute`).
+/// Escapes an attribute value the way the block editor does (`&`, `"`,
+/// `<` and `>`).
 pub fn escape_attribute(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('>', "&gt;")
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in text.char_indices() {
+        match c {
+            // Like the editor's `escapeAmpersand`: an `&` that already starts
+            // a character reference (`&amp;`, `&#39;`, `&#x27;`) is kept.
+            '&' if starts_reference(&text[i + 1..]) => out.push('&'),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether `rest` (what follows an `&`) is the rest of a character
+/// reference: letters and digits, `#` and digits, or `#x` and hex digits,
+/// then `;`.
+fn starts_reference(rest: &str) -> bool {
+    let Some(end) = rest.find(';') else {
+        return false;
+    };
+    let name = &rest[..end];
+    let hex = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X"));
+    match (hex, name.strip_prefix('#')) {
+        (Some(digits), _) => !digits.is_empty() && digits.chars().all(|c| c.is_ascii_hexdigit()),
+        (None, Some(digits)) => !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()),
+        (None, None) => !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()),
+    }
 }
 
 /// The prefix of an internal link's `href` in generated markup:
@@ -61,7 +100,22 @@ pub fn page_link(slug: &str) -> String {
 /// with `--`, `<`, `>`, `&` and `\"` escaped as unicode so no attribute can
 /// end the HTML comment the block lives in.
 pub fn block_attributes(attrs: &Value) -> String {
-    let json = attrs.to_string();
+    escape_comment_json(attrs.to_string())
+}
+
+/// Block attributes in the order given. The block editor writes a block's
+/// attributes in the order its block type declares them (the block's own
+/// first, then those its supports add: `anchor`, `className`, `layout`,
+/// …), not sorted, so a page it saves unchanged keeps this order.
+fn ordered_block_attributes(attrs: &[(&str, Value)]) -> String {
+    let fields: Vec<String> = attrs
+        .iter()
+        .map(|(name, value)| format!("{}:{value}", Value::from(*name)))
+        .collect();
+    escape_comment_json(format!("{{{}}}", fields.join(",")))
+}
+
+fn escape_comment_json(json: String) -> String {
     json.replace("--", "\\u002d\\u002d")
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
@@ -69,23 +123,31 @@ pub fn block_attributes(attrs: &Value) -> String {
         .replace("\\\"", "\\u0022")
 }
 
-/// A block with content, as the editor saves it.
-fn block(name: &str, attrs: Option<Value>, inner: &str) -> String {
-    let attrs = match attrs {
-        Some(a) if a.as_object().is_some_and(|o| !o.is_empty()) => {
-            format!("{} ", block_attributes(&a))
-        }
-        _ => String::new(),
+/// A block with content, as the editor saves it; `attrs` in the order the
+/// block type declares them.
+fn block(name: &str, attrs: &[(&str, Value)], inner: &str) -> String {
+    let attrs = if attrs.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", ordered_block_attributes(attrs))
     };
     format!("<!-- wp:{name} {attrs}-->\n{inner}\n<!-- /wp:{name} -->")
 }
 
+/// The heading block's attributes: level 2 is its default, which the
+/// editor leaves out.
+fn heading_attributes(level: u8) -> Vec<(&'static str, Value)> {
+    if level == 2 {
+        vec![]
+    } else {
+        vec![("level", json!(level))]
+    }
+}
+
 fn heading(level: u8, text: &str) -> String {
-    // Level 2 is the heading block's default, which the editor leaves out.
-    let attrs = (level != 2).then(|| json!({ "level": level }));
     block(
         "heading",
-        attrs,
+        &heading_attributes(level),
         &format!(
             "<h{level} class=\"wp-block-heading\">{}</h{level}>",
             escape_text(text)
@@ -94,13 +156,13 @@ fn heading(level: u8, text: &str) -> String {
 }
 
 fn paragraph(text: &str) -> String {
-    block("paragraph", None, &format!("<p>{}</p>", escape_text(text)))
+    block("paragraph", &[], &format!("<p>{}</p>", escape_text(text)))
 }
 
 fn button(label: &str, href: &str) -> String {
     let inner = block(
         "button",
-        None,
+        &[],
         &format!(
             "<div class=\"wp-block-button\"><a class=\"wp-block-button__link wp-element-button\" href=\"{}\">{}</a></div>",
             escape_attribute(href),
@@ -109,21 +171,21 @@ fn button(label: &str, href: &str) -> String {
     );
     block(
         "buttons",
-        None,
+        &[],
         &format!("<div class=\"wp-block-buttons\">{inner}</div>"),
     )
 }
 
 fn group(class: &str, anchor: &str, children: &[String]) -> String {
-    let attrs = json!({
-        "tagName": "section",
-        "anchor": anchor,
-        "className": class,
-        "layout": {"type": "constrained"},
-    });
+    let attrs = [
+        ("tagName", json!("section")),
+        ("anchor", json!(anchor)),
+        ("className", json!(class)),
+        ("layout", json!({"type": "constrained"})),
+    ];
     block(
         "group",
-        Some(attrs),
+        &attrs,
         &format!(
             "<section id=\"{}\" class=\"wp-block-group {}\">{}</section>",
             escape_attribute(anchor),
@@ -137,7 +199,7 @@ fn group(class: &str, anchor: &str, children: &[String]) -> String {
 fn linked_heading(level: u8, text: &str, slug: &str) -> String {
     block(
         "heading",
-        (level != 2).then(|| json!({ "level": level })),
+        &heading_attributes(level),
         &format!(
             "<h{level} class=\"wp-block-heading\"><a href=\"{}\">{}</a></h{level}>",
             escape_attribute(&page_link(slug)),
@@ -161,7 +223,7 @@ fn columns(items: &[Item], sitemap: &Sitemap) -> String {
             };
             block(
                 "column",
-                None,
+                &[],
                 &format!(
                     "<div class=\"wp-block-column\">{}\n\n{}\n\n{}</div>",
                     image(
@@ -177,7 +239,7 @@ fn columns(items: &[Item], sitemap: &Sitemap) -> String {
         .collect();
     block(
         "columns",
-        None,
+        &[],
         &format!(
             "<div class=\"wp-block-columns\">{}</div>",
             columns.join("\n\n")
@@ -194,7 +256,10 @@ fn steps(items: &[Item]) -> String {
         .map(|item| {
             block(
                 "group",
-                Some(json!({"className": "gsw-step", "layout": {"type": "default"}})),
+                &[
+                    ("className", json!("gsw-step")),
+                    ("layout", json!({"type": "default"})),
+                ],
                 &format!(
                     "<div class=\"wp-block-group gsw-step\">{}\n\n{}</div>",
                     heading(3, &item.title),
@@ -205,7 +270,10 @@ fn steps(items: &[Item]) -> String {
         .collect();
     block(
         "group",
-        Some(json!({"className": "gsw-step-list", "layout": {"type": "default"}})),
+        &[
+            ("className", json!("gsw-step-list")),
+            ("layout", json!({"type": "default"})),
+        ],
         &format!(
             "<div class=\"wp-block-group gsw-step-list\">{}</div>",
             steps.join("\n\n")
@@ -218,7 +286,11 @@ fn steps(items: &[Item]) -> String {
 fn image(path: &str, alt: &str, class: &str) -> String {
     block(
         "image",
-        Some(json!({"sizeSlug": "large", "linkDestination": "none", "className": class})),
+        &[
+            ("sizeSlug", json!("large")),
+            ("linkDestination", json!("none")),
+            ("className", json!(class)),
+        ],
         &format!(
             "<figure class=\"wp-block-image size-large {}\"><img src=\"{}\" alt=\"{}\"/></figure>",
             escape_attribute(class),
@@ -324,7 +396,7 @@ fn contact_paragraph(text: &str) -> String {
     match found {
         Some((start, end, anchor)) => block(
             "paragraph",
-            None,
+            &[],
             &format!(
                 "<p>{}{}{}</p>",
                 escape_text(&text[..start]),
@@ -414,18 +486,23 @@ mod tests {
             }],
         };
         let html = render_page("home", &content, &sitemap());
-        assert!(html.contains("Fish &amp; Chips &lt;script>"), "{html}");
+        assert!(html.contains("Fish &amp; Chips &lt;script&gt;"), "{html}");
         assert!(!html.contains("<script>"));
         assert!(
             html.contains("\"best\""),
             "quotes stay as the editor writes them"
         );
-        assert!(html.contains("Ends with --> here"));
+        assert!(html.contains("Ends with --&gt; here"));
         assert!(html.contains("href=\"#gsw-page=contact\""));
         assert!(
-            html.starts_with("<!-- wp:group {\"anchor\":\"section-1\""),
+            html.starts_with("<!-- wp:group {\"tagName\":\"section\",\"anchor\":\"section-1\""),
             "{html}"
         );
+        assert_eq!(
+            escape_text("«\u{a0}Commander\u{a0}»"),
+            "«&nbsp;Commander&nbsp;»"
+        );
+        assert_eq!(escape_attribute("a&b\"<c>"), "a&amp;b&quot;&lt;c&gt;");
         assert_eq!(
             block_attributes(&json!({"a": "x--<y>&\"z\""})),
             r#"{"a":"x\u002d\u002d\u003cy\u003e\u0026\u0022z\u0022"}"#

@@ -12,7 +12,7 @@
 
 use serde_json::{json, Value};
 
-use crate::blocks::{block_attributes, escape_html};
+use crate::blocks::{block_attributes, escape_attribute, escape_text};
 use crate::draft::{Identity, Palette, SiteDraft};
 use crate::fonts::{self, Family};
 
@@ -617,19 +617,19 @@ fn paragraph(html: &str) -> String {
 /// how to reach it. A detail the identity lacks is left out.
 fn footer_html(identity: &Identity) -> String {
     let mut about = vec![format!(
-        "<!-- wp:heading {} -->\n<h2 class=\"wp-block-heading\">{}</h2>\n<!-- /wp:heading -->",
+        "<!-- wp:heading {} -->\n<h2 class=\"wp-block-heading has-large-font-size\">{}</h2>\n<!-- /wp:heading -->",
         block_attributes(&json!({"fontSize": "large"})),
-        escape_html(&identity.name)
+        escape_text(&identity.name)
     )];
     if !identity.tagline.is_empty() {
-        about.push(paragraph(&escape_html(&identity.tagline)));
+        about.push(paragraph(&escape_text(&identity.tagline)));
     }
     let mut visit = Vec::new();
     if let Some(address) = &identity.address {
-        visit.push(paragraph(&escape_html(address)));
+        visit.push(paragraph(&escape_text(address)));
     }
     if let Some(hours) = &identity.opening_hours {
-        visit.push(paragraph(&escape_html(hours)));
+        visit.push(paragraph(&escape_text(hours)));
     }
     let mut reach = Vec::new();
     if let Some(phone) = &identity.phone {
@@ -639,14 +639,15 @@ fn footer_html(identity: &Identity) -> String {
             .collect();
         reach.push(paragraph(&format!(
             "<a href=\"tel:{}\">{}</a>",
-            escape_html(&tel),
-            escape_html(phone)
+            escape_attribute(&tel),
+            escape_text(phone)
         )));
     }
     if let Some(email) = &identity.email {
         reach.push(paragraph(&format!(
-            "<a href=\"mailto:{0}\">{0}</a>",
-            escape_html(email)
+            "<a href=\"mailto:{}\">{}</a>",
+            escape_attribute(email),
+            escape_text(email)
         )));
     }
     let column = |blocks: Vec<String>| {
@@ -672,7 +673,7 @@ fn footer_html(identity: &Identity) -> String {
 <!-- /wp:group -->
 "#,
         columns = columns.join("\n\n"),
-        name = escape_html(&identity.name),
+        name = escape_text(&identity.name),
     )
 }
 
@@ -705,9 +706,9 @@ const INDEX_HTML: &str = r#"<!-- wp:template-part {"slug":"header","tagName":"he
 
 <!-- wp:query {"query":{"perPage":10,"pages":0,"offset":0,"postType":"post","order":"desc","orderBy":"date","inherit":true}} -->
 <div class="wp-block-query"><!-- wp:post-template -->
-<!-- wp:post-title {"level":2,"isLink":true} /-->
+<!-- wp:post-title {"isLink":true} /-->
 
-<!-- wp:post-date /-->
+<!-- wp:post-date {"metadata":{"bindings":{"datetime":{"source":"core/post-data","args":{"field":"date"}}}}} /-->
 
 <!-- wp:post-excerpt /-->
 <!-- /wp:post-template -->

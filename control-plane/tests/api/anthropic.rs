@@ -403,7 +403,7 @@ async fn routes_caches_and_counts(backend: gsw_storage::Backend, redis_stream: O
     assert!(home["blocks"]
         .as_str()
         .unwrap()
-        .contains("&lt;done properly>"));
+        .contains("&lt;done properly&gt;"));
     assert!(home["blocks"]
         .as_str()
         .unwrap()

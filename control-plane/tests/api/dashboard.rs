@@ -143,7 +143,10 @@ async fn editing_a_page_renders_it_again_and_deploys_the_change(app: TestApp) {
     assert_eq!(page["title"], "Our story");
     assert_eq!(page["seo_title"], "Our story: bread & cakes since 1987");
     let blocks = page["blocks"].as_str().unwrap();
-    assert!(blocks.contains("Baked &lt;before> dawn</h1>"), "{blocks}");
+    assert!(
+        blocks.contains("Baked &lt;before&gt; dawn</h1>"),
+        "{blocks}"
+    );
     assert!(blocks.contains("<p>Since 1987, in Lyon.</p>"), "{blocks}");
     assert_eq!(blocks.matches("<h1").count(), 1);
 

@@ -1,0 +1,251 @@
+//! A generated page opened in the block editor and saved unchanged comes
+//! back byte for byte: every block is valid as the editor's current version
+//! of it (no deprecation, no built-in fix), and the editor's serializer
+//! writes the same markup. Runs `web/e2e/block-roundtrip.mjs`, which parses
+//! and serializes with the editor's own packages (`@wordpress/blocks` and
+//! `@wordpress/block-library`) in Node; without Node.js or `npm ci` in
+//! `web/` it fails and says what to install, like the other tests that need
+//! a real dependency.
+//!
+//! The theme's template parts and templates are checked too: the site
+//! editor parses and saves them the same way.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use gsw_generation::agents::{Agents, ContentInput};
+use gsw_generation::blocks::render_page;
+use gsw_generation::draft::{
+    Brief, Item, Link, PageContent, PagePlan, Section, SectionKind, SiteDraft, Sitemap,
+};
+use gsw_generation::offline::OfflineEngine;
+use gsw_generation::orchestrator::generate_in_memory;
+use gsw_generation::provider::ModelRoutes;
+use gsw_generation::theme;
+use serde_json::{json, Value};
+
+fn web_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../web")
+}
+
+/// Node.js and the editor's packages, or a message saying what to install.
+fn check_requirements(web: &Path) {
+    let node = Command::new("node").arg("--version").output();
+    assert!(
+        node.as_ref().is_ok_and(|o| o.status.success()),
+        "no `node` on this machine: the editor round-trip test needs Node.js 20 and `npm ci` run in web/"
+    );
+    for package in ["@wordpress/blocks", "@wordpress/block-library", "happy-dom"] {
+        assert!(
+            web.join("node_modules").join(package).exists(),
+            "{package} is not installed in {}: run `npm ci` in web/ (the editor round-trip test needs Node.js 20 and web's devDependencies)",
+            web.display()
+        );
+    }
+}
+
+fn agents() -> Agents {
+    Agents {
+        provider: Arc::new(OfflineEngine),
+        routes: ModelRoutes {
+            small: "s".into(),
+            large: "l".into(),
+        },
+    }
+}
+
+/// Businesses of different types, in each language the offline engine
+/// writes, with the contact details that become links.
+fn briefs() -> Vec<Brief> {
+    let brief = |name: &str, kind: &str, language: &str, description: &str, goals: &[&str]| Brief {
+        business_name: name.into(),
+        business_type: kind.into(),
+        description: description.into(),
+        goals: goals.iter().map(|g| g.to_string()).collect(),
+        language: Some(language.into()),
+        ..Default::default()
+    };
+    vec![
+        Brief {
+            phone: Some("+44 117 496 0123".into()),
+            email: Some("hello@clearwater.example".into()),
+            address: Some("12 Park Street, Bristol BS1 5HX".into()),
+            opening_hours: Some("Monday to Friday 8:00-18:00".into()),
+            ..brief("Clearwater Dental's \"Smile\" Studio", "dental clinic", "en", "Family dentist in Bristol offering check-ups, hygiene & whitening.", &["Online appointment booking"])
+        },
+        brief("Maison Lune", "boulangerie", "fr", "Une boulangerie familiale à Lyon : pain au levain, croissants et gâteaux d'anniversaire. Téléphone : 04 72 00 00 00.", &["Commandes en ligne", "Être trouvé sur Google"]),
+        brief("O'Brien & Sons -- Plumbing", "plumber", "en-IE", "Plumbers in Cork providing repairs, boiler installs and \"no call-out fee\" quotes. Email: jobs@obrien.example", &["More quote requests <fast>"]),
+        Brief {
+            address: Some("Kastanienallee 7, 10435 Berlin".into()),
+            ..brief("Yoga im Hof", "yoga", "de", "Yoga in Berlin: Vinyasa, Yin und Schwangerschaftsyoga für Anfänger.", &["Kurse verkaufen", "Newsletter"])
+        },
+        brief("Hart voor Gent", "charity", "nl-BE", "Een buurtstichting in Gent met voedselbanken en jeugdclubs. Tel. 09 123 45 67.", &["Donaties", "Vrijwilligers werven"]),
+        brief("Abogados Ruiz & Vidal", "lawyer", "es", "Despacho de abogados en Sevilla: derecho laboral, familia y herencias.", &["Más consultas"]),
+        brief("Pedal Works", "bicycle repair", "en", "Bike repairs and servicing in Utrecht, e-bikes welcome.", &["Book a service"]),
+        brief("Hotel Zeezicht", "hotel", "nl", "Klein hotel aan zee in Zandvoort met twaalf kamers en ontbijt.", &["Meer directe boekingen"]),
+    ]
+}
+
+/// A page written to stress the renderer: every section kind, and text with
+/// every character that matters to HTML, rich text or block comments.
+fn hostile_page() -> String {
+    let plan = |slug: &str, parent: Option<&str>| PagePlan {
+        slug: slug.into(),
+        title: slug.into(),
+        parent: parent.map(Into::into),
+        purpose: String::new(),
+        sections: vec![],
+    };
+    let sitemap = Sitemap {
+        pages: vec![
+            plan("home", None),
+            plan("contact", None),
+            plan("b", Some("home")),
+        ],
+        navigation: vec!["home".into()],
+    };
+    let nasty = "Tom & Jerry's <b>\"best\"</b> -- café --> <!-- wp:paragraph --> &amp; \\ \u{a0} \u{2028} 🍰";
+    let content = PageContent {
+        seo_title: nasty.into(),
+        meta_description: nasty.into(),
+        sections: SectionKind::ALL
+            .iter()
+            .map(|kind| Section {
+                kind: *kind,
+                heading: nasty.into(),
+                paragraphs: vec![
+                    nasty.into(),
+                    "Call +32 9 123 45 67 or write to a&b@example.org".into(),
+                ],
+                items: vec![
+                    Item {
+                        title: nasty.into(),
+                        text: nasty.into(),
+                    },
+                    Item {
+                        title: "b".into(),
+                        text: "c".into(),
+                    },
+                ],
+                link: Some(Link {
+                    label: nasty.into(),
+                    slug: "contact".into(),
+                }),
+            })
+            .collect(),
+    };
+    render_page("every-kind", &content, &sitemap)
+}
+
+/// Pages as the dashboard's regenerate button leaves them: the home page
+/// rewritten whole, and one section of the last page rewritten alone.
+async fn regenerated(agents: &Agents, draft: &SiteDraft) -> Vec<(String, String)> {
+    let mut pages = Vec::new();
+    let input = |slug: &str, section| ContentInput {
+        brief: draft.brief.clone(),
+        sitemap: draft.sitemap.clone(),
+        slug: slug.to_owned(),
+        variant: 1,
+        section,
+    };
+    if let Some(home) = draft.pages.first() {
+        let content = agents.page(&input(&home.slug, None)).await.unwrap().output;
+        pages.push((
+            format!("{} (rewritten)", home.slug),
+            render_page(&home.slug, &content, &draft.sitemap),
+        ));
+    }
+    if let Some(last) = draft.pages.last().filter(|p| p.content.sections.len() > 1) {
+        let fresh = agents
+            .page(&input(&last.slug, Some(1)))
+            .await
+            .unwrap()
+            .output;
+        let mut content = last.content.clone();
+        if let Some(section) = fresh.sections.get(1) {
+            content.sections[1] = section.clone();
+        }
+        pages.push((
+            format!("{} (section 2 rewritten)", last.slug),
+            render_page(&last.slug, &content, &draft.sitemap),
+        ));
+    }
+    pages
+}
+
+/// The theme's block markup: template parts and templates. The site editor
+/// saves them without the file's final newline, which is no change.
+fn theme_markup(draft: &SiteDraft) -> Vec<(String, String)> {
+    theme::build(draft)
+        .files
+        .into_iter()
+        .filter(|(path, _)| {
+            (path.starts_with("parts/") || path.starts_with("templates/"))
+                && path.ends_with(".html")
+        })
+        .map(|(path, bytes)| {
+            let markup = String::from_utf8(bytes).expect("templates are UTF-8");
+            (
+                format!("theme: {path}"),
+                markup.strip_suffix('\n').unwrap_or(&markup).to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn generated_pages_are_unchanged_by_the_block_editor() {
+    let web = web_dir();
+    check_requirements(&web);
+    let agents = agents();
+    let mut pages: Vec<Value> = Vec::new();
+    let mut add = |site: &str, slug: String, blocks: String| {
+        pages.push(json!({"site": site, "slug": slug, "blocks": blocks}));
+    };
+    for brief in briefs() {
+        let draft = generate_in_memory(&agents, &brief, 4).await.unwrap();
+        assert!(draft.failed_pages.is_empty(), "{:?}", draft.failed_pages);
+        let site = &brief.business_name;
+        for page in &draft.pages {
+            add(site, page.slug.clone(), page.blocks.clone());
+        }
+        for (slug, blocks) in regenerated(&agents, &draft).await {
+            add(site, slug, blocks);
+        }
+        for (slug, blocks) in theme_markup(&draft) {
+            add(site, slug, blocks);
+        }
+    }
+    add("stress", "every-section-kind".into(), hostile_page());
+    let count = pages.len();
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("pages.json");
+    std::fs::write(&input, serde_json::to_vec(&pages).unwrap()).unwrap();
+    let output = Command::new("node")
+        .arg("e2e/block-roundtrip.mjs")
+        .arg(&input)
+        .current_dir(&web)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "block-roundtrip.mjs printed no report ({e}); exit {:?}\nstdout: {stdout}\nstderr: {}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    assert_eq!(report["pages"], count, "{report:#}");
+    assert!(
+        report["blocks"].as_u64().unwrap_or(0) >= 2 * count as u64,
+        "{report:#}"
+    );
+    assert!(
+        output.status.success()
+            && report["invalid"].as_array().is_some_and(Vec::is_empty)
+            && report["rewritten"].as_array().is_some_and(Vec::is_empty),
+        "the block editor would change generated markup:\n{report:#}"
+    );
+}
