@@ -516,6 +516,15 @@ async fn planned_plugins_come_from_the_directory_and_one_it_lacks_is_a_warning()
     );
     let after = wp.php("echo get_post(get_posts(['post_type' => 'page', 'meta_key' => '_gsw_key', 'meta_value' => 'page:contact', 'fields' => 'ids'])[0])->post_content;");
     assert_eq!(after, content);
+
+    // Rolling the first deployment back removes the plugin and the form it made.
+    let rollback = roll_back(&app, &ada, &deployment).await;
+    let rollback = settled(&app, &ada, &host, &rollback).await;
+    assert_eq!(rollback["status"], "applied", "{rollback}\n{}", host.log());
+    assert_eq!(
+        wp.php("echo count(get_posts(['post_type' => 'wpforms', 'post_status' => 'any', 'meta_key' => '_gsw_key'])), is_dir(WP_PLUGIN_DIR . '/wpforms-lite') ? ' folder' : ' gone';"),
+        "0 gone"
+    );
     host.stop().await;
 }
 
