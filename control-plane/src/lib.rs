@@ -13,6 +13,7 @@ pub mod extract;
 pub mod fleet;
 pub mod generation;
 pub mod metrics;
+pub mod plugins;
 pub mod queue;
 pub mod server;
 pub mod settings;

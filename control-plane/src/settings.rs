@@ -140,6 +140,17 @@ pub struct Settings {
     pub worker_concurrency: usize,
     /// Run workers inside `serve` (turn off when running `worker` processes apart).
     pub serve_workers: bool,
+    /// Base URL of the WordPress.org plugin directory's API, which a
+    /// draft's planned plugins are fetched from when it is deployed.
+    pub plugin_directory_url: String,
+    /// Longest one request to the plugin directory may take; a zip's
+    /// download may take four times as long.
+    pub plugin_directory_timeout_secs: u64,
+    /// Largest plugin zip fetched, in bytes.
+    pub plugin_zip_max_bytes: u64,
+    /// Bytes of plugin zips kept in `data_dir/plugin-zips`; the least
+    /// recently used go first.
+    pub plugin_cache_max_bytes: u64,
 }
 
 impl Default for Settings {
@@ -193,6 +204,10 @@ impl Default for Settings {
             queue_reconcile_secs: 30,
             worker_concurrency: 4,
             serve_workers: true,
+            plugin_directory_url: "https://api.wordpress.org".into(),
+            plugin_directory_timeout_secs: 10,
+            plugin_zip_max_bytes: 64 * 1024 * 1024,
+            plugin_cache_max_bytes: 1024 * 1024 * 1024,
         }
     }
 }
@@ -314,6 +329,18 @@ impl Settings {
         }
         if self.queue_visibility_timeout_secs == 0 || self.queue_max_deliveries == 0 {
             bail!("queue_visibility_timeout_secs and queue_max_deliveries must be at least 1");
+        }
+        let directory = url::Url::parse(&self.plugin_directory_url).with_context(|| {
+            format!(
+                "plugin_directory_url {:?} is not a URL",
+                self.plugin_directory_url
+            )
+        })?;
+        if !matches!(directory.scheme(), "http" | "https") || directory.host().is_none() {
+            bail!("plugin_directory_url must be an https:// URL such as https://api.wordpress.org");
+        }
+        if self.plugin_directory_timeout_secs == 0 || self.plugin_zip_max_bytes == 0 {
+            bail!("plugin_directory_timeout_secs and plugin_zip_max_bytes must be positive");
         }
         if self.anthropic_max_attempts == 0 {
             bail!("anthropic_max_attempts must be at least 1");

@@ -10,6 +10,7 @@ use crate::auth::ratelimit::RateLimiter;
 use crate::auth::tokens::TokenIssuer;
 use crate::fleet::Fleet;
 use crate::metrics::HttpMetrics;
+use crate::plugins::PluginDirectory;
 use crate::settings::Settings;
 
 /// What every handler can reach.
@@ -22,6 +23,8 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     pub settings: Arc<Settings>,
     pub fleet: Arc<Fleet>,
+    /// Where a draft's planned plugins come from.
+    pub plugins: Arc<PluginDirectory>,
 }
 
 impl AppState {
@@ -41,6 +44,7 @@ impl AppState {
             email_limiter: Arc::new(RateLimiter::new(settings.login_limit_per_email)),
             client_limiter: Arc::new(RateLimiter::new(settings.login_limit_per_client)),
             metrics: Arc::new(HttpMetrics::default()),
+            plugins: Arc::new(PluginDirectory::from_settings(&settings)?),
             settings: Arc::new(settings),
             store,
             fleet,

@@ -2,6 +2,8 @@
 //! (feature `testing`): used by this crate's API tests and by the agent's
 //! end-to-end tests.
 
+pub mod directory;
+
 use std::sync::Arc;
 
 use crate::state::AppState;
@@ -84,6 +86,8 @@ pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut Settings)
             "test-secret-test-secret-test-secret!",
         )),
         shutdown_grace_secs: 5,
+        // Tests never reach the real plugin directory: nothing listens here.
+        plugin_directory_url: "http://127.0.0.1:1".into(),
         ..Settings::default()
     };
     change(&mut settings);

@@ -97,6 +97,29 @@ pub struct SiteItem {
     pub title: String,
 }
 
+/// `plugin/plan.json`: the plugins the site's plan names, and how to set
+/// each up. A plugin whose zip the bundle could not carry says why in
+/// `unavailable`; the connector names it among the skipped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginPlanItem {
+    pub plugins: Vec<PlannedPlugin>,
+}
+
+/// One plugin of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedPlugin {
+    pub category: String,
+    pub name: String,
+    pub reason: String,
+    /// What the plugin is to be set up with (kept in `gsw_plugin_settings`).
+    pub settings: serde_json::Value,
+    /// The WordPress.org slug, which is also its folder.
+    pub slug: String,
+    /// Why the bundle carries no zip of it, when it does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+}
+
 /// `rollback/rollback.json`: restore the state from before an earlier deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RollbackItem {

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use gsw_control_plane::testing::{spawn_app, TestApp, TestUser};
+use gsw_control_plane::testing::directory::FakeDirectory;
+use gsw_control_plane::testing::{spawn_app, spawn_app_with, TestApp, TestUser};
 use gsw_protocol::bundle::{ItemKind, Payload};
 use gsw_storage::Backend;
 use gsw_testkit::packages::{plugin_zip, theme_zip, zip_of};
@@ -380,6 +381,150 @@ async fn a_generated_site_is_deployed_into_wordpress_and_rolled_back() {
     assert_eq!(rollback["status"], "applied", "{rollback}\n{}", host.log());
     assert_eq!(deployed_pages(&wp), json!({}));
     assert_eq!(wp.php("echo get_option('show_on_front');"), front_before);
+    host.stop().await;
+}
+
+/// A stand-in for WPForms Lite: its shortcode shows the labels of the form
+/// the connector made, as WPForms stores forms (JSON in a `wpforms` post).
+fn fake_wpforms() -> Vec<u8> {
+    let main = r#"<?php
+/**
+ * Plugin Name: WPForms Lite (test stand-in)
+ * Version: 1.9.2
+ */
+add_action('init', function () { register_post_type('wpforms', ['public' => false]); });
+add_shortcode('wpforms', function ($atts) {
+    $form = get_post((int) ($atts['id'] ?? 0));
+    $data = $form ? json_decode($form->post_content, true) : null;
+    if (!is_array($data) || (int) $data['id'] !== $form->ID) {
+        return '<p>no such form</p>';
+    }
+    $labels = array_map(fn ($f) => '<label>' . esc_html($f['type'] . ':' . $f['label']) . '</label>', $data['fields']);
+    return '<form class="wpforms-form" id="wpforms-form-' . $form->ID . '">' . implode('', $labels) . '</form>';
+});
+"#;
+    zip_of(&[("wpforms-lite/wpforms-lite.php", main.as_bytes())])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planned_plugins_come_from_the_directory_and_one_it_lacks_is_a_warning() {
+    let directory = FakeDirectory::start().await;
+    directory.add("wpforms-lite", "1.9.2", fake_wpforms());
+    let url = directory.url.clone();
+    let app = spawn_app_with(Backend::Sqlite, |s| s.plugin_directory_url = url).await;
+    let ada = app.signed_up("ada@example.com").await;
+    let (site_id, draft) = generated_site(&app, &ada).await;
+    let planned: Vec<String> = draft["plugins"]["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["slug"].as_str().unwrap().to_owned())
+        .collect();
+    let lacking = planned
+        .iter()
+        .find(|slug| *slug != "wpforms-lite")
+        .expect("the bakery's plan has more than a form");
+    assert!(planned.iter().any(|s| s == "wpforms-lite"), "{planned:?}");
+    let wp = WordPress::install();
+    let mut host = Host::new();
+    host.enroll(&app, &ada, &site_id, wp.path()).await;
+    host.start();
+
+    let deployment = deploy_draft(&app, &ada, &site_id).await;
+    let deployment = settled(&app, &ada, &host, &deployment).await;
+    assert_eq!(
+        deployment["status"],
+        "applied",
+        "{deployment}\n{}",
+        host.log()
+    );
+    let zip = deployment["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "plugin" && r["path"] == "wpforms-lite.zip")
+        .unwrap_or_else(|| panic!("no zip in {deployment}"));
+    assert_eq!(zip["status"], "applied", "{zip}");
+    // Applied, with warnings: the plan's plugins the directory lacks are named.
+    let warnings: Vec<&str> = deployment["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    let skipped = warnings
+        .iter()
+        .find(|w| w.starts_with("plan.json: "))
+        .unwrap_or_else(|| panic!("no plan warning in {warnings:?}"));
+    assert!(
+        skipped.contains(&format!(
+            "{lacking} (not in the WordPress.org plugin directory)"
+        )),
+        "{skipped}"
+    );
+    assert!(!skipped.contains("wpforms-lite"), "{skipped}");
+
+    // WordPress has the plugin active, and its form on the contact page.
+    assert_eq!(
+        wp.php("require_once ABSPATH . 'wp-admin/includes/plugin.php'; echo is_plugin_active('wpforms-lite/wpforms-lite.php') ? 'yes' : 'no';"),
+        "yes"
+    );
+    let contact = wp.json(
+        r#"$id = get_posts(['post_type' => 'page', 'meta_key' => '_gsw_key', 'meta_value' => 'page:contact', 'fields' => 'ids'])[0];
+        $form = get_posts(['post_type' => 'wpforms', 'meta_key' => '_gsw_key', 'meta_value' => 'form:wpforms-lite', 'fields' => 'ids']);
+        echo json_encode(['content' => get_post($id)->post_content, 'html' => apply_filters('the_content', get_post($id)->post_content), 'forms' => $form]);"#,
+    );
+    let form = contact["forms"][0]
+        .as_u64()
+        .expect("the form the connector made");
+    let content = contact["content"].as_str().unwrap();
+    let shortcode = format!("[wpforms id=\"{form}\"]");
+    assert_eq!(content.matches(&shortcode).count(), 1, "{content}");
+    let html = contact["html"].as_str().unwrap();
+    assert!(
+        html.contains(&format!("id=\"wpforms-form-{form}\"")),
+        "{html}"
+    );
+    assert!(
+        html.contains("email:Email") && html.contains("textarea:Message"),
+        "{html}"
+    );
+    let site = get(&app, &ada, &format!("/sites/{site_id}")).await;
+    assert_eq!(site["drift"]["drifted"], json!([]), "{}", site["drift"]);
+
+    // The same draft again: the zip comes from the cache, nothing changes.
+    let downloads = directory
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("/plugin/"))
+        .count();
+    let again = deploy_draft(&app, &ada, &site_id).await;
+    let again = settled(&app, &ada, &host, &again).await;
+    assert_eq!(again["status"], "applied", "{again}");
+    for result in again["results"].as_array().unwrap() {
+        if result["kind"] == "content" || result["kind"] == "plugin" {
+            assert_eq!(result["status"], "unchanged", "{result}");
+        }
+    }
+    assert_eq!(
+        directory
+            .requests()
+            .iter()
+            .filter(|r| r.starts_with("/plugin/"))
+            .count(),
+        downloads
+    );
+    let after = wp.php("echo get_post(get_posts(['post_type' => 'page', 'meta_key' => '_gsw_key', 'meta_value' => 'page:contact', 'fields' => 'ids'])[0])->post_content;");
+    assert_eq!(after, content);
+
+    // Rolling the first deployment back removes the plugin and the form it made.
+    let rollback = roll_back(&app, &ada, &deployment).await;
+    let rollback = settled(&app, &ada, &host, &rollback).await;
+    assert_eq!(rollback["status"], "applied", "{rollback}\n{}", host.log());
+    assert_eq!(
+        wp.php("echo count(get_posts(['post_type' => 'wpforms', 'post_status' => 'any', 'meta_key' => '_gsw_key'])), is_dir(WP_PLUGIN_DIR . '/wpforms-lite') ? ' folder' : ' gone';"),
+        "0 gone"
+    );
     host.stop().await;
 }
 

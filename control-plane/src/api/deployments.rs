@@ -182,7 +182,13 @@ async fn draft_payload(state: &AppState, owner: Uuid, site_id: Uuid) -> ApiResul
                 "this site has no draft to deploy: generate one, or send the items to deploy",
             )
         })?;
-    release::draft_payload(&SiteDraft::from_stored(record.draft)?)
+    let draft = SiteDraft::from_stored(record.draft)?;
+    release::draft_payload(
+        &draft,
+        &state.plugins,
+        state.fleet.settings.max_bundle_bytes,
+    )
+    .await
 }
 
 /// Queues one bundle for each of many sites.

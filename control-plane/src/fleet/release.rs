@@ -9,13 +9,19 @@ use gsw_generation::draft::SiteDraft;
 use gsw_generation::{images, theme};
 use gsw_protocol::bundle::{ItemKind, Manifest, Payload, Policy, SignedManifest, FORMAT};
 use gsw_protocol::items::{
-    NavigationItem, NavigationLink, PostItem, PostStatus, PostType, RollbackItem, Seo, SiteItem,
+    NavigationItem, NavigationLink, PlannedPlugin, PluginPlanItem, PostItem, PostStatus, PostType,
+    RollbackItem, Seo, SiteItem,
 };
 use gsw_storage::{Deployment, NewRelease, SignFor, SignedForSite, Store};
 use uuid::Uuid;
 
 use super::Fleet;
 use crate::error::{ApiResult, AppError};
+use crate::plugins::{PluginDirectory, Resolved, Unavailable};
+
+/// Room kept in a draft's bundle for what is not a plugin zip's bytes
+/// (the manifest, and the plan growing by its reasons).
+const BUNDLE_SLACK: u64 = 256 * 1024;
 
 /// Shortest and longest bundle lifetime a caller may ask for, in seconds.
 pub const TTL_SECS: std::ops::RangeInclusive<u64> = 60..=31_536_000;
@@ -103,9 +109,41 @@ pub fn rollback_payload(target: &Deployment) -> ApiResult<Payload> {
         .map_err(|e| AppError::Internal(anyhow::anyhow!("building a rollback bundle: {e}")))
 }
 
-/// The bundle a draft is deployed as.
-pub fn draft_payload(draft: &SiteDraft) -> ApiResult<Payload> {
-    let items = draft_items(draft).map_err(anyhow::Error::from)?;
+/// The bundle a draft is deployed as, carrying the zips of its planned
+/// plugins that could be had and fit under `max_bytes`; the others are
+/// named in the plan with the reason, and the deployment goes ahead.
+pub async fn draft_payload(
+    draft: &SiteDraft,
+    directory: &PluginDirectory,
+    max_bytes: u64,
+) -> ApiResult<Payload> {
+    let mut slugs: Vec<String> = draft
+        .plugins
+        .plugins
+        .iter()
+        .map(|p| p.slug.clone())
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    slugs.retain(|slug| seen.insert(slug.clone()));
+    let mut plugins = directory.resolve(&slugs).await;
+    let base = draft_items(draft, &Resolved::default()).map_err(anyhow::Error::from)?;
+    let mut room = max_bytes
+        .saturating_sub(BUNDLE_SLACK)
+        .saturating_sub(base.iter().map(|(_, _, b)| b.len() as u64).sum());
+    let mut fitting = Vec::with_capacity(plugins.zips.len());
+    for zip in std::mem::take(&mut plugins.zips) {
+        let size = zip.bytes.len() as u64;
+        if size <= room {
+            room -= size;
+            fitting.push(zip);
+        } else {
+            plugins
+                .unavailable
+                .insert(zip.slug.clone(), Unavailable::NoRoom);
+        }
+    }
+    plugins.zips = fitting;
+    let items = draft_items(draft, &plugins).map_err(anyhow::Error::from)?;
     Payload::build(items).map_err(|e| AppError::Internal(anyhow::anyhow!("draft bundle: {e}")))
 }
 
@@ -116,9 +154,14 @@ pub fn draft_payload(draft: &SiteDraft) -> ApiResult<Payload> {
 /// tagline, language, icon),
 /// `content/pages/<slug>.json` per page (keyed by `page:<slug>` so applying
 /// again updates rather than duplicates), `content/navigation.json`,
-/// `design/design.json` (which activates the theme) and `plugin/plan.json`.
-pub fn draft_items(draft: &SiteDraft) -> serde_json::Result<Vec<(ItemKind, String, Vec<u8>)>> {
-    let mut items = Vec::with_capacity(draft.pages.len() + 5);
+/// `design/design.json` (which activates the theme), `plugin/<slug>.zip` for
+/// each plugin in `plugins` and `plugin/plan.json` (naming why the plugins
+/// `plugins` could not have are missing).
+pub fn draft_items(
+    draft: &SiteDraft,
+    plugins: &Resolved,
+) -> serde_json::Result<Vec<(ItemKind, String, Vec<u8>)>> {
+    let mut items = Vec::with_capacity(draft.pages.len() + plugins.zips.len() + 5);
     let theme = theme::build(draft);
     items.push((
         ItemKind::Theme,
@@ -199,10 +242,32 @@ pub fn draft_items(draft: &SiteDraft) -> serde_json::Result<Vec<(ItemKind, Strin
         "design.json".to_owned(),
         serde_json::to_vec(&design)?,
     ));
+    for zip in &plugins.zips {
+        items.push((
+            ItemKind::Plugin,
+            format!("{}.zip", zip.slug),
+            zip.bytes.to_vec(),
+        ));
+    }
+    let plan = PluginPlanItem {
+        plugins: draft
+            .plugins
+            .plugins
+            .iter()
+            .map(|p| PlannedPlugin {
+                category: p.category.clone(),
+                name: p.name.clone(),
+                reason: p.reason.clone(),
+                settings: p.settings.clone(),
+                slug: p.slug.clone(),
+                unavailable: plugins.unavailable.get(&p.slug).map(ToString::to_string),
+            })
+            .collect(),
+    };
     items.push((
         ItemKind::Plugin,
         "plan.json".to_owned(),
-        serde_json::to_vec(&draft.plugins)?,
+        serde_json::to_vec(&plan)?,
     ));
     Ok(items)
 }

@@ -19,6 +19,7 @@ mod generation;
 mod health;
 mod jobs;
 mod openapi;
+mod plugin_directory;
 mod queue;
 mod rollback;
 mod shutdown;

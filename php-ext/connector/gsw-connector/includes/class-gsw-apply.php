@@ -27,6 +27,7 @@ require_once __DIR__ . '/class-gsw-design.php';
 require_once __DIR__ . '/class-gsw-media.php';
 require_once __DIR__ . '/class-gsw-packages.php';
 require_once __DIR__ . '/class-gsw-plugin-plan.php';
+require_once __DIR__ . '/class-gsw-plugin-pages.php';
 
 /** One bundle applied: planned, snapshotted, then each kind of item in turn. */
 final class GSW_Apply
@@ -168,6 +169,10 @@ final class GSW_Apply
         }
         if ($plan['plan']) {
             $targets['options'] = array_merge($targets['options'], GSW_Plugin_Plan::options($plan['plan']['data']));
+            $planned = array_column($targets['posts'], 'key');
+            foreach (array_diff(GSW_Plugin_Pages::keys($plan['plan']['data']), $planned) as $key) {
+                $targets['posts'][] = ['key' => $key];
+            }
         }
         return $targets;
     }
@@ -204,6 +209,7 @@ final class GSW_Apply
         }
         GSW_Content::apply($plan['posts'], $unfiltered, $results);
         GSW_Profile::phase('posts');
+        $placed = self::place_plugins($plan, $results);
 
         if ($plan['navigation']) {
             $entry = $plan['navigation'];
@@ -220,7 +226,7 @@ final class GSW_Apply
         GSW_Profile::phase('navigation');
         wp_defer_term_counting(false);
         wp_defer_comment_counting(false);
-        GSW_Keys::remember_applied(self::applied_keys($plan, $results));
+        GSW_Keys::remember_applied(array_merge(self::applied_keys($plan, $results), $placed));
         self::db_batch(false);
     }
 
@@ -266,6 +272,33 @@ final class GSW_Apply
             $switched = $switched || get_stylesheet() !== $before;
         }
         return $switched;
+    }
+
+    /**
+     * Puts the plan's active plugins on their pages (a form on the contact
+     * page, …), once the pages exist; what happened goes into the plan
+     * item's result. Returns the keys of the posts it made.
+     */
+    private static function place_plugins(array $plan, array &$results): array
+    {
+        $entry = $plan['plan'];
+        if (!$entry || ($results[$entry['index']]['status'] ?? 'failed') === 'failed') {
+            return [];
+        }
+        $result = &$results[$entry['index']];
+        try {
+            [$changed, $notes, $keys] = GSW_Plugin_Pages::place($entry['data']);
+        } catch (Throwable $e) {
+            [$changed, $notes, $keys] = [false, [$e->getMessage()], []];
+        }
+        if ($changed && $result['status'] !== 'applied') {
+            $result['status'] = 'applied';
+        }
+        if ($notes) {
+            $message = $result['message'] ?? null;
+            $result['message'] = implode('; ', array_filter([$message, ...$notes]));
+        }
+        return $keys;
     }
 
     /** The keys of the posts, media and navigation this apply left as the bundle has them. */

@@ -57,7 +57,9 @@ final class GSW_Plugin_Plan
             $slug = $plugin['slug'];
             $file = GSW_Packages::plugin_file($slug);
             if ($file === null) {
-                $skipped[] = $slug;
+                // The control plane names why the bundle carries no zip of it.
+                $why = is_string($plugin['unavailable'] ?? null) ? $plugin['unavailable'] : null;
+                $skipped[] = $why ? "$slug ($why)" : $slug;
                 continue;
             }
             if (!is_plugin_active($file)) {
