@@ -80,6 +80,11 @@ async fn tool_use_answers_are_structured_output() {
         .as_str()
         .unwrap()
         .contains("Harbour Plumbing"));
+    // Page titles come in the site's language, named by the brief.
+    assert!(call.body["system"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("the brief's `language`"));
 
     // The plugin agent keeps catalog plugins only and adds the essentials.
     let plugins = client(&fake, 3)

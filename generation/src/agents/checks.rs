@@ -184,12 +184,14 @@ pub fn check_design(mut design: Design) -> Design {
     if design.theme.trim().is_empty() {
         design.theme = "twentytwentythree".into();
     }
-    if design.fonts.heading.trim().is_empty() {
-        design.fonts.heading = "System Sans-serif".into();
-    }
-    if design.fonts.body.trim().is_empty() {
-        design.fonts.body = "System Sans-serif".into();
-    }
+    // Fonts the site can ship (`fonts::FAMILIES`): a name we do not carry
+    // becomes ours of the same class, so the draft names what it will show.
+    design.fonts.heading = crate::fonts::family_or_nearest(&design.fonts.heading)
+        .name
+        .to_owned();
+    design.fonts.body = crate::fonts::family_or_nearest(&design.fonts.body)
+        .name
+        .to_owned();
     design
 }
 

@@ -147,7 +147,14 @@ impl Agents {
         );
         self.call(
             Stage::Design,
-            DESIGN_SYSTEM,
+            &format!(
+                "{DESIGN_SYSTEM} Choose both fonts from the families the site can ship: {}.",
+                crate::fonts::FAMILIES
+                    .iter()
+                    .map(|f| f.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             prompt,
             tool(
                 "record_design",
@@ -244,15 +251,18 @@ fn tool(name: &str, description: &str, input_schema: Value) -> ToolSpec {
 const PLANNING_SYSTEM: &str = "You are the information architect of gsWstudio, which builds WordPress sites for small businesses. \
 Plan a sitemap fitted to the business type and its goals: a home page first (slug `home`), a contact page, a page for what the business offers, \
 and pages the goals need (booking, shop, events, donations…). Child pages name their parent's slug. Give every page its purpose and an ordered list \
-of sections; the first section of every page is a `hero`. Slugs are lower-case words joined by hyphens. Answer only by calling the tool.";
+of sections; the first section of every page is a `hero`. Slugs are lower-case ASCII words joined by hyphens; page titles are in the site's language \
+(the brief's `language`, a BCP 47 tag; English when it is absent). Answer only by calling the tool.";
 
 const DESIGN_SYSTEM: &str = "You are the designer of gsWstudio. Choose a WordPress block theme, a colour palette and a heading/body font pairing \
 that fit the business. Text colours must meet WCAG AA (4.5:1) on the backgrounds they are used on: `contrast` on `base` and on `secondary`, \
 `primary` on `base`, `on_primary` on `primary`. Colours are #rrggbb. Answer only by calling the tool.";
 
 const CONTENT_SYSTEM: &str = "You are the copywriter of gsWstudio. Write one page of a small business's website as structured sections, never HTML. \
+Write every word a visitor reads in the site's language (the brief's `language`, a BCP 47 tag; English when it is absent). \
 Write for this business only: use its name, its place, its services and its goals; never filler, never placeholder text, never invented prices, \
-phone numbers, addresses, awards or testimonials. The first section is the page's only `hero` (its heading is the page's H1). \
+phone numbers, addresses, opening hours, awards or testimonials: contact details and hours only as the brief gives them. \
+Never promise a form, calendar, shop or chat on the page: the site shows those only when their plugin is installed. The first section is the page's only `hero` (its heading is the page's H1). \
 Links point to other pages of the site by slug. The SEO title is at most 60 characters, the meta description at most 156. Answer only by calling the tool.";
 
 const PLUGIN_SYSTEM: &str = "You are the WordPress engineer of gsWstudio. From the catalog only, choose the plugins this site needs for its goals \
