@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use gsw_control_plane::settings::Secret;
 use gsw_control_plane::testing::directory::FakeDirectory;
 use gsw_control_plane::testing::{spawn_app, spawn_app_with, TestApp, TestUser};
 use gsw_protocol::bundle::{ItemKind, Payload};
@@ -22,6 +23,10 @@ use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 
 mod common;
+// The fake Anthropic API the control plane's tests use.
+#[allow(dead_code)]
+#[path = "../../control-plane/tests/api/fake_anthropic.rs"]
+mod fake_anthropic;
 use common::{manifest_for, queue_raw};
 
 const AGENT: &str = env!("CARGO_BIN_EXE_wp-agent");
@@ -1060,13 +1065,35 @@ async fn a_generated_site_is_what_a_visitor_sees() {
             }),
         ),
     ];
+    // One more, written through the model path: a local fake of the
+    // Anthropic API answers every agent.
+    let fake = fake_anthropic::FakeAnthropic::start().await;
+    let url = fake.url.clone();
+    let claude = spawn_app_with(Backend::Sqlite, |s| {
+        s.anthropic_api_key = Some(Secret::new("sk-test"));
+        s.anthropic_base_url = url;
+    })
+    .await;
+    let bob = claude.signed_up("bob@example.com").await;
+    let harbour = json!({
+        "business_name": "Harbour Plumbing",
+        "type": "plumber",
+        "description": "Plumbers in Bristol: emergency repairs, boiler installations and maintenance.",
+        "goals": ["Get more emergency call-outs"]
+    });
+    let sites = briefs
+        .into_iter()
+        .map(|(permalinks, brief)| (permalinks, brief, &app, &ada))
+        .chain([("plain", harbour, &claude, &bob)]);
     let mut labels = Vec::new();
-    for (permalinks, brief) in briefs {
+    for (permalinks, brief, app, ada) in sites {
+        let ada: &TestUser = ada;
+        let app: &TestApp = app;
         let label = format!("{permalinks}-{}", labels.len() + 1);
         labels.push(label.clone());
         let language = brief["language"].as_str().unwrap_or("en").to_owned();
         let name = brief["business_name"].as_str().unwrap().to_owned();
-        let (site_id, draft) = generated_site_from(&app, &ada, brief).await;
+        let (site_id, draft) = generated_site_from(app, ada, brief).await;
         let wp = WordPress::install();
         if permalinks == "pretty" {
             wp.php(

@@ -207,13 +207,22 @@ fn answer(tool: &str, prompt: &str) -> Value {
                 .nth(1)
                 .and_then(|rest| rest.split('`').next())
                 .unwrap_or("home");
+            // The services page lists its sub-pages, so each is reachable.
+            let items: Vec<Value> = ["Repairs", "Installations", "Maintenance"]
+                .iter()
+                .map(|title| json!({"title": title, "text": format!("{title} across Bristol, by Harbour Plumbing.")}))
+                .collect();
+            let services = (slug == "services")
+                .then(|| json!({"kind": "features", "heading": "Our services", "items": items}));
+            let mut sections = vec![
+                json!({"kind": "hero", "heading": format!("Harbour Plumbing: {slug}"), "paragraphs": ["Plumbers in Bristol since 1998."], "link": {"label": "Call us", "slug": "contact"}}),
+                json!({"kind": "text", "heading": "What we do", "paragraphs": ["Repairs, installations & maintenance <done properly>."]}),
+            ];
+            sections.extend(services);
             json!({
                 "seo_title": format!("{slug} | Harbour Plumbing in Bristol"),
                 "meta_description": format!("Harbour Plumbing's {slug} page: emergency repairs, boiler installations and maintenance across Bristol."),
-                "sections": [
-                    {"kind": "hero", "heading": format!("Harbour Plumbing: {slug}"), "paragraphs": ["Plumbers in Bristol since 1998."], "link": {"label": "Call us", "slug": "contact"}},
-                    {"kind": "text", "heading": "What we do", "paragraphs": ["Repairs, installations & maintenance <done properly>."]}
-                ]
+                "sections": sections,
             })
         }
         "record_plugins" => json!({
