@@ -1103,10 +1103,10 @@ async fn a_generated_site_is_what_a_visitor_sees() {
         // Served first: WordPress writes its own URL into the links it makes.
         let served = Served::start(&wp).await;
         let mut host = Host::new();
-        host.enroll(&app, &ada, &site_id, wp.path()).await;
+        host.enroll(app, ada, &site_id, wp.path()).await;
         host.start();
-        let deployment = deploy_draft(&app, &ada, &site_id).await;
-        let deployment = settled(&app, &ada, &host, &deployment).await;
+        let deployment = deploy_draft(app, ada, &site_id).await;
+        let deployment = settled(app, ada, &host, &deployment).await;
         assert_eq!(
             deployment["status"],
             "applied",
