@@ -12,6 +12,7 @@ pub mod events;
 pub mod extract;
 pub mod fleet;
 pub mod generation;
+pub mod http;
 pub mod metrics;
 pub mod plugins;
 pub mod queue;

@@ -107,6 +107,10 @@ impl Server {
                 let _ = workers_stopped.await;
             }))
         });
+        let limits = crate::http::Limits {
+            header_timeout: Duration::from_secs(self.state.settings.http_header_timeout_secs),
+            max_connections: self.state.settings.http_max_connections,
+        };
         let app = app::router(self.state).layer(Extension(self.generation));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
@@ -114,11 +118,7 @@ impl Server {
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stopping_tx.send(());
         };
-        let serve = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal);
+        let serve = crate::http::serve(self.listener, app, limits, signal);
         let deadline = async move {
             if stopping_rx.await.is_ok() {
                 tokio::time::sleep(grace).await;
@@ -127,7 +127,7 @@ impl Server {
             }
         };
         tokio::select! {
-            served = serve => served.context("serving HTTP")?,
+            () = serve => {},
             () = deadline => tracing::warn!(?grace, "in-flight requests outlived the grace period; stopping anyway"),
         }
         // Agent WebSockets are upgraded connections, outside the HTTP

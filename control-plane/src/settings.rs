@@ -86,6 +86,13 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace_secs: u64,
+    /// How long a client may take to send a request's headers, and how long
+    /// a kept-alive connection may wait idle for its next request, before
+    /// the connection is closed (slow-header attacks hold nothing for long).
+    pub http_header_timeout_secs: u64,
+    /// Most client connections served at once; past it, new connections are
+    /// closed as they arrive until one ends.
+    pub http_max_connections: usize,
     /// Folder of a dashboard build to serve instead of the one compiled in (development).
     pub web_dir: Option<PathBuf>,
     pub log_format: LogFormat,
@@ -177,6 +184,8 @@ impl Default for Settings {
             trust_forwarded_for: false,
             max_body_bytes: 256 * 1024,
             shutdown_grace_secs: 30,
+            http_header_timeout_secs: 10,
+            http_max_connections: 10_000,
             web_dir: None,
             log_format: LogFormat::Text,
             public_url: None,
@@ -344,6 +353,9 @@ impl Settings {
         }
         if self.anthropic_max_attempts == 0 {
             bail!("anthropic_max_attempts must be at least 1");
+        }
+        if self.http_header_timeout_secs == 0 || self.http_max_connections == 0 {
+            bail!("http_header_timeout_secs and http_max_connections must be positive");
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ mod enrollment;
 mod fake_anthropic;
 mod generation;
 mod health;
+mod http_limits;
 mod jobs;
 mod openapi;
 mod plugin_directory;
