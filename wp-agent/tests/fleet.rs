@@ -977,6 +977,31 @@ async fn misbehaving_connections_are_closed_alone() {
         socket.send(message).await.unwrap();
         assert_eq!(close_code(&mut socket).await, expected, "{what}");
     }
+    // A frame far over the limit (a bundle's size, which only the server
+    // sends) is never buffered: the connection ends on its header, unread.
+    // (Read whole, it would be answered with a TOO_LARGE close frame.)
+    let mut huge = raw_connection(&app).await;
+    let _ = huge
+        .send(Message::Text("x".repeat(32 * 1024 * 1024).into()))
+        .await;
+    let ended = tokio::time::timeout(Duration::from_secs(15), async {
+        use futures::StreamExt;
+        loop {
+            match huge.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await
+    .expect("a connection sending 32 MiB was kept");
+    assert_ne!(
+        ended,
+        Some(close::TOO_LARGE),
+        "the server read a 32 MiB frame"
+    );
+
     // Silence after the challenge ends in a timeout close, too.
     let mut silent = raw_connection(&app).await;
     assert_eq!(close_code(&mut silent).await, close::TIMEOUT);

@@ -260,9 +260,11 @@ async fn connect(
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
     let fleet = state.fleet.clone();
-    let max_message = usize::try_from(fleet.settings.max_bundle_bytes)
-        .unwrap_or(usize::MAX)
-        .max(MAX_TEXT_FRAME_BYTES);
+    // Agents send only text frames of at most MAX_TEXT_FRAME_BYTES (bundles
+    // go the other way), so nothing bigger is ever buffered for them, before
+    // authentication or after: a frame a little over the limit is read and
+    // refused with TOO_LARGE, one far over it ends the connection unread.
+    let max_message = 2 * MAX_TEXT_FRAME_BYTES;
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(upgraded) => upgraded,
