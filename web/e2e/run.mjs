@@ -74,7 +74,12 @@ const shots = [];
 async function shot(page, name) {
   const file = join(out, `${String(shots.length + 1).padStart(2, '0')}-${name}.png`);
   // Finish transitions (the progress bar's) so the picture shows where they end.
-  await page.evaluate(() => document.getAnimations().forEach((a) => a.finish()));
+  // (A spinner's animation never ends, and cannot be finished.)
+  await page.evaluate(() =>
+    document.getAnimations().forEach((a) => {
+      if (a.effect?.getComputedTiming().endTime !== Infinity) a.finish();
+    }),
+  );
   await page.screenshot({ path: file, fullPage: true });
   shots.push(file);
 }
@@ -311,6 +316,7 @@ async function story() {
   await page.goto(`/sites/${siteId}/editor`);
   await interactive(page, 'editor');
   await fits('editor');
+  await page.frameLocator('iframe').locator('h1').waitFor();
   await shot(page, 'phone-editor');
   await page.getByRole('button', { name: 'Menu' }).click();
   await shot(page, 'phone-menu');

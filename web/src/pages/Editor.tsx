@@ -200,13 +200,16 @@ function PageEditor({ draft, page, siteId, onDraft, reload }: { draft: Draft; pa
     return Object.fromEntries(entries);
   }, [siteId, page.blocks]);
   const siteName = draft.identity?.name || draft.brief.business_name;
-  const doc = useMemo(
-    () =>
-      themeCss.data
-        ? themedDocument(withImages(page.blocks, pictures.data ?? {}), themeCss.data, page.title, siteName, location.origin)
-        : previewDocument(page.blocks, draft.design, page.title),
-    [page, draft.design, themeCss.data, siteName, pictures.data],
-  );
+  // One document once the stylesheet and the images are here (each new
+  // srcdoc reloads the frame); the palette-only one if the stylesheet
+  // cannot be had.
+  const doc = useMemo(() => {
+    if (themeCss.data) {
+      if (pictures.loading && !pictures.data) return null;
+      return themedDocument(withImages(page.blocks, pictures.data ?? {}), themeCss.data, page.title, siteName, location.origin);
+    }
+    return themeCss.loading ? null : previewDocument(page.blocks, draft.design, page.title);
+  }, [page, draft.design, themeCss.data, themeCss.loading, siteName, pictures.data, pictures.loading]);
 
   const update = (change: (f: PageForm) => PageForm) => {
     setForm((old) => change(old));
@@ -429,7 +432,13 @@ function PageEditor({ draft, page, siteId, onDraft, reload }: { draft: Draft; pa
           >
             {dirty && <p className="mb-2 text-xs text-amber-800">The preview shows the saved page; save to see your changes.</p>}
             <div className={cx('mx-auto overflow-hidden rounded-lg ring-1 ring-slate-200 transition-[max-width]', device === 'phone' ? 'max-w-[390px]' : 'max-w-full')}>
-              <iframe title={`Preview of ${page.title}`} sandbox="" srcDoc={doc} className="block h-[70vh] w-full bg-white" />
+              {doc === null ? (
+                <div className="grid h-[70vh] place-items-center bg-white" aria-busy="true">
+                  <Spinner />
+                </div>
+              ) : (
+                <iframe title={`Preview of ${page.title}`} sandbox="" srcDoc={doc} className="block h-[70vh] w-full bg-white" />
+              )}
             </div>
           </Card>
         </div>
