@@ -14,23 +14,6 @@ pub const SEO_TITLE_MAX: usize = 60;
 /// Longest meta description, in characters.
 pub const META_DESCRIPTION_MAX: usize = 156;
 
-/// Escapes text for HTML content and attribute values outside block markup;
-/// block markup uses [`escape_text`] and [`escape_attribute`], as the editor does.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#039;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Escapes text the way the block editor writes rich text (the browser's
 /// HTML serialization of a text node: `&`, `<`, `>` and the no-break space
 /// as `&nbsp;`), so a page opened in the editor and saved unchanged comes

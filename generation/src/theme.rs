@@ -69,6 +69,15 @@ pub fn families(draft: &SiteDraft) -> (&'static Family, &'static Family) {
     )
 }
 
+/// The families to ship: the heading's, and the body's when it is another.
+fn distinct(heading: &'static Family, body: &'static Family) -> Vec<&'static Family> {
+    if heading.slug == body.slug {
+        vec![heading]
+    } else {
+        vec![heading, body]
+    }
+}
+
 /// Builds the theme for a draft.
 pub fn build(draft: &SiteDraft) -> Theme {
     let identity = identity_of(draft);
@@ -124,12 +133,7 @@ pub fn build(draft: &SiteDraft) -> Theme {
             NOT_FOUND_HTML.as_bytes().to_vec(),
         ),
     ];
-    let mut shipped = Vec::new();
-    for family in [heading, body] {
-        if shipped.contains(&family.slug) {
-            continue;
-        }
-        shipped.push(family.slug);
+    for family in distinct(heading, body) {
         for face in family.faces {
             files.push((
                 format!("assets/fonts/{}/{}", family.slug, face.file),
@@ -383,12 +387,7 @@ pub fn stylesheet(draft: &SiteDraft, font_url: impl Fn(&str, &str) -> String) ->
     let palette = &draft.design.palette;
     let (heading, body) = families(draft);
     let mut css = String::new();
-    let mut shipped = Vec::new();
-    for family in [heading, body] {
-        if shipped.contains(&family.slug) {
-            continue;
-        }
-        shipped.push(family.slug);
+    for family in distinct(heading, body) {
         for face in family.faces {
             css.push_str(&format!(
                 "@font-face {{ font-family: \"{}\"; font-weight: {}; font-style: normal; font-display: swap; src: url(\"{}\") format(\"woff2\"); }}\n",
@@ -400,38 +399,28 @@ pub fn stylesheet(draft: &SiteDraft, font_url: impl Fn(&str, &str) -> String) ->
     }
     let json = theme_json(palette, heading, body);
     css.push_str(":root {\n");
-    for colour in json["settings"]["color"]["palette"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        css.push_str(&format!(
-            "  --wp--preset--color--{}: {};\n",
-            colour["slug"].as_str().unwrap_or_default(),
-            colour["color"].as_str().unwrap_or_default()
-        ));
-    }
-    for size in json["settings"]["typography"]["fontSizes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        css.push_str(&format!(
-            "  --wp--preset--font-size--{}: {};\n",
-            size["slug"].as_str().unwrap_or_default(),
-            size["size"].as_str().unwrap_or_default()
-        ));
-    }
-    for space in json["settings"]["spacing"]["spacingSizes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        css.push_str(&format!(
-            "  --wp--preset--spacing--{}: {};\n",
-            space["slug"].as_str().unwrap_or_default(),
-            space["size"].as_str().unwrap_or_default()
-        ));
+    // Each preset as WordPress names its custom property.
+    let presets = [
+        ("color", &json["settings"]["color"]["palette"], "color"),
+        (
+            "font-size",
+            &json["settings"]["typography"]["fontSizes"],
+            "size",
+        ),
+        (
+            "spacing",
+            &json["settings"]["spacing"]["spacingSizes"],
+            "size",
+        ),
+    ];
+    for (kind, list, field) in presets {
+        for preset in list.as_array().into_iter().flatten() {
+            css.push_str(&format!(
+                "  --wp--preset--{kind}--{}: {};\n",
+                preset["slug"].as_str().unwrap_or_default(),
+                preset[field].as_str().unwrap_or_default()
+            ));
+        }
     }
     css.push_str(&format!(
         "  --wp--preset--font-family--heading: {};\n  --wp--preset--font-family--body: {};\n}}\n",

@@ -10,13 +10,13 @@ use std::process::Command;
 use std::sync::Arc;
 
 use gsw_generation::agents::Agents;
-use gsw_generation::blocks::render_page;
-use gsw_generation::draft::{
-    Brief, Item, Link, PageContent, PagePlan, Section, SectionKind, Sitemap,
-};
+use gsw_generation::draft::Brief;
 use gsw_generation::offline::OfflineEngine;
 use gsw_generation::orchestrator::generate_in_memory;
 use gsw_generation::provider::ModelRoutes;
+
+mod common;
+use common::hostile_page;
 
 const ROUND_TRIP: &str = r#"<?php
 // Just enough of WordPress to run its block parser and serializer.
@@ -77,49 +77,6 @@ fn briefs() -> Vec<Brief> {
         brief("Fjällräven Yoga Studio", "yoga studio", "Yoga in Malmö: vinyasa, yin and prenatal classes for beginners 🧘.", &["Sell class passes", "Grow the newsletter"]),
         brief("Hope Harbour", "charity", "A community foundation in Leeds running food banks and youth clubs.", &["Raise donations", "Recruit volunteers"]),
     ]
-}
-
-/// A page written to stress the renderer: every character that matters to HTML or block comments.
-fn hostile_page() -> String {
-    let plan = |slug: &str| PagePlan {
-        slug: slug.into(),
-        title: slug.into(),
-        parent: None,
-        purpose: String::new(),
-        sections: vec![],
-    };
-    let sitemap = Sitemap {
-        pages: vec![plan("home"), plan("contact")],
-        navigation: vec!["home".into()],
-    };
-    let nasty = "Tom & Jerry's <b>\"best\"</b> -- café --> <!-- wp:paragraph --> \\ \u{2028} 🍰";
-    let content = PageContent {
-        seo_title: nasty.into(),
-        meta_description: nasty.into(),
-        sections: SectionKind::ALL
-            .iter()
-            .map(|kind| Section {
-                kind: *kind,
-                heading: nasty.into(),
-                paragraphs: vec![nasty.into(), "plain".into()],
-                items: vec![
-                    Item {
-                        title: nasty.into(),
-                        text: nasty.into(),
-                    },
-                    Item {
-                        title: "b".into(),
-                        text: "c".into(),
-                    },
-                ],
-                link: Some(Link {
-                    label: nasty.into(),
-                    slug: "contact".into(),
-                }),
-            })
-            .collect(),
-    };
-    render_page("home", &content, &sitemap)
 }
 
 #[tokio::test]

@@ -16,14 +16,15 @@ use std::sync::Arc;
 
 use gsw_generation::agents::{Agents, ContentInput};
 use gsw_generation::blocks::render_page;
-use gsw_generation::draft::{
-    Brief, Item, Link, PageContent, PagePlan, Section, SectionKind, SiteDraft, Sitemap,
-};
+use gsw_generation::draft::{Brief, SiteDraft};
 use gsw_generation::offline::OfflineEngine;
 use gsw_generation::orchestrator::generate_in_memory;
 use gsw_generation::provider::ModelRoutes;
 use gsw_generation::theme;
 use serde_json::{json, Value};
+
+mod common;
+use common::hostile_page;
 
 fn web_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../web")
@@ -85,57 +86,6 @@ fn briefs() -> Vec<Brief> {
         brief("Pedal Works", "bicycle repair", "en", "Bike repairs and servicing in Utrecht, e-bikes welcome.", &["Book a service"]),
         brief("Hotel Zeezicht", "hotel", "nl", "Klein hotel aan zee in Zandvoort met twaalf kamers en ontbijt.", &["Meer directe boekingen"]),
     ]
-}
-
-/// A page written to stress the renderer: every section kind, and text with
-/// every character that matters to HTML, rich text or block comments.
-fn hostile_page() -> String {
-    let plan = |slug: &str, parent: Option<&str>| PagePlan {
-        slug: slug.into(),
-        title: slug.into(),
-        parent: parent.map(Into::into),
-        purpose: String::new(),
-        sections: vec![],
-    };
-    let sitemap = Sitemap {
-        pages: vec![
-            plan("home", None),
-            plan("contact", None),
-            plan("b", Some("home")),
-        ],
-        navigation: vec!["home".into()],
-    };
-    let nasty = "Tom & Jerry's <b>\"best\"</b> -- café --> <!-- wp:paragraph --> &amp; \\ \u{a0} \u{2028} 🍰";
-    let content = PageContent {
-        seo_title: nasty.into(),
-        meta_description: nasty.into(),
-        sections: SectionKind::ALL
-            .iter()
-            .map(|kind| Section {
-                kind: *kind,
-                heading: nasty.into(),
-                paragraphs: vec![
-                    nasty.into(),
-                    "Call +32 9 123 45 67 or write to a&b@example.org".into(),
-                ],
-                items: vec![
-                    Item {
-                        title: nasty.into(),
-                        text: nasty.into(),
-                    },
-                    Item {
-                        title: "b".into(),
-                        text: "c".into(),
-                    },
-                ],
-                link: Some(Link {
-                    label: nasty.into(),
-                    slug: "contact".into(),
-                }),
-            })
-            .collect(),
-    };
-    render_page("every-kind", &content, &sitemap)
 }
 
 /// Pages as the dashboard's regenerate button leaves them: the home page

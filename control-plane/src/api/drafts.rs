@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use gsw_generation::blocks::{render_page, META_DESCRIPTION_MAX, SEO_TITLE_MAX};
 use gsw_generation::draft::{DraftPage, Item, SiteDraft};
 use gsw_generation::{fonts, images, theme};
-use gsw_storage::DraftWrite;
+use gsw_storage::{DraftWrite, SiteDraftRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -24,6 +24,22 @@ use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
 use crate::state::AppState;
 use crate::validate::{self, text};
+
+/// The caller's draft of site `id`, read: its record (without the JSON) and
+/// the draft. 404 when the site is not theirs or has no draft yet.
+pub(crate) async fn owned_draft(
+    state: &AppState,
+    user: Uuid,
+    id: Uuid,
+) -> ApiResult<(SiteDraftRecord, SiteDraft)> {
+    let mut record = state
+        .store
+        .site_draft(user, id)
+        .await?
+        .ok_or(AppError::NotFound("draft"))?;
+    let draft = SiteDraft::from_stored(std::mem::take(&mut record.draft))?;
+    Ok((record, draft))
+}
 
 /// Routes for drafts.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -49,12 +65,7 @@ async fn draft_theme_css(
     user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<impl IntoResponse> {
-    let record = state
-        .store
-        .site_draft(user.id, id)
-        .await?
-        .ok_or(AppError::NotFound("draft"))?;
-    let draft = SiteDraft::from_stored(record.draft)?;
+    let (_, draft) = owned_draft(&state, user.id, id).await?;
     let prefix = format!("{}/fonts", gsw_protocol::API_PREFIX);
     let css = theme::stylesheet(&draft, |family, file| format!("{prefix}/{family}/{file}"));
     Ok((
@@ -80,12 +91,7 @@ async fn draft_image(
     user: AuthUser,
     ApiPath((id, file)): ApiPath<(Uuid, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    let record = state
-        .store
-        .site_draft(user.id, id)
-        .await?
-        .ok_or(AppError::NotFound("draft"))?;
-    let draft = SiteDraft::from_stored(record.draft)?;
+    let (_, draft) = owned_draft(&state, user.id, id).await?;
     let path = format!("images/{file}");
     let used = path == images::ICON_PATH
         || draft
@@ -333,12 +339,7 @@ async fn get_draft(
     user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<DraftView>> {
-    let record = state
-        .store
-        .site_draft(user.id, id)
-        .await?
-        .ok_or(AppError::NotFound("draft"))?;
-    let draft = SiteDraft::from_stored(record.draft)?;
+    let (record, draft) = owned_draft(&state, user.id, id).await?;
     Ok(Json(DraftView {
         site_id: record.site_id,
         job_id: record.job_id,

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::response::IntoResponse;
 use chrono::Utc;
-use gsw_generation::draft::{Brief, SiteDraft};
+use gsw_generation::draft::Brief;
 use gsw_generation::orchestrator::JobInput;
 use gsw_storage::{JobKind, JobRef, NewJob, NewSite, SiteStatus};
 use serde::Deserialize;
@@ -198,12 +198,7 @@ async fn regenerate(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<Regenerate>,
 ) -> ApiResult<impl IntoResponse> {
-    let record = state
-        .store
-        .site_draft(user.id, id)
-        .await?
-        .ok_or(AppError::NotFound("draft"))?;
-    let draft = SiteDraft::from_stored(record.draft)?;
+    let (_, draft) = super::drafts::owned_draft(&state, user.id, id).await?;
     let failed = draft.failed_pages.iter().any(|f| f.slug == body.page);
     match draft.pages.iter().find(|p| p.slug == body.page) {
         Some(page) => {

@@ -23,7 +23,92 @@ on_both_backends!(
     billing_shows_the_plan_and_this_periods_usage,
     style_preferences_reach_the_brief_and_the_design,
     dashboard_routes_are_documented,
+    the_preview_gets_the_themes_stylesheet_fonts_and_images,
 );
+
+/// What the editor's preview renders with: the generated theme's
+/// stylesheet, its fonts (public, readable from the preview's opaque
+/// origin) and the draft's images, only for the site's owner.
+async fn the_preview_gets_the_themes_stylesheet_fonts_and_images(app: TestApp) {
+    let ada = app.signed_up("ada@example.com").await;
+    let site = generated_site(&app, &ada).await;
+    let draft = get(&app, &ada, &format!("/sites/{site}/draft")).await;
+
+    let css = app
+        .api(
+            Method::GET,
+            &format!("/sites/{site}/draft/theme.css"),
+            Some(&ada.access),
+            None,
+        )
+        .await;
+    assert_eq!(css.status(), StatusCode::OK);
+    assert!(css.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    let css = css.text().await.unwrap();
+    let primary = draft["design"]["palette"]["primary"].as_str().unwrap();
+    assert!(
+        css.contains(&format!("--wp--preset--color--primary: {primary};")),
+        "{css}"
+    );
+    assert!(css.contains("--wp--preset--font-size--xx-large: clamp("));
+    assert!(css.contains("--wp--preset--spacing--40: "));
+    assert!(css.contains(".gsw-hero"), "the theme's section styles");
+
+    // Every font the stylesheet names is served, to any origin.
+    let fonts: Vec<&str> = css
+        .split("url(\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap())
+        .collect();
+    assert!(!fonts.is_empty(), "{css}");
+    for font in fonts {
+        let response = app.client.get(app.url(font)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{font}");
+        assert_eq!(response.headers()["content-type"], "font/woff2");
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        assert_eq!(&response.bytes().await.unwrap()[..4], b"wOF2");
+    }
+    let missing = app
+        .client
+        .get(app.url("/api/v1/fonts/inter/../../etc/passwd"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let missing = app
+        .api(Method::GET, "/fonts/no-such-family/x.woff2", None, None)
+        .await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    // The home page's hero image, as the deployment uploads it; only images
+    // the pages show, and only for the owner.
+    let image = format!("/sites/{site}/draft/images/hero-home.png");
+    let png = app.api(Method::GET, &image, Some(&ada.access), None).await;
+    assert_eq!(png.status(), StatusCode::OK);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert_eq!(&png.bytes().await.unwrap()[1..4], b"PNG");
+    for other in ["hero-nowhere.png", "item-x.php", "..%2Fsecret.png"] {
+        let response = app
+            .api(
+                Method::GET,
+                &format!("/sites/{site}/draft/images/{other}"),
+                Some(&ada.access),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{other}");
+    }
+    let bob = app.signed_up("bob@example.com").await;
+    for path in [image.clone(), format!("/sites/{site}/draft/theme.css")] {
+        let theirs = app.api(Method::GET, &path, Some(&bob.access), None).await;
+        assert_eq!(theirs.status(), StatusCode::NOT_FOUND, "{path}");
+        let anonymous = app.api(Method::GET, &path, None, None).await;
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+}
 
 async fn dashboard_routes_are_documented(app: TestApp) {
     let doc: Value = app
