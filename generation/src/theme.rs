@@ -358,7 +358,7 @@ body { -webkit-font-smoothing: antialiased; }
 .gsw-footer a { color: var(--wp--preset--color--base); }
 .gsw-footer h2 { color: var(--wp--preset--color--base); font-size: var(--wp--preset--font-size--large); margin: 0 0 0.5rem; }
 .gsw-footer p { margin: 0.25rem 0; font-size: var(--wp--preset--font-size--small); }
-.gsw-footer .gsw-footer-note { opacity: 0.85; margin-top: var(--wp--preset--spacing--40); }
+.gsw-footer .gsw-footer-note { opacity: 0.85; margin-top: var(--wp--preset--spacing--40); max-width: var(--wp--style--global--wide-size); }
 
 @media (max-width: 600px) {
   .gsw-header > .wp-block-group { gap: 0.5rem; }
@@ -656,8 +656,8 @@ fn footer_html(identity: &Identity) -> String {
 <div class="wp-block-columns alignwide">{columns}</div>
 <!-- /wp:columns -->
 
-<!-- wp:paragraph {{"align":"wide","className":"gsw-footer-note"}} -->
-<p class="alignwide gsw-footer-note">© {name}</p>
+<!-- wp:paragraph {{"className":"gsw-footer-note"}} -->
+<p class="gsw-footer-note">© {name}</p>
 <!-- /wp:paragraph --></footer>
 <!-- /wp:group -->
 "#,

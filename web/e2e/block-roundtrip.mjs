@@ -1,36 +1,64 @@
 // A page saved unchanged by the block editor comes back byte for byte.
 //
-//   node e2e/block-roundtrip.mjs pages.json
+//   node e2e/block-roundtrip.mjs pages.json [--editor EDITOR]
 //
 // pages.json is `[{"slug", "blocks", "site"?}]`. For each page this does what
-// the editor does on open and save, with the editor's own packages
-// (@wordpress/blocks and the core blocks of @wordpress/block-library) on a
-// happy-dom DOM: parse(), then serialize(). A page fails when any block
-// (inner blocks too) is invalid, valid only through a deprecation or a
-// built-in fix, or unregistered, or when the serialized page differs from
-// the input. A deprecation the editor applies to a block whose markup is
-// still valid (its `isEligible` asks for a migration, as for a post-date
-// block without its date binding) shows as a rewritten page. Prints a JSON
-// report and exits 1 on any failure, 2 on bad input or a broken install.
+// the editor does on open and save, with the editor's own code on a
+// happy-dom DOM: parse(), then serialize(). EDITOR says whose:
+//
+//   newest               @wordpress/blocks and @wordpress/block-library as
+//                        web/package.json pins them (the default)
+//   wordpress:DIR        the editor scripts a WordPress install ships
+//                        (DIR/wp-includes/js/dist, loaded in the order its
+//                        script loader would), e.g. Debian's 6.1 in
+//                        /usr/share/wordpress
+//   packages:DIR         the packages installed in DIR/node_modules, e.g.
+//                        e2e/wordpress-6.7 (the versions WordPress 6.7 ships)
+//
+// The JSON report lists, per page, blocks that are `invalid` (the editor
+// shows them as broken: unregistered, or content its save() does not
+// produce), blocks `migrated` (valid only through a deprecation or a
+// built-in fix, so the editor writes new markup for them), and pages
+// `rewritten` (serialize() after parse() differs from the input; a
+// deprecation whose `isEligible` asks to migrate markup that still
+// validates, as for a post-date block without its date binding, shows
+// here). Exits 1
+// when any list is not empty (the caller decides which ones matter for an
+// older editor), 2 on bad input or a broken install.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 import { Window } from 'happy-dom';
 
-const file = process.argv[2];
-if (!file) {
-  process.stderr.write('usage: node e2e/block-roundtrip.mjs PAGES.json\n');
+function fail(message) {
+  process.stderr.write(`${message}\n`);
   process.exit(2);
+}
+
+const args = process.argv.slice(2);
+let editor = 'newest';
+const editorAt = args.indexOf('--editor');
+if (editorAt >= 0) {
+  editor = args[editorAt + 1] ?? '';
+  args.splice(editorAt, 2);
+}
+if (!/^(newest|wordpress:.+|packages:.+)$/.test(editor)) {
+  fail(`--editor takes newest, wordpress:DIR or packages:DIR, not "${editor}"`);
+}
+const file = args[0];
+if (!file || args.length > 1) {
+  fail('usage: node e2e/block-roundtrip.mjs PAGES.json [--editor newest|wordpress:DIR|packages:DIR]');
 }
 let pages;
 try {
   pages = JSON.parse(readFileSync(file, 'utf8'));
   if (!Array.isArray(pages)) throw new Error('expected an array of {"slug", "blocks"}');
 } catch (error) {
-  process.stderr.write(`cannot read ${file}: ${error.message}\n`);
-  process.exit(2);
+  fail(`cannot read ${file}: ${error.message}`);
 }
 
 // The packages read browser globals when they load, so the DOM comes first.
@@ -95,25 +123,101 @@ for (const method of ['log', 'info', 'warn', 'error', 'group', 'groupCollapsed',
 // Two copies of a package that registers block hooks (a nested
 // @wordpress/block-editor, say) would apply each save hook twice and double
 // classes; package.json's overrides keep one copy of each.
-const wordpress = fileURLToPath(new URL('../node_modules/@wordpress', import.meta.url));
-const nested = readdirSync(wordpress).flatMap((name) =>
-  ['blocks', 'block-editor', 'hooks', 'element', 'rich-text']
-    .map((dup) => join(wordpress, name, 'node_modules/@wordpress', dup))
-    .filter((path) => existsSync(path)),
-);
-if (nested.length) {
-  process.stderr.write(
-    `more than one copy of the editor's packages: ${nested.join(', ')}; run \`npm ci\` in web/\n`,
+function singleCopies(nodeModules) {
+  const wordpress = join(nodeModules, '@wordpress');
+  if (!existsSync(wordpress)) {
+    fail(`the editor's packages are not installed in ${nodeModules}: run \`npm ci\` there`);
+  }
+  const nested = readdirSync(wordpress).flatMap((name) =>
+    ['blocks', 'block-editor', 'hooks', 'element', 'rich-text']
+      .map((dup) => join(wordpress, name, 'node_modules/@wordpress', dup))
+      .filter((path) => existsSync(path)),
   );
-  process.exit(2);
+  if (nested.length) {
+    fail(`more than one copy of the editor's packages: ${nested.join(', ')}; run \`npm ci\``);
+  }
 }
 
 // The packages' ES module builds import JSON the way bundlers do, which
 // Node refuses; their CommonJS builds load as they are.
-const require = createRequire(import.meta.url);
-const blocks = require('@wordpress/blocks');
-const { registerCoreBlocks } = require('@wordpress/block-library');
-registerCoreBlocks();
+function fromPackages(dir) {
+  singleCopies(join(dir, 'node_modules'));
+  const require = createRequire(join(dir, 'package.json'));
+  const blocks = require('@wordpress/blocks');
+  const { registerCoreBlocks } = require('@wordpress/block-library');
+  return { blocks, registerCoreBlocks };
+}
+
+// Vendor scripts WordPress registers itself (not in its packages' list),
+// with what each needs first.
+const VENDOR = {
+  react: [],
+  'react-dom': ['react'],
+  lodash: [],
+  moment: [],
+  'regenerator-runtime': [],
+  'wp-polyfill': ['regenerator-runtime'],
+};
+
+// The editor as a WordPress install ships it: its dist scripts, each after
+// the scripts it depends on (as its script loader orders them), run as
+// plain scripts on the page's globals.
+function fromWordPress(root) {
+  const list = join(root, 'wp-includes/assets/script-loader-packages.php');
+  if (!existsSync(list)) fail(`${root} is not a WordPress folder (no ${list})`);
+  let packages;
+  try {
+    packages = JSON.parse(
+      execFileSync('php', ['-r', `echo json_encode(include $argv[1]);`, list], { encoding: 'utf8' }),
+    );
+  } catch (error) {
+    fail(`cannot read ${list} with php: ${error.message}`);
+  }
+  const order = [];
+  const seen = new Set();
+  const visit = (handle) => {
+    if (seen.has(handle)) return;
+    seen.add(handle);
+    let path;
+    let needs;
+    if (handle in VENDOR) {
+      path = join(root, 'wp-includes/js/dist/vendor', `${handle}.js`);
+      needs = VENDOR[handle];
+    } else {
+      const name = handle.replace(/^wp-/, '');
+      const entry = packages[`${name}.js`];
+      if (!entry) fail(`${root} has no script ${handle}`);
+      path = join(root, 'wp-includes/js/dist', `${name}.js`);
+      needs = entry.dependencies;
+    }
+    needs.forEach(visit);
+    order.push(path);
+  };
+  visit('wp-block-library');
+  for (const path of order) {
+    vm.runInThisContext(readFileSync(path, 'utf8'), { filename: path });
+    // What WordPress prints after its vendor scripts: lodash under its own
+    // name, and the UMD globals where the packages read them (`window.X`).
+    if (path.endsWith('/lodash.js')) window.lodash = globalThis._.noConflict();
+    for (const name of ['React', 'ReactDOM', 'moment', 'regeneratorRuntime']) {
+      if (globalThis[name] && !window[name]) window[name] = globalThis[name];
+    }
+  }
+  const { blocks, blockLibrary } = window.wp;
+  return { blocks, registerCoreBlocks: blockLibrary.registerCoreBlocks };
+}
+
+const web = fileURLToPath(new URL('..', import.meta.url));
+let loaded;
+if (editor === 'newest') {
+  loaded = fromPackages(web);
+} else if (editor.startsWith('packages:')) {
+  loaded = fromPackages(resolve(web, editor.slice('packages:'.length)));
+} else {
+  loaded = fromWordPress(resolve(editor.slice('wordpress:'.length)));
+}
+const { blocks } = loaded;
+loaded.registerCoreBlocks();
 
 // The validator's own words, less its closing dump of the block type.
 function issues(block) {
@@ -129,19 +233,23 @@ function issues(block) {
     });
 }
 
-// Why a parsed block would not be saved back as it is, or null.
+// Why a parsed block would not be saved back as it is, or null: `invalid`
+// when the editor shows it as broken (unregistered, or content its save()
+// does not produce, so the user is asked to recover it), `migrated` when it
+// opens fine only through a deprecation or a built-in fix, so the editor
+// would write new markup for it.
 function problem(block) {
   if (block.name === 'core/missing' || block.name === 'core/freeform') {
-    return `${block.name} (not a registered block, or HTML outside any block)`;
+    return ['invalid', `${block.name} (not a registered block, or HTML outside any block)`];
   }
   if (!block.isValid) {
-    return `invalid: ${issues(block).join('; ') || 'content differs from save()'}`;
+    return ['invalid', issues(block).join('; ') || 'content differs from save()'];
   }
   // A block that validated only through a deprecation or a built-in fix has
   // new attributes whose save() output is not what the page holds.
   const [validNow] = blocks.validateBlock(block);
   if (!validNow) {
-    return 'valid only through a deprecation or a built-in fix: the editor would save it differently';
+    return ['migrated', 'valid only through a deprecation or a built-in fix: the editor would save it differently'];
   }
   return null;
 }
@@ -161,9 +269,9 @@ function check(list, path, found) {
     found.count += 1;
     const issue = problem(block);
     if (issue) {
-      found.invalid.push({
+      found[issue[0]].push({
         block: where,
-        problem: issue,
+        problem: issue[1],
         page: block.originalContent,
         editor: saveContent(block),
       });
@@ -183,15 +291,15 @@ function firstDifference(expected, actual) {
   return null;
 }
 
-const report = { pages: pages.length, blocks: 0, invalid: [], rewritten: [] };
+const report = { editor, pages: pages.length, blocks: 0, invalid: [], migrated: [], rewritten: [] };
 for (const page of pages) {
   const name = page.site ? `${page.site}/${page.slug}` : page.slug;
   const parsed = blocks.parse(page.blocks);
-  const found = { count: 0, invalid: [] };
+  const found = { count: 0, invalid: [], migrated: [] };
   check(parsed, '', found);
   report.blocks += found.count;
-  if (found.invalid.length) {
-    report.invalid.push({ page: name, blocks: found.invalid });
+  for (const kind of ['invalid', 'migrated']) {
+    if (found[kind].length) report[kind].push({ page: name, blocks: found[kind] });
   }
   const saved = blocks.serialize(parsed);
   if (saved !== page.blocks) {
@@ -199,4 +307,4 @@ for (const page of pages) {
   }
 }
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-process.exit(report.invalid.length || report.rewritten.length ? 1 : 0);
+process.exit(report.invalid.length || report.migrated.length || report.rewritten.length ? 1 : 0);
