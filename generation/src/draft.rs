@@ -297,6 +297,10 @@ pub struct SiteDraft {
     /// Pages that failed even after a retry; the rest of the site is complete.
     #[serde(default)]
     pub failed_pages: Vec<PageFailure>,
+    /// The stock photos its pages show in place of drawn images (none
+    /// without a photo provider's key).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<crate::photos::Photo>,
 }
 
 /// A stored draft that no longer reads as a [`SiteDraft`]: a bug or a

@@ -26,6 +26,7 @@ use crate::blocks::render_page;
 use crate::draft::{
     Brief, Design, DraftPage, PageContent, PageFailure, PagePlan, PluginPlan, SiteDraft, Sitemap,
 };
+use crate::photos::{self, Photo, PhotoSource};
 use crate::provider::{ModelError, Stage};
 
 /// What a generation job works from (the job row's `input`).
@@ -105,6 +106,8 @@ pub struct Orchestrator {
     pub agents: Agents,
     /// Pages written at once.
     pub page_concurrency: usize,
+    /// Where stock photos come from; `None`: every picture is drawn.
+    pub photos: Option<Arc<dyn PhotoSource>>,
 }
 
 /// Tries a page gets before it is reported as failed.
@@ -232,6 +235,9 @@ impl Orchestrator {
         let (design, pages) = tokio::join!(design, pages);
         let design = design?;
         let (written, failed_pages) = pages?;
+        let photos = self
+            .choose_photos(job, brief, &sitemap, &written, &stored, progress)
+            .await?;
 
         let plugins: PluginPlan = match stored.get("plugins") {
             Some(plan) => plan,
@@ -255,7 +261,52 @@ impl Orchestrator {
             written,
             plugins,
             failed_pages,
+            photos,
         ))
+    }
+
+    /// The stock photos for the pages' pictures, when a photo source is
+    /// set: searched once and stored as the `photos` stage, so a resumed
+    /// job does not search again. A picture without a photo keeps its
+    /// drawn image; nothing here fails the job (only losing the lease or
+    /// the store does).
+    async fn choose_photos<E: JobEventSink>(
+        &self,
+        job: JobRef,
+        brief: &Brief,
+        sitemap: &Sitemap,
+        written: &HashMap<String, PageContent>,
+        stored: &StoredStages,
+        progress: &Progress<E>,
+    ) -> Result<Vec<Photo>, GenerationError> {
+        if let Some(photos) = stored.get::<Vec<Photo>>("photos") {
+            return Ok(photos);
+        }
+        let Some(source) = &self.photos else {
+            return Ok(Vec::new());
+        };
+        let wanted = photos::wanted(brief, sitemap, |slug| written.get(slug));
+        progress
+            .report(
+                86,
+                "photos",
+                &format!("searching {} for {} pictures", source.name(), wanted.len()),
+            )
+            .await?;
+        let chosen = source.choose(&wanted).await;
+        self.save(job, "photos", &chosen).await?;
+        progress
+            .report(
+                87,
+                "photos",
+                &format!(
+                    "chose {} photos; {} pictures stay drawn",
+                    chosen.len(),
+                    wanted.len() - chosen.len().min(wanted.len())
+                ),
+            )
+            .await?;
+        Ok(chosen)
     }
 
     /// Writes every page of the sitemap, `page_concurrency` at once: the
@@ -436,7 +487,7 @@ impl Orchestrator {
         page.variant = variant;
         page.seo_title = page.content.seo_title.clone();
         page.meta_description = page.content.meta_description.clone();
-        page.blocks = render_page(&page.slug, &page.content, &draft.sitemap);
+        page.blocks = render_page(&page.slug, &page.content, &draft.sitemap, &draft.photos);
         progress
             .report(90, "saving", &format!("rewrote {what}"))
             .await?;
@@ -477,7 +528,7 @@ impl Orchestrator {
             path: draft.sitemap.path(&plan.slug),
             seo_title: content.seo_title.clone(),
             meta_description: content.meta_description.clone(),
-            blocks: render_page(&plan.slug, &content, &draft.sitemap),
+            blocks: render_page(&plan.slug, &content, &draft.sitemap, &draft.photos),
             content,
             variant: 0,
         };
@@ -498,7 +549,7 @@ impl Orchestrator {
 }
 
 /// The stage outputs a job stored before it stopped, by key ("plan",
-/// "design", "page:{slug}", "plugins").
+/// "design", "page:{slug}", "photos", "plugins").
 struct StoredStages(HashMap<String, Value>);
 
 impl StoredStages {
@@ -530,6 +581,7 @@ pub fn assemble(
     mut written: HashMap<String, PageContent>,
     plugins: PluginPlan,
     failed_pages: Vec<PageFailure>,
+    photos: Vec<Photo>,
 ) -> SiteDraft {
     let pages = sitemap
         .pages
@@ -543,7 +595,7 @@ pub fn assemble(
                 path: sitemap.path(&plan.slug),
                 seo_title: content.seo_title.clone(),
                 meta_description: content.meta_description.clone(),
-                blocks: render_page(&plan.slug, &content, &sitemap),
+                blocks: render_page(&plan.slug, &content, &sitemap, &photos),
                 content,
                 variant: 0,
             })
@@ -557,6 +609,7 @@ pub fn assemble(
         pages,
         plugins,
         failed_pages,
+        photos,
     }
 }
 
@@ -614,5 +667,6 @@ pub async fn generate_in_memory(
         written,
         plugins,
         failed_pages,
+        Vec::new(),
     ))
 }
