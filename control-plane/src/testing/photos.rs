@@ -160,18 +160,18 @@ fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
     }
 }
 
-/// The query parameters both searches share, checked as the real APIs do.
-fn search_params(api: Api, query: &HashMap<String, String>) -> Result<(String, usize), Response> {
+/// The query parameters both searches share, checked as the real APIs do:
+/// the search text, and the page size; or why the request is bad (400).
+fn search_params(
+    api: Api,
+    query: &HashMap<String, String>,
+) -> Result<(String, usize), &'static str> {
     let text = query.get("query").map(|q| q.trim()).unwrap_or_default();
     if text.is_empty() {
-        return Err(error(
-            api,
-            StatusCode::BAD_REQUEST,
-            match api {
-                Api::Pexels => "Bad Request: query is required",
-                Api::Unsplash => "query is missing",
-            },
-        ));
+        return Err(match api {
+            Api::Pexels => "Bad Request: query is required",
+            Api::Unsplash => "query is missing",
+        });
     }
     if let Some(orientation) = query.get("orientation") {
         let known = match api {
@@ -179,11 +179,7 @@ fn search_params(api: Api, query: &HashMap<String, String>) -> Result<(String, u
             Api::Unsplash => ["landscape", "portrait", "squarish"].as_slice(),
         };
         if !known.contains(&orientation.as_str()) {
-            return Err(error(
-                api,
-                StatusCode::BAD_REQUEST,
-                "Bad Request: orientation is invalid",
-            ));
+            return Err("Bad Request: orientation is invalid");
         }
     }
     let most = match api {
@@ -194,13 +190,7 @@ fn search_params(api: Api, query: &HashMap<String, String>) -> Result<(String, u
         None => 15.min(most),
         Some(n) => match n.parse::<usize>() {
             Ok(n) if (1..=most).contains(&n) => n,
-            _ => {
-                return Err(error(
-                    api,
-                    StatusCode::BAD_REQUEST,
-                    "Bad Request: per_page is invalid",
-                ))
-            }
+            _ => return Err("Bad Request: per_page is invalid"),
         },
     };
     Ok((text.to_owned(), per_page))
@@ -228,7 +218,7 @@ async fn pexels_search(
     }
     let (_, per_page) = match search_params(Api::Pexels, &query) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err(why) => return error(Api::Pexels, StatusCode::BAD_REQUEST, why),
     };
     let fake = shared.fake.lock().unwrap();
     let photos: Vec<Value> = fake
@@ -291,7 +281,7 @@ async fn unsplash_search(
     }
     let (_, per_page) = match search_params(Api::Unsplash, &query) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err(why) => return error(Api::Unsplash, StatusCode::BAD_REQUEST, why),
     };
     let fake = shared.fake.lock().unwrap();
     let results: Vec<Value> = fake
