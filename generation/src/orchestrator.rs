@@ -670,3 +670,93 @@ pub async fn generate_in_memory(
         Vec::new(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::offline::OfflineEngine;
+    use crate::provider::ModelRoutes;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Counts its searches and finds one photo per slot.
+    #[derive(Default)]
+    struct CountingSource(AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl PhotoSource for CountingSource {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+        async fn choose(&self, wanted: &[photos::PhotoWanted]) -> Vec<Photo> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            wanted
+                .iter()
+                .take(1)
+                .map(|w| Photo {
+                    slot: w.slot.clone(),
+                    provider: crate::draft::PhotoProvider::Unsplash,
+                    id: "p1".into(),
+                    image_url: "https://images.unsplash.com/photo-1".into(),
+                    file: None,
+                    alt: w.title.clone(),
+                    photographer: "A".into(),
+                    photographer_url: "https://unsplash.com/@a".into(),
+                    provider_url: "https://unsplash.com/".into(),
+                })
+                .collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resumed_job_takes_its_photos_from_the_stored_stage_without_searching() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store: Arc<dyn Store> = Arc::from(gsw_storage::connect(&url).await.unwrap());
+        let source = Arc::new(CountingSource::default());
+        let orchestrator = Orchestrator {
+            store: store.clone(),
+            agents: Agents {
+                provider: Arc::new(OfflineEngine),
+                routes: ModelRoutes {
+                    small: "s".into(),
+                    large: "l".into(),
+                },
+            },
+            page_concurrency: 2,
+            photos: Some(source.clone()),
+        };
+        let job = JobRef {
+            job_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+        };
+        let progress = Progress {
+            store,
+            events: (),
+            job,
+            worker: "w".into(),
+        };
+        let brief = Brief {
+            business_name: "Velo".into(),
+            business_type: "bicycle repair".into(),
+            ..Default::default()
+        };
+        let sitemap = orchestrator.agents.plan(&brief).await.unwrap().output;
+        let stored_photo = CountingSource::default()
+            .choose(&[photos::PhotoWanted {
+                slot: "images/hero-home.png".into(),
+                query: "q".into(),
+                title: "Stored".into(),
+            }])
+            .await;
+        let stored = StoredStages(HashMap::from([(
+            "photos".to_owned(),
+            serde_json::to_value(&stored_photo).unwrap(),
+        )]));
+        let chosen = orchestrator
+            .choose_photos(job, &brief, &sitemap, &HashMap::new(), &stored, &progress)
+            .await
+            .unwrap();
+        assert_eq!(chosen, stored_photo);
+        assert_eq!(source.0.load(Ordering::SeqCst), 0, "no search on resume");
+    }
+}

@@ -100,6 +100,14 @@ impl FakePhotoApi {
         });
     }
 
+    /// Serves other bytes for photo `id` from now on (a provider whose image changed).
+    pub fn replace(&self, id: &str, bytes: Vec<u8>) {
+        let mut fake = self.fake.lock().unwrap();
+        if let Some(photo) = fake.photos.iter_mut().find(|p| p.id == id) {
+            photo.bytes = bytes;
+        }
+    }
+
     /// Answers the next API requests with these statuses.
     pub fn fail_next(&self, statuses: &[u16]) {
         self.fake

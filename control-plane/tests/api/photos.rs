@@ -221,6 +221,18 @@ async fn a_pexels_key_puts_downloaded_photos_with_credit_in_the_site() {
         .cloned()
         .unwrap();
     assert_eq!(shipped["sha256"], hex(&photos[0]));
+
+    // Fetched again but no longer the recorded bytes: refused, never shown or shipped.
+    std::fs::remove_dir_all(app.settings.data_dir.join("photos")).unwrap();
+    fake.replace("1001", jpeg(64, 40, "another photo"));
+    let response = preview("hero-home.jpg").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let changed = deploy(&app, &ada, &site_id).await;
+    assert!(changed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["path"] != "images/hero-home.jpg"));
 }
 
 #[tokio::test]
