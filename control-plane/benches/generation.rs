@@ -166,6 +166,7 @@ async fn orchestrated(
             },
         },
         page_concurrency: 8,
+        photos: None,
     };
     let progress = Progress {
         store: store.clone(),

@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::events::JobEvents;
+use crate::photos::PhotoLibrary;
 use crate::queue::memory::MemoryQueue;
 use crate::queue::redis::RedisQueue;
 use crate::queue::worker::Worker;
@@ -93,9 +94,11 @@ impl Generation {
             ),
             None => Arc::new(MemoryQueue::default()),
         };
+        let photos = PhotoLibrary::from_settings(settings)?;
         tracing::info!(
             provider = provider.name(),
             queue = queue.name(),
+            photos = gsw_generation::photos::PhotoSource::name(&photos),
             "generation ready"
         );
         let orchestrator = Orchestrator {
@@ -108,6 +111,9 @@ impl Generation {
                 },
             },
             page_concurrency: settings.generation_page_concurrency,
+            photos: photos
+                .enabled()
+                .then(|| Arc::new(photos) as Arc<dyn gsw_generation::photos::PhotoSource>),
         };
         Ok(Self {
             store,

@@ -14,6 +14,7 @@ pub mod fleet;
 pub mod generation;
 pub mod http;
 pub mod metrics;
+pub mod photos;
 pub mod plugins;
 pub mod queue;
 pub mod server;

@@ -158,6 +158,32 @@ pub struct Settings {
     /// Bytes of plugin zips kept in `data_dir/plugin-zips`; the least
     /// recently used go first.
     pub plugin_cache_max_bytes: u64,
+    /// Pexels API key; set, generation chooses Pexels photos for the
+    /// pages' pictures (downloaded and shipped with the site).
+    pub pexels_api_key: Option<Secret>,
+    pub pexels_api_key_file: Option<PathBuf>,
+    /// Base URL of the Pexels API.
+    pub pexels_base_url: String,
+    /// The only origin Pexels photos are downloaded from.
+    pub pexels_image_url: String,
+    /// Unsplash access key; set (and no Pexels key), generation chooses
+    /// Unsplash photos, shown from Unsplash's servers as its API
+    /// guidelines require.
+    pub unsplash_access_key: Option<Secret>,
+    pub unsplash_access_key_file: Option<PathBuf>,
+    /// Base URL of the Unsplash API.
+    pub unsplash_base_url: String,
+    /// The only origin hotlinked Unsplash photos may come from.
+    pub unsplash_image_url: String,
+    /// The application name in Unsplash credit links (`utm_source`).
+    pub unsplash_app_name: String,
+    /// Longest one photo search or download may take.
+    pub photo_timeout_secs: u64,
+    /// Largest photo downloaded, in bytes.
+    pub photo_max_bytes: u64,
+    /// Bytes of downloaded photos kept in `data_dir/photos`; the least
+    /// recently used go first (a photo gone is fetched again).
+    pub photo_cache_max_bytes: u64,
 }
 
 impl Default for Settings {
@@ -217,6 +243,18 @@ impl Default for Settings {
             plugin_directory_timeout_secs: 10,
             plugin_zip_max_bytes: 64 * 1024 * 1024,
             plugin_cache_max_bytes: 1024 * 1024 * 1024,
+            pexels_api_key: None,
+            pexels_api_key_file: None,
+            pexels_base_url: "https://api.pexels.com".into(),
+            pexels_image_url: "https://images.pexels.com".into(),
+            unsplash_access_key: None,
+            unsplash_access_key_file: None,
+            unsplash_base_url: "https://api.unsplash.com".into(),
+            unsplash_image_url: "https://images.unsplash.com".into(),
+            unsplash_app_name: "gswstudio".into(),
+            photo_timeout_secs: 10,
+            photo_max_bytes: 8 * 1024 * 1024,
+            photo_cache_max_bytes: 1024 * 1024 * 1024,
         }
     }
 }
@@ -281,6 +319,16 @@ impl Settings {
                 "anthropic_api_key",
                 &mut self.anthropic_api_key,
                 &self.anthropic_api_key_file,
+            ),
+            (
+                "pexels_api_key",
+                &mut self.pexels_api_key,
+                &self.pexels_api_key_file,
+            ),
+            (
+                "unsplash_access_key",
+                &mut self.unsplash_access_key,
+                &self.unsplash_access_key_file,
             ),
         ];
         for (name, value, file) in slots {
@@ -350,6 +398,29 @@ impl Settings {
         }
         if self.plugin_directory_timeout_secs == 0 || self.plugin_zip_max_bytes == 0 {
             bail!("plugin_directory_timeout_secs and plugin_zip_max_bytes must be positive");
+        }
+        for (name, url) in [
+            ("pexels_base_url", &self.pexels_base_url),
+            ("pexels_image_url", &self.pexels_image_url),
+            ("unsplash_base_url", &self.unsplash_base_url),
+            ("unsplash_image_url", &self.unsplash_image_url),
+        ] {
+            let parsed =
+                url::Url::parse(url).with_context(|| format!("{name} {url:?} is not a URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                bail!("{name} must be an https:// URL");
+            }
+        }
+        if self.photo_timeout_secs == 0 || self.photo_max_bytes == 0 {
+            bail!("photo_timeout_secs and photo_max_bytes must be positive");
+        }
+        if self.unsplash_app_name.is_empty()
+            || !self
+                .unsplash_app_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            bail!("unsplash_app_name must be letters, digits, '_' or '-'");
         }
         if self.anthropic_max_attempts == 0 {
             bail!("anthropic_max_attempts must be at least 1");

@@ -10,6 +10,7 @@ use crate::auth::ratelimit::RateLimiter;
 use crate::auth::tokens::TokenIssuer;
 use crate::fleet::Fleet;
 use crate::metrics::HttpMetrics;
+use crate::photos::PhotoLibrary;
 use crate::plugins::PluginDirectory;
 use crate::settings::Settings;
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub fleet: Arc<Fleet>,
     /// Where a draft's planned plugins come from.
     pub plugins: Arc<PluginDirectory>,
+    /// Where a draft's downloaded stock photos' bytes come from.
+    pub photos: Arc<PhotoLibrary>,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
             client_limiter: Arc::new(RateLimiter::new(settings.login_limit_per_client)),
             metrics: Arc::new(HttpMetrics::default()),
             plugins: Arc::new(PluginDirectory::from_settings(&settings)?),
+            photos: Arc::new(PhotoLibrary::from_settings(&settings)?),
             settings: Arc::new(settings),
             store,
             fleet,

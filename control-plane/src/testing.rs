@@ -3,6 +3,7 @@
 //! end-to-end tests.
 
 pub mod directory;
+pub mod photos;
 
 use std::sync::Arc;
 

@@ -28,9 +28,11 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/dashboard.rs"));
 }
 
-/// The dashboard's content security policy.
+/// The dashboard's content security policy. Unsplash's image host is
+/// allowed for the preview of hotlinked stock photos (the preview's frame
+/// inherits this policy).
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+img-src 'self' data: https://images.unsplash.com; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
 form-action 'self'; object-src 'none'";
 
 /// Shown when the binary was built without `web/dist`.

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::draft::{Item, PageContent, Section, SectionKind, Sitemap};
 use crate::identity;
 use crate::images::{self, MEDIA_PREFIX};
+use crate::photos::{self, Photo};
 
 /// Longest SEO title, in characters.
 pub const SEO_TITLE_MAX: usize = 60;
@@ -193,7 +194,7 @@ fn linked_heading(level: u8, text: &str, slug: &str) -> String {
 
 /// A grid of items; an item named like one of the site's sub-pages (a
 /// service with a page of its own) links to it from its heading.
-fn columns(items: &[Item], sitemap: &Sitemap) -> String {
+fn columns(items: &[Item], sitemap: &Sitemap, photos: &[Photo]) -> String {
     let columns: Vec<String> = items
         .iter()
         .map(|item| {
@@ -204,15 +205,17 @@ fn columns(items: &[Item], sitemap: &Sitemap) -> String {
                 Some(page) => linked_heading(3, &item.title, &page.slug),
                 None => heading(3, &item.title),
             };
+            let slot = images::item_path(&item.title);
             block(
                 "column",
                 &[],
                 &format!(
                     "<div class=\"wp-block-column\">{}\n\n{}\n\n{}</div>",
                     image(
-                        &images::item_path(&item.title),
+                        &slot,
                         &item.title,
-                        "gsw-item-image"
+                        "gsw-item-image",
+                        photos::for_slot(photos, &slot)
                     ),
                     title,
                     paragraph(&item.text)
@@ -264,9 +267,16 @@ fn steps(items: &[Item]) -> String {
     )
 }
 
-/// An image block showing a generated image (`images::render` draws it; the
-/// connector uploads it and writes in its URL and attachment ID).
-fn image(path: &str, alt: &str, class: &str) -> String {
+/// An image block showing the picture of `slot`: the stock photo chosen for
+/// it, with its alt text and the credit its provider asks for as the
+/// caption, or else the drawn image (`images::render` draws it) with `alt`.
+/// The connector uploads a bundled picture and writes in its URL and
+/// attachment ID; a hotlinked photo's URL stays as it is.
+fn image(slot: &str, alt: &str, class: &str, photo: Option<&Photo>) -> String {
+    let (src, alt, caption) = match photo {
+        Some(photo) => (photo.src(), photo.alt.as_str(), credit(photo)),
+        None => (format!("{MEDIA_PREFIX}{slot}"), alt, String::new()),
+    };
     block(
         "image",
         &[
@@ -275,26 +285,50 @@ fn image(path: &str, alt: &str, class: &str) -> String {
             ("className", json!(class)),
         ],
         &format!(
-            "<figure class=\"wp-block-image size-large {}\"><img src=\"{}\" alt=\"{}\"/></figure>",
+            "<figure class=\"wp-block-image size-large {}\"><img src=\"{}\" alt=\"{}\"/>{caption}</figure>",
             escape_attribute(class),
-            escape_attribute(&format!("{MEDIA_PREFIX}{path}")),
+            escape_attribute(&src),
             escape_attribute(alt)
         ),
     )
 }
 
+/// The image block's caption crediting a photo as its provider asks:
+/// "Photo by <photographer> on <provider>", both linked.
+fn credit(photo: &Photo) -> String {
+    format!(
+        "<figcaption class=\"wp-element-caption\">Photo by <a href=\"{}\">{}</a> on <a href=\"{}\">{}</a></figcaption>",
+        escape_attribute(&photo.photographer_url),
+        escape_text(&photo.photographer),
+        escape_attribute(&photo.provider_url),
+        escape_text(photo.provider.label())
+    )
+}
+
 /// Renders one page's content to block markup. Internal links resolve
 /// through the sitemap; a link to an unknown page is dropped, not guessed.
-/// The hero gets the page's hero image, features items theirs.
-pub fn render_page(slug: &str, content: &PageContent, sitemap: &Sitemap) -> String {
+/// The hero gets the page's hero image, features items theirs: the stock
+/// photo `photos` has for the slot, or the drawn one.
+pub fn render_page(
+    slug: &str,
+    content: &PageContent,
+    sitemap: &Sitemap,
+    photos: &[Photo],
+) -> String {
     let mut out = Vec::with_capacity(content.sections.len());
     for (index, section) in content.sections.iter().enumerate() {
-        out.push(render_section(slug, index, section, sitemap));
+        out.push(render_section(slug, index, section, sitemap, photos));
     }
     out.join("\n\n")
 }
 
-fn render_section(slug: &str, index: usize, section: &Section, sitemap: &Sitemap) -> String {
+fn render_section(
+    slug: &str,
+    index: usize,
+    section: &Section,
+    sitemap: &Sitemap,
+    photos: &[Photo],
+) -> String {
     let level = if section.kind == SectionKind::Hero {
         1
     } else {
@@ -315,7 +349,7 @@ fn render_section(slug: &str, index: usize, section: &Section, sitemap: &Sitemap
                     children.push(paragraph(&item.text));
                 }
             }
-            _ => children.push(columns(&section.items, sitemap)),
+            _ => children.push(columns(&section.items, sitemap, photos)),
         }
     }
     if let Some(link) = &section.link {
@@ -324,10 +358,12 @@ fn render_section(slug: &str, index: usize, section: &Section, sitemap: &Sitemap
         }
     }
     if section.kind == SectionKind::Hero {
+        let slot = images::hero_path(slug);
         children.push(image(
-            &images::hero_path(slug),
+            &slot,
             &section.heading,
             "gsw-hero-image",
+            photos::for_slot(photos, &slot),
         ));
     }
     let class = format!(
@@ -468,7 +504,7 @@ mod tests {
                 }),
             }],
         };
-        let html = render_page("home", &content, &sitemap());
+        let html = render_page("home", &content, &sitemap(), &[]);
         assert!(html.contains("Fish &amp; Chips &lt;script&gt;"), "{html}");
         assert!(!html.contains("<script>"));
         assert!(

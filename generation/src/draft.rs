@@ -282,6 +282,50 @@ pub struct Identity {
     pub hours: Vec<OpeningHoursSpec>,
 }
 
+/// Who the photo comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PhotoProvider {
+    Pexels,
+    Unsplash,
+}
+
+/// A downloaded photo's bytes, shipped in the bundle as a media item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PhotoFile {
+    /// Bundle path, named like the slot with the type's extension
+    /// (`images/hero-home.jpg`).
+    pub path: String,
+    /// Lowercase hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// `image/jpeg`, `image/png` or `image/webp`, read from the bytes.
+    pub content_type: String,
+}
+
+/// A stock photo chosen for one picture slot of the site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Photo {
+    /// The drawn image's path it stands in for (`images/hero-home.png`).
+    pub slot: String,
+    pub provider: PhotoProvider,
+    /// The provider's id of the photo.
+    pub id: String,
+    /// The image's URL at the provider: where the bytes were downloaded
+    /// from, or, for a hotlinked photo, the `src` the page shows.
+    pub image_url: String,
+    /// The downloaded bytes; absent for a hotlinked photo (Unsplash's API
+    /// guidelines ask that its images be shown from its own servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PhotoFile>,
+    /// Alt text: the provider's description, else the slot's title.
+    pub alt: String,
+    pub photographer: String,
+    /// The photographer's page (with the referral parameters the provider asks for).
+    pub photographer_url: String,
+    /// The provider's link in the credit (with the referral parameters the provider asks for).
+    pub provider_url: String,
+}
+
 /// A complete, editable site draft: what a later step turns into a bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SiteDraft {
@@ -297,6 +341,10 @@ pub struct SiteDraft {
     /// Pages that failed even after a retry; the rest of the site is complete.
     #[serde(default)]
     pub failed_pages: Vec<PageFailure>,
+    /// The stock photos its pages show in place of drawn images (none
+    /// without a photo provider's key).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<Photo>,
 }
 
 /// A stored draft that no longer reads as a [`SiteDraft`]: a bug or a

@@ -106,7 +106,50 @@ fn path_slug(text: &str) -> String {
     }
 }
 
-/// Every generated image a page's markup refers to, by path, in order.
+/// The bundle path of a downloaded photo standing in for `slot`'s drawn
+/// image: the slot's name with the extension of the photo's type
+/// (`images/hero-home.png` → `images/hero-home.jpg`). `None` for a type
+/// that is not JPEG, PNG or WebP, or a slot that is not one of ours.
+pub fn photo_path(slot: &str, content_type: &str) -> Option<String> {
+    Shape::of(slot)?;
+    let ext = match content_type {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        _ => return None,
+    };
+    let stem = slot.strip_suffix(".png")?;
+    Some(format!("{stem}.{ext}"))
+}
+
+/// Whether `path` names a photo in a bundle (`images/hero-<slug>.jpg` and the like).
+pub fn is_photo_path(path: &str) -> bool {
+    ["jpg", "webp"].iter().any(|ext| {
+        path.strip_suffix(ext)
+            .and_then(|stem| stem.strip_suffix('.'))
+            .is_some_and(|stem| {
+                matches!(
+                    Shape::of(&format!("{stem}.png")),
+                    Some(Shape::Hero | Shape::Item)
+                )
+            })
+    }) || matches!(Shape::of(path), Some(Shape::Hero | Shape::Item))
+}
+
+/// The content type of an image's bytes, by their magic: JPEG, PNG or WebP.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// Every generated image or photo a page's markup refers to, by path, in order.
 pub fn referenced(blocks: &str) -> Vec<String> {
     let mut paths = Vec::new();
     let mut rest = blocks;
@@ -114,7 +157,7 @@ pub fn referenced(blocks: &str) -> Vec<String> {
         let after = &rest[at + MEDIA_PREFIX.len()..];
         let end = after.find('"').unwrap_or(after.len());
         let path = &after[..end];
-        if Shape::of(path).is_some() && !paths.iter().any(|p| p == path) {
+        if (Shape::of(path).is_some() || is_photo_path(path)) && !paths.iter().any(|p| p == path) {
             paths.push(path.to_owned());
         }
         rest = &after[end..];
@@ -389,5 +432,27 @@ mod tests {
             "<img src=\"{MEDIA_PREFIX}images/hero-home.png\" alt=\"a\"/><img src=\"{MEDIA_PREFIX}images/hero-home.png\"/><img src=\"{MEDIA_PREFIX}images/../x\"/>"
         );
         assert_eq!(referenced(&blocks), vec!["images/hero-home.png".to_owned()]);
+        let photo = format!("<img src=\"{MEDIA_PREFIX}images/item-a.jpg\"/><img src=\"{MEDIA_PREFIX}images/icon.jpg\"/>");
+        assert_eq!(referenced(&photo), vec!["images/item-a.jpg".to_owned()]);
+    }
+
+    #[test]
+    fn photos_are_named_like_their_slot_by_their_type() {
+        assert_eq!(
+            photo_path("images/hero-home.png", "image/jpeg").as_deref(),
+            Some("images/hero-home.jpg")
+        );
+        assert_eq!(
+            photo_path("images/item-a.png", "image/webp").as_deref(),
+            Some("images/item-a.webp")
+        );
+        assert_eq!(photo_path("images/hero-home.png", "image/gif"), None);
+        assert_eq!(photo_path("../x.png", "image/jpeg"), None);
+        assert!(is_photo_path("images/hero-home.jpg"));
+        assert!(!is_photo_path("images/icon.jpg"));
+        assert!(!is_photo_path("images/hero-../x.jpg"));
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff(b"<html>"), None);
     }
 }

@@ -27,5 +27,6 @@ pub mod identity;
 pub mod images;
 pub mod offline;
 pub mod orchestrator;
+pub mod photos;
 pub mod provider;
 pub mod theme;

@@ -26,6 +26,7 @@ use crate::blocks::render_page;
 use crate::draft::{
     Brief, Design, DraftPage, PageContent, PageFailure, PagePlan, PluginPlan, SiteDraft, Sitemap,
 };
+use crate::photos::{self, Photo, PhotoSource};
 use crate::provider::{ModelError, Stage};
 
 /// What a generation job works from (the job row's `input`).
@@ -105,6 +106,8 @@ pub struct Orchestrator {
     pub agents: Agents,
     /// Pages written at once.
     pub page_concurrency: usize,
+    /// Where stock photos come from; `None`: every picture is drawn.
+    pub photos: Option<Arc<dyn PhotoSource>>,
 }
 
 /// Tries a page gets before it is reported as failed.
@@ -232,6 +235,9 @@ impl Orchestrator {
         let (design, pages) = tokio::join!(design, pages);
         let design = design?;
         let (written, failed_pages) = pages?;
+        let photos = self
+            .choose_photos(job, brief, &sitemap, &written, &stored, progress)
+            .await?;
 
         let plugins: PluginPlan = match stored.get("plugins") {
             Some(plan) => plan,
@@ -255,7 +261,52 @@ impl Orchestrator {
             written,
             plugins,
             failed_pages,
+            photos,
         ))
+    }
+
+    /// The stock photos for the pages' pictures, when a photo source is
+    /// set: searched once and stored as the `photos` stage, so a resumed
+    /// job does not search again. A picture without a photo keeps its
+    /// drawn image; nothing here fails the job (only losing the lease or
+    /// the store does).
+    async fn choose_photos<E: JobEventSink>(
+        &self,
+        job: JobRef,
+        brief: &Brief,
+        sitemap: &Sitemap,
+        written: &HashMap<String, PageContent>,
+        stored: &StoredStages,
+        progress: &Progress<E>,
+    ) -> Result<Vec<Photo>, GenerationError> {
+        if let Some(photos) = stored.get::<Vec<Photo>>("photos") {
+            return Ok(photos);
+        }
+        let Some(source) = &self.photos else {
+            return Ok(Vec::new());
+        };
+        let wanted = photos::wanted(brief, sitemap, |slug| written.get(slug));
+        progress
+            .report(
+                86,
+                "photos",
+                &format!("searching {} for {} pictures", source.name(), wanted.len()),
+            )
+            .await?;
+        let chosen = source.choose(&wanted).await;
+        self.save(job, "photos", &chosen).await?;
+        progress
+            .report(
+                87,
+                "photos",
+                &format!(
+                    "chose {} photos; {} pictures stay drawn",
+                    chosen.len(),
+                    wanted.len() - chosen.len().min(wanted.len())
+                ),
+            )
+            .await?;
+        Ok(chosen)
     }
 
     /// Writes every page of the sitemap, `page_concurrency` at once: the
@@ -436,7 +487,7 @@ impl Orchestrator {
         page.variant = variant;
         page.seo_title = page.content.seo_title.clone();
         page.meta_description = page.content.meta_description.clone();
-        page.blocks = render_page(&page.slug, &page.content, &draft.sitemap);
+        page.blocks = render_page(&page.slug, &page.content, &draft.sitemap, &draft.photos);
         progress
             .report(90, "saving", &format!("rewrote {what}"))
             .await?;
@@ -477,7 +528,7 @@ impl Orchestrator {
             path: draft.sitemap.path(&plan.slug),
             seo_title: content.seo_title.clone(),
             meta_description: content.meta_description.clone(),
-            blocks: render_page(&plan.slug, &content, &draft.sitemap),
+            blocks: render_page(&plan.slug, &content, &draft.sitemap, &draft.photos),
             content,
             variant: 0,
         };
@@ -498,7 +549,7 @@ impl Orchestrator {
 }
 
 /// The stage outputs a job stored before it stopped, by key ("plan",
-/// "design", "page:{slug}", "plugins").
+/// "design", "page:{slug}", "photos", "plugins").
 struct StoredStages(HashMap<String, Value>);
 
 impl StoredStages {
@@ -530,6 +581,7 @@ pub fn assemble(
     mut written: HashMap<String, PageContent>,
     plugins: PluginPlan,
     failed_pages: Vec<PageFailure>,
+    photos: Vec<Photo>,
 ) -> SiteDraft {
     let pages = sitemap
         .pages
@@ -543,7 +595,7 @@ pub fn assemble(
                 path: sitemap.path(&plan.slug),
                 seo_title: content.seo_title.clone(),
                 meta_description: content.meta_description.clone(),
-                blocks: render_page(&plan.slug, &content, &sitemap),
+                blocks: render_page(&plan.slug, &content, &sitemap, &photos),
                 content,
                 variant: 0,
             })
@@ -557,6 +609,7 @@ pub fn assemble(
         pages,
         plugins,
         failed_pages,
+        photos,
     }
 }
 
@@ -614,5 +667,96 @@ pub async fn generate_in_memory(
         written,
         plugins,
         failed_pages,
+        Vec::new(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::offline::OfflineEngine;
+    use crate::provider::ModelRoutes;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Counts its searches and finds one photo per slot.
+    #[derive(Default)]
+    struct CountingSource(AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl PhotoSource for CountingSource {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+        async fn choose(&self, wanted: &[photos::PhotoWanted]) -> Vec<Photo> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            wanted
+                .iter()
+                .take(1)
+                .map(|w| Photo {
+                    slot: w.slot.clone(),
+                    provider: crate::draft::PhotoProvider::Unsplash,
+                    id: "p1".into(),
+                    image_url: "https://images.unsplash.com/photo-1".into(),
+                    file: None,
+                    alt: w.title.clone(),
+                    photographer: "A".into(),
+                    photographer_url: "https://unsplash.com/@a".into(),
+                    provider_url: "https://unsplash.com/".into(),
+                })
+                .collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resumed_job_takes_its_photos_from_the_stored_stage_without_searching() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store: Arc<dyn Store> = Arc::from(gsw_storage::connect(&url).await.unwrap());
+        let source = Arc::new(CountingSource::default());
+        let orchestrator = Orchestrator {
+            store: store.clone(),
+            agents: Agents {
+                provider: Arc::new(OfflineEngine),
+                routes: ModelRoutes {
+                    small: "s".into(),
+                    large: "l".into(),
+                },
+            },
+            page_concurrency: 2,
+            photos: Some(source.clone()),
+        };
+        let job = JobRef {
+            job_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+        };
+        let progress = Progress {
+            store,
+            events: (),
+            job,
+            worker: "w".into(),
+        };
+        let brief = Brief {
+            business_name: "Velo".into(),
+            business_type: "bicycle repair".into(),
+            ..Default::default()
+        };
+        let sitemap = orchestrator.agents.plan(&brief).await.unwrap().output;
+        let stored_photo = CountingSource::default()
+            .choose(&[photos::PhotoWanted {
+                slot: "images/hero-home.png".into(),
+                query: "q".into(),
+                title: "Stored".into(),
+            }])
+            .await;
+        let stored = StoredStages(HashMap::from([(
+            "photos".to_owned(),
+            serde_json::to_value(&stored_photo).unwrap(),
+        )]));
+        let chosen = orchestrator
+            .choose_photos(job, &brief, &sitemap, &HashMap::new(), &stored, &progress)
+            .await
+            .unwrap();
+        assert_eq!(chosen, stored_photo);
+        assert_eq!(source.0.load(Ordering::SeqCst), 0, "no search on resume");
+    }
 }

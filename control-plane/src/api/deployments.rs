@@ -186,6 +186,7 @@ async fn draft_payload(state: &AppState, owner: Uuid, site_id: Uuid) -> ApiResul
     release::draft_payload(
         &draft,
         &state.plugins,
+        &state.photos,
         state.fleet.settings.max_bundle_bytes,
     )
     .await

@@ -77,14 +77,17 @@ async fn draft_theme_css(
     ))
 }
 
-/// An image the draft's pages show (`images/<file>` in their markup), drawn
-/// in the site's palette exactly as the deployment uploads it: the
-/// dashboard's preview shows the same pictures the site will.
+/// An image the draft's pages show (`images/<file>` in their markup),
+/// exactly as the deployment uploads it: drawn in the site's palette, or
+/// the downloaded stock photo (from the cache, or fetched again and checked
+/// against its recorded hash). The dashboard's preview shows the same
+/// pictures the site will.
 #[utoipa::path(get, path = "/sites/{id}/draft/images/{file}", tag = "sites",
     params(("id" = Uuid, Path), ("file" = String, Path, example = "hero-home.png")), security(("bearer" = [])),
     responses(
-        (status = 200, description = "The image", content_type = "image/png", body = Vec<u8>),
+        (status = 200, description = "The image: PNG when drawn; a photo's JPEG, PNG or WebP", content_type = "image/png", body = Vec<u8>),
         (status = 404, description = "No such site of the caller's, no draft, or no such image", body = gsw_protocol::ErrorBody),
+        (status = 503, description = "A stock photo whose bytes could not be fetched again", body = gsw_protocol::ErrorBody),
     ))]
 async fn draft_image(
     State(state): State<AppState>,
@@ -98,17 +101,42 @@ async fn draft_image(
             .pages
             .iter()
             .any(|page| images::referenced(&page.blocks).contains(&path));
-    let identity = theme::identity_of(&draft);
-    let png = used
-        .then(|| images::render(&path, &identity.name, &draft.design.palette))
-        .flatten()
-        .ok_or(AppError::NotFound("image"))?;
+    if !used {
+        return Err(AppError::NotFound("image"));
+    }
+    let photo = draft
+        .photos
+        .iter()
+        .find(|p| p.file.as_ref().is_some_and(|f| f.path == path));
+    let (content_type, bytes) = match photo {
+        Some(photo) => {
+            let bytes = state
+                .photos
+                .bytes(photo)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(%path, error = %e, "a draft's photo cannot be had");
+                    AppError::Unavailable(
+                        "the photo could not be fetched from its provider; try again later".into(),
+                    )
+                })?
+                .ok_or(AppError::NotFound("image"))?;
+            let content_type = images::sniff(&bytes).unwrap_or("application/octet-stream");
+            (content_type, bytes)
+        }
+        None => {
+            let identity = theme::identity_of(&draft);
+            let png = images::render(&path, &identity.name, &draft.design.palette)
+                .ok_or(AppError::NotFound("image"))?;
+            ("image/png", png)
+        }
+    };
     Ok((
         [
-            (header::CONTENT_TYPE, "image/png"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "private, no-cache"),
         ],
-        png,
+        bytes,
     ))
 }
 
@@ -308,7 +336,7 @@ pub fn apply(draft: &mut SiteDraft, slug: &str, edit: &PageEdit) -> ApiResult<Dr
             link.label = limited(&field("link_label"), label, 60)?;
         }
     }
-    page.blocks = render_page(&page.slug, &page.content, &draft.sitemap);
+    page.blocks = render_page(&page.slug, &page.content, &draft.sitemap, &draft.photos);
     if let Some(plan) = draft.sitemap.pages.iter_mut().find(|p| p.slug == slug) {
         plan.title = page.title.clone();
     }

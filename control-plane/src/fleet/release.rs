@@ -17,7 +17,39 @@ use uuid::Uuid;
 
 use super::Fleet;
 use crate::error::{ApiResult, AppError};
+use crate::photos::PhotoLibrary;
 use crate::plugins::{PluginDirectory, Resolved, Unavailable};
+
+/// The bytes of a draft's downloaded photos, by bundle path.
+pub type PhotoBytes = std::collections::BTreeMap<String, Vec<u8>>;
+
+/// The bytes of the downloaded photos `draft`'s pages show: cached, or
+/// fetched again and checked against their recorded hash. A photo that
+/// cannot be had is left out (the connector then leaves its image out and
+/// says so); nothing here fails a deployment.
+pub async fn photo_bytes(draft: &SiteDraft, library: &PhotoLibrary) -> PhotoBytes {
+    let used: std::collections::HashSet<String> = draft
+        .pages
+        .iter()
+        .flat_map(|page| images::referenced(&page.blocks))
+        .collect();
+    let mut out = PhotoBytes::new();
+    for photo in &draft.photos {
+        let Some(file) = photo.file.as_ref().filter(|f| used.contains(&f.path)) else {
+            continue;
+        };
+        match library.bytes(photo).await {
+            Ok(Some(bytes)) => {
+                out.insert(file.path.clone(), bytes);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(path = %file.path, error = %e, "a draft's photo cannot be had; left out of the bundle");
+            }
+        }
+    }
+    out
+}
 
 /// Room kept in a draft's bundle for what is not a plugin zip's bytes
 /// (the manifest, and the plan growing by its reasons).
@@ -115,8 +147,10 @@ pub fn rollback_payload(target: &Deployment) -> ApiResult<Payload> {
 pub async fn draft_payload(
     draft: &SiteDraft,
     directory: &PluginDirectory,
+    library: &PhotoLibrary,
     max_bytes: u64,
 ) -> ApiResult<Payload> {
+    let photos = photo_bytes(draft, library).await;
     let mut slugs: Vec<String> = draft
         .plugins
         .plugins
@@ -126,7 +160,7 @@ pub async fn draft_payload(
     let mut seen = std::collections::HashSet::new();
     slugs.retain(|slug| seen.insert(slug.clone()));
     let mut plugins = directory.resolve(&slugs).await;
-    let base = draft_items(draft, &Resolved::default()).map_err(anyhow::Error::from)?;
+    let base = draft_items(draft, &Resolved::default(), &photos).map_err(anyhow::Error::from)?;
     let mut room = max_bytes
         .saturating_sub(BUNDLE_SLACK)
         .saturating_sub(base.iter().map(|(_, _, b)| b.len() as u64).sum());
@@ -143,14 +177,15 @@ pub async fn draft_payload(
         }
     }
     plugins.zips = fitting;
-    let items = draft_items(draft, &plugins).map_err(anyhow::Error::from)?;
+    let items = draft_items(draft, &plugins, &photos).map_err(anyhow::Error::from)?;
     Payload::build(items).map_err(|e| AppError::Internal(anyhow::anyhow!("draft bundle: {e}")))
 }
 
 /// Lays a draft out as bundle items, the format the connector plugin applies:
 /// the site's own block theme (`theme/gsw-<name>.zip`, generated from its
 /// design and identity), the images its pages show and its icon
-/// (`media/images/*.png`, drawn in its palette), `content/site.json` (title,
+/// (`media/images/*.png`, drawn in its palette, and the downloaded stock
+/// photos in `photos`, `media/images/*.jpg` and the like), `content/site.json` (title,
 /// tagline, language, icon),
 /// `content/pages/<slug>.json` per page (keyed by `page:<slug>` so applying
 /// again updates rather than duplicates), `content/navigation.json`,
@@ -160,6 +195,7 @@ pub async fn draft_payload(
 pub fn draft_items(
     draft: &SiteDraft,
     plugins: &Resolved,
+    photos: &PhotoBytes,
 ) -> serde_json::Result<Vec<(ItemKind, String, Vec<u8>)>> {
     let mut items = Vec::with_capacity(draft.pages.len() + plugins.zips.len() + 5);
     let theme = theme::build(draft);
@@ -179,7 +215,11 @@ pub fn draft_items(
         }
     }
     for path in media {
-        if let Some(bytes) = images::render(&path, &identity.name, &draft.design.palette) {
+        let bytes = match photos.get(&path) {
+            Some(bytes) => Some(bytes.clone()),
+            None => images::render(&path, &identity.name, &draft.design.palette),
+        };
+        if let Some(bytes) = bytes {
             items.push((ItemKind::Media, path, bytes));
         }
     }

@@ -78,8 +78,12 @@ async fn an_empty_body_deploys_the_current_draft(app: TestApp) {
     );
     let draft_model: gsw_generation::draft::SiteDraft =
         serde_json::from_value(draft.clone()).unwrap();
-    let items =
-        gsw_control_plane::fleet::release::draft_items(&draft_model, &Default::default()).unwrap();
+    let items = gsw_control_plane::fleet::release::draft_items(
+        &draft_model,
+        &Default::default(),
+        &Default::default(),
+    )
+    .unwrap();
     let (_, _, home) = items
         .iter()
         .find(|(_, path, _)| path == "pages/home.json")

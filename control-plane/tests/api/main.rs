@@ -20,6 +20,7 @@ mod health;
 mod http_limits;
 mod jobs;
 mod openapi;
+mod photos;
 mod plugin_directory;
 mod queue;
 mod rollback;

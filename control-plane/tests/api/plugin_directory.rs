@@ -196,10 +196,14 @@ async fn a_deployed_draft_carries_the_plugins_it_can_have_and_names_the_others()
 
     // The plan names why each other plugin is missing.
     let draft: gsw_generation::draft::SiteDraft = serde_json::from_value(draft).unwrap();
-    let payload =
-        gsw_control_plane::fleet::release::draft_payload(&draft, &app.state.plugins, 64 << 20)
-            .await
-            .unwrap();
+    let payload = gsw_control_plane::fleet::release::draft_payload(
+        &draft,
+        &app.state.plugins,
+        &app.state.photos,
+        64 << 20,
+    )
+    .await
+    .unwrap();
     let mut at = 0;
     let mut plan = None;
     for item in &payload.items {
@@ -225,6 +229,7 @@ async fn a_deployed_draft_carries_the_plugins_it_can_have_and_names_the_others()
     let small = gsw_control_plane::fleet::release::draft_payload(
         &draft,
         &app.state.plugins,
+        &app.state.photos,
         payload.bytes.len() as u64 - zip.len() as u64,
     )
     .await

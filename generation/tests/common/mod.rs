@@ -51,5 +51,5 @@ pub fn hostile_page() -> String {
             })
             .collect(),
     };
-    render_page("every-kind", &content, &sitemap)
+    render_page("every-kind", &content, &sitemap, &[])
 }

@@ -467,9 +467,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * An image the draft's pages show (`images/<file>` in their markup), drawn
-         *     in the site's palette exactly as the deployment uploads it: the
-         *     dashboard's preview shows the same pictures the site will.
+         * An image the draft's pages show (`images/<file>` in their markup),
+         *     exactly as the deployment uploads it: drawn in the site's palette, or
+         *     the downloaded stock photo (from the cache, or fetched again and checked
+         *     against its recorded hash). The dashboard's preview shows the same
+         *     pictures the site will.
          */
         get: operations["draft_image"];
         put?: never;
@@ -1183,6 +1185,44 @@ export interface components {
             sites: number;
             tokens: components["schemas"]["UsageView"];
         };
+        /** @description A stock photo chosen for one picture slot of the site. */
+        Photo: {
+            /** @description Alt text: the provider's description, else the slot's title. */
+            alt: string;
+            file?: null | components["schemas"]["PhotoFile"];
+            /** @description The provider's id of the photo. */
+            id: string;
+            /**
+             * @description The image's URL at the provider: where the bytes were downloaded
+             *     from, or, for a hotlinked photo, the `src` the page shows.
+             */
+            image_url: string;
+            photographer: string;
+            /** @description The photographer's page (with the referral parameters the provider asks for). */
+            photographer_url: string;
+            provider: components["schemas"]["PhotoProvider"];
+            /** @description The provider's link in the credit (with the referral parameters the provider asks for). */
+            provider_url: string;
+            /** @description The drawn image's path it stands in for (`images/hero-home.png`). */
+            slot: string;
+        };
+        /** @description A downloaded photo's bytes, shipped in the bundle as a media item. */
+        PhotoFile: {
+            /** @description `image/jpeg`, `image/png` or `image/webp`, read from the bytes. */
+            content_type: string;
+            /**
+             * @description Bundle path, named like the slot with the type's extension
+             *     (`images/hero-home.jpg`).
+             */
+            path: string;
+            /** @description Lowercase hex SHA-256 of the bytes. */
+            sha256: string;
+        };
+        /**
+         * @description Who the photo comes from.
+         * @enum {string}
+         */
+        PhotoProvider: "pexels" | "unsplash";
         /** @description What a plan includes per period; `null` is unlimited. */
         PlanLimits: {
             /** Format: int64 */
@@ -1320,6 +1360,11 @@ export interface components {
              */
             identity?: components["schemas"]["Identity"];
             pages: components["schemas"]["DraftPage"][];
+            /**
+             * @description The stock photos its pages show in place of drawn images (none
+             *     without a photo provider's key).
+             */
+            photos?: components["schemas"]["Photo"][];
             plugins: components["schemas"]["PluginPlan"];
             sitemap: components["schemas"]["Sitemap"];
         };
@@ -2475,7 +2520,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The image */
+            /** @description The image: PNG when drawn; a photo's JPEG, PNG or WebP */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2486,6 +2531,15 @@ export interface operations {
             };
             /** @description No such site of the caller's, no draft, or no such image */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A stock photo whose bytes could not be fetched again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

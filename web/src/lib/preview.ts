@@ -26,12 +26,19 @@ function colour(value: string, fallback: string) {
 /// (`GET /sites/{id}/draft/theme.css`, the same section styles the theme
 /// loads in WordPress), with the site's header and footer around it. Fonts
 /// come from the control plane (`fontOrigin`); nothing else may load.
-/// The generated images a page's markup shows (`images/<file>` paths).
+/// The images a page's markup shows from the bundle (`images/<file>`
+/// paths): drawn ones (PNG) and downloaded stock photos (JPEG, PNG, WebP).
 export function referencedImages(blocks: string): string[] {
   const files = new Set<string>();
-  for (const match of blocks.matchAll(/#gsw-media=images\/([a-z0-9][a-z0-9.-]*\.png)"/g)) files.add(match[1]);
+  for (const match of blocks.matchAll(MEDIA)) files.add(match[1]);
   return [...files];
 }
+
+const MEDIA = /#gsw-media=images\/([a-z0-9][a-z0-9.-]*\.(?:png|jpg|webp))"/g;
+
+/// Where hotlinked stock photos are shown from (Unsplash's API guidelines
+/// ask that its images be shown from its own servers).
+export const HOTLINKED_IMAGES = 'https://images.unsplash.com';
 
 /// A transparent pixel: the stand-in of an image not loaded (yet).
 const BLANK = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
@@ -40,9 +47,9 @@ const BLANK = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAA
 /// for `<file>`, or a transparent pixel until it is there (the address as
 /// written would point the frame at the dashboard's own page).
 export function withImages(blocks: string, images: Record<string, string>): string {
-  return blocks.replace(/#gsw-media=images\/([a-z0-9][a-z0-9.-]*\.png)"/g, (_whole, file: string) => {
+  return blocks.replace(MEDIA, (_whole, file: string) => {
     const url = images[file];
-    return `${url && url.startsWith('data:image/png;base64,') ? url : BLANK}"`;
+    return `${url && /^data:image\/(?:png|jpeg|webp);base64,/.test(url) ? url : BLANK}"`;
   });
 }
 
@@ -52,7 +59,7 @@ export function themedDocument(blocks: string, css: string, title: string, siteN
   // A stylesheet cannot end the <style> element it is put in.
   const style = css.replace(/<\/style/gi, '<\\/style');
   return `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; font-src ${origin}; img-src data: ${origin}">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; font-src ${origin}; img-src data: ${origin} ${HOTLINKED_IMAGES}">
 <title>${safe(title)}</title><style>*{box-sizing:border-box}body{margin:0}</style><style>${style}</style></head>
 <body class="gsw-preview"><div class="wp-site-blocks"><header class="gsw-header"><div class="gsw-header-inner"><p class="wp-block-site-title">${safe(siteName)}</p></div></header>
 <main>${stripBlockComments(blocks)}</main></div></body></html>`;

@@ -31,7 +31,7 @@ export function stepsOf(logs: string, status: JobStatus, stage: string | null): 
   const failed = status === 'failed';
   const done = status === 'completed';
   const plan = lines.map((l) => /planned (\d+) pages: (.+)$/.exec(l)).find(Boolean);
-  const after = (s: string | null) => ['plugins', 'saving', 'done'].includes(s ?? '');
+  const after = (s: string | null) => ['photos', 'plugins', 'saving', 'done'].includes(s ?? '');
 
   if (!plan && lines.some((l) => /^(rewriting|writing the|rewrote|wrote the)/.test(l))) {
     // A regeneration of one page or section.

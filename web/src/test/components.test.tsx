@@ -167,6 +167,15 @@ describe('preview images', () => {
     expect(out).toContain('src="data:image/gif;base64,');
     expect(out).not.toContain('javascript:');
   });
+
+  it('puts downloaded stock photos in as image data URLs and leaves hotlinked ones as they are', () => {
+    const blocks = '<img src="#gsw-media=images/hero-home.jpg" alt="a"/><img src="#gsw-media=images/item-x.webp" alt="b"/><img src="https://images.unsplash.com/photo-1?w=1080&amp;q=80" alt="c"/>';
+    expect(referencedImages(blocks)).toEqual(['hero-home.jpg', 'item-x.webp']);
+    const out = withImages(blocks, { 'hero-home.jpg': 'data:image/jpeg;base64,BBB', 'item-x.webp': 'data:text/html;base64,CCC' });
+    expect(out).toContain('src="data:image/jpeg;base64,BBB"');
+    expect(out).not.toContain('data:text/html');
+    expect(out).toContain('src="https://images.unsplash.com/photo-1?w=1080&amp;q=80"');
+  });
 });
 
 describe('themed preview', () => {

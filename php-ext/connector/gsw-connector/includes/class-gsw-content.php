@@ -181,9 +181,10 @@ final class GSW_Content
 
     /**
      * A generated image in markup: an image block whose `src` is
-     * `#gsw-media=<media path>` (kses may have written its `/>` as ` />`).
+     * `#gsw-media=<media path>` (kses may have written its `/>` as ` />`),
+     * with the caption crediting a stock photo after it, if it has one.
      */
-    private const MEDIA_IMAGE = '#<!-- wp:image \{([^{}]*)\} -->(\s*<figure class="[^"]*"><img) src="\#gsw-media=([a-z0-9][a-z0-9/._-]{0,190})"( alt="[^"]*")\s?/>(</figure>\s*<!-- /wp:image -->)#';
+    private const MEDIA_IMAGE = '#<!-- wp:image \{([^{}]*)\} -->(\s*<figure class="[^"]*"><img) src="\#gsw-media=([a-z0-9][a-z0-9/._-]{0,190})"( alt="[^"]*")\s?/>((?:<figcaption class="wp-element-caption">(?:[^<]|<(?!/figcaption>))*+</figcaption>)?</figure>\s*<!-- /wp:image -->)#';
 
     /**
      * Fills in the placeholders of the posts just written: internal links
