@@ -223,11 +223,12 @@ fn columns(items: &[Item], sitemap: &Sitemap, photos: &[Photo]) -> String {
             )
         })
         .collect();
+    // Wide: three cards in the content width leave a few words a line.
     block(
         "columns",
-        &[],
+        &[("align", json!("wide"))],
         &format!(
-            "<div class=\"wp-block-columns\">{}</div>",
+            "<div class=\"wp-block-columns alignwide\">{}</div>",
             columns.join("\n\n")
         ),
     )

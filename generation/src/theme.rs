@@ -441,9 +441,15 @@ const PREVIEW_BASE_CSS: &str = r#"
 .gsw-preview h2 { font-size: var(--wp--preset--font-size--x-large); }
 .gsw-preview h3 { font-size: var(--wp--preset--font-size--large); }
 .gsw-preview a { color: var(--wp--preset--color--primary); }
-.gsw-preview .wp-block-group { padding-left: var(--wp--preset--spacing--40); padding-right: var(--wp--preset--spacing--40); }
-.gsw-preview .wp-block-group > * { max-width: 46rem; margin-left: auto; margin-right: auto; }
-.gsw-preview .wp-block-group > .wp-block-columns { max-width: 72rem; }
+/* Root padding, on the groups WordPress gives it to (constrained ones). */
+.gsw-preview .gsw-section, .gsw-preview .gsw-header { padding-left: var(--wp--preset--spacing--40); padding-right: var(--wp--preset--spacing--40); }
+/* WordPress's layout rules, at their specificity (body plus one class):
+   the page content, default groups and columns flow with the block gap;
+   sections are constrained to the content width, wide blocks to the wide one. */
+body :is(main, .gsw-section, .gsw-step-list, .gsw-step, .wp-block-column) > * { margin-block-start: 0; margin-block-end: 0; }
+body :is(main, .gsw-section, .gsw-step-list, .gsw-step, .wp-block-column) > * + * { margin-block-start: 1.25rem; margin-block-end: 0; }
+body .gsw-section > :where(:not(.alignleft):not(.alignright):not(.alignfull)) { max-width: 46rem; margin-left: auto !important; margin-right: auto !important; }
+body .gsw-section > .alignwide { max-width: 72rem; }
 .gsw-preview .wp-block-columns { display: flex; flex-wrap: wrap; }
 .gsw-preview .wp-block-column { flex: 1 1 14rem; min-width: 0; }
 .gsw-preview .wp-block-buttons { display: flex; gap: 0.5rem; flex-wrap: wrap; }

@@ -17,10 +17,23 @@
 // in the same Chromium) audits the home page as a phone (its default
 // simulated mobile throttling): SEO, accessibility and best practices must
 // reach --min-score (default 95); the scores, performance's included, are
-// in the report. Prints a JSON report and exits non-zero on any failure.
+// in the report.
+//
+// With --dashboard URL --session FILE --site-id ID, the dashboard's own
+// preview of the home page (the document its editor puts in the preview
+// frame, read from the editor signed in with the session in FILE, as the
+// dashboard keeps it: {access_token, refresh_token}) is drawn at each width
+// and compared with the live page's content (its <main>) by pixelmatch:
+// the share of differing pixels must stay under --max-mismatch (default
+// 0.02) and the heights within 2% of each other. The two screenshots and
+// the difference go to --out.
+//
+// Prints a JSON report and exits non-zero on any failure.
 
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pixelmatch from 'pixelmatch';
+import { PNG } from 'pngjs';
 import { chromium } from 'playwright-core';
 
 const args = {};
@@ -42,6 +55,7 @@ const label = args.label ?? 'site';
 const CHROMIUM = process.env.GSW_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const MAX_PAGES = 40;
 const MIN_SCORE = Number(args['min-score'] ?? 95);
+const MAX_MISMATCH = Number(args['max-mismatch'] ?? 0.02);
 const WIDTHS = [
   { name: 'desktop', width: 1280, height: 900 },
   { name: 'phone', width: 390, height: 844 },
@@ -184,6 +198,10 @@ try {
   report.buttons = [...linksFrom.values()].flat().filter((l) => l.button).length;
   await context.close();
 
+  if (args.dashboard) {
+    report.preview = await comparePreview(browser);
+  }
+
   if (args.lighthouse) {
     const { default: lighthouse } = await import('lighthouse');
     const result = await lighthouse(`${base}/`, {
@@ -206,6 +224,82 @@ try {
   }
 } finally {
   await browser.close();
+}
+
+/** The dashboard editor's preview document of the site's home page. */
+async function previewDocument(browser) {
+  const session = JSON.parse(readFileSync(args.session, 'utf8'));
+  const context = await browser.newContext({ viewport: WIDTHS[0] });
+  await context.addInitScript((stored) => {
+    localStorage.setItem('gsw.session', JSON.stringify({ ...stored, expires_at: Date.now() + 3_600_000 }));
+  }, session);
+  const page = await context.newPage();
+  await page.goto(`${args.dashboard.replace(/\/$/, '')}/sites/${args['site-id']}/editor`);
+  const frame = page.locator('iframe[title^="Preview of"]');
+  await frame.waitFor({ timeout: 30_000 });
+  const doc = await frame.getAttribute('srcdoc');
+  await context.close();
+  return doc;
+}
+
+/** A screenshot of an element as a PNG, and its height in CSS pixels. */
+async function shoot(page, selector, path) {
+  await page.evaluate(() => document.fonts.ready);
+  // WordPress lazy-loads images below the fold; a screenshot does not scroll.
+  await page.evaluate(() => {
+    for (const image of document.images) image.loading = 'eager';
+  });
+  await page.evaluate(() =>
+    Promise.all([...document.images].map((i) => (i.complete ? null : new Promise((r) => (i.onload = i.onerror = r))))),
+  );
+  const element = page.locator(selector).first();
+  const box = await element.boundingBox();
+  const bytes = await element.screenshot({ path, animations: 'disabled' });
+  return { png: PNG.sync.read(bytes), height: Math.round(box?.height ?? 0) };
+}
+
+/** The top `height` rows of a PNG. */
+function crop(png, width, height) {
+  const out = new PNG({ width, height });
+  for (let y = 0; y < height; y += 1) {
+    png.data.copy(out.data, y * width * 4, y * png.width * 4, y * png.width * 4 + width * 4);
+  }
+  return out;
+}
+
+/** The preview and the live home page, compared at each width. */
+async function comparePreview(browser) {
+  const doc = await previewDocument(browser);
+  const results = {};
+  for (const viewport of WIDTHS) {
+    const context = await browser.newContext({ viewport: { width: viewport.width, height: viewport.height } });
+    const page = await context.newPage();
+    // Written into a page of the dashboard's origin, as the editor's frame
+    // is: the stylesheet's font URLs are relative to it.
+    await page.goto(`${args.dashboard.replace(/\/$/, '')}/api/v1/health`);
+    await page.setContent(doc, { waitUntil: 'load' });
+    const preview = await shoot(page, 'main', join(out, `${label}-preview-${viewport.name}.png`));
+    await page.goto(`${base}/`, { waitUntil: 'load' });
+    const live = await shoot(page, 'main', join(out, `${label}-live-${viewport.name}.png`));
+    await context.close();
+    const width = Math.min(preview.png.width, live.png.width);
+    const height = Math.min(preview.png.height, live.png.height);
+    const diff = new PNG({ width, height });
+    const differing = pixelmatch(crop(preview.png, width, height).data, crop(live.png, width, height).data, diff.data, width, height, {
+      threshold: 0.2,
+    });
+    writeFileSync(join(out, `${label}-preview-diff-${viewport.name}.png`), PNG.sync.write(diff));
+    const mismatch = differing / (width * height || 1);
+    const heights = { preview: preview.height, live: live.height };
+    results[viewport.name] = { mismatch: Number(mismatch.toFixed(4)), heights };
+    if (mismatch > MAX_MISMATCH) {
+      fail('preview', `${(mismatch * 100).toFixed(1)}% of the pixels differ from the live page at ${viewport.width}px`);
+    }
+    if (Math.abs(preview.height - live.height) > 0.02 * Math.max(preview.height, live.height)) {
+      fail('preview', `the preview is ${preview.height}px tall, the live page ${live.height}px, at ${viewport.width}px`);
+    }
+  }
+  return results;
 }
 
 report.failures = failures;

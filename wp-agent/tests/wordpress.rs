@@ -972,15 +972,38 @@ impl Drop for Served {
     }
 }
 
-/// Runs `web/e2e/visitor.mjs` against a served site; panics with its
-/// report when a check fails.
-async fn visit(served: &Served, name: &str, heading_font: &str, label: &str, out: &Path) -> Value {
+/// The dashboard a visitor test compares the live site with: its address,
+/// a signed-in user and the site.
+struct Dashboard<'a> {
+    app: &'a TestApp,
+    user: &'a TestUser,
+    site_id: &'a str,
+}
+
+/// Runs `web/e2e/visitor.mjs` against a served site, comparing it with the
+/// dashboard's preview; panics with its report when a check fails.
+async fn visit(
+    served: &Served,
+    dashboard: &Dashboard<'_>,
+    name: &str,
+    heading_font: &str,
+    label: &str,
+    out: &Path,
+) -> Value {
     let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
     assert!(
         web.join("node_modules/playwright-core/package.json")
             .exists(),
         "the visitor test needs Node.js 20, `npm ci` in web/ and Debian's chromium"
     );
+    std::fs::create_dir_all(out).unwrap();
+    let session = out.join(format!("{label}-session.json"));
+    std::fs::write(
+        &session,
+        json!({"access_token": dashboard.user.access, "refresh_token": dashboard.user.refresh})
+            .to_string(),
+    )
+    .unwrap();
     let output = Command::new("node")
         .current_dir(&web)
         .arg("e2e/visitor.mjs")
@@ -992,11 +1015,16 @@ async fn visit(served: &Served, name: &str, heading_font: &str, label: &str, out
             label,
             "--lighthouse",
         ])
+        .args(["--dashboard", &dashboard.app.address])
+        .args(["--site-id", dashboard.site_id])
+        .arg("--session")
+        .arg(&session)
         .arg("--out")
         .arg(out)
         .output()
         .await
         .expect("running node (Node.js 20 or newer)");
+    let _ = std::fs::remove_file(&session);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -1139,7 +1167,16 @@ async fn a_generated_site_is_what_a_visitor_sees() {
         );
 
         let heading_font = draft["design"]["fonts"]["heading"].as_str().unwrap();
-        let report = visit(&served, &name, heading_font, &label, &out).await;
+        let dashboard = Dashboard {
+            app,
+            user: ada,
+            site_id: &site_id,
+        };
+        let report = visit(&served, &dashboard, &name, heading_font, &label, &out).await;
+        eprintln!(
+            "{label}: preview against the live page: {}",
+            report["preview"]
+        );
         let lang = report["pages"]["home"]["lang"].as_str().unwrap();
         assert_eq!(lang, language, "<html lang> of {name}");
         let visited = report["pages_visited"].as_u64().unwrap() as usize;

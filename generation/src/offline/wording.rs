@@ -28,7 +28,12 @@ impl Facts<'_> {
         ];
         vars.extend_from_slice(extra);
         // A value is filled in once: the user's text is never read as a template.
-        fill(template, &vars)
+        let said = fill(template, &vars);
+        if self.lang == Lang::Fr {
+            french_spacing(&said)
+        } else {
+            said
+        }
     }
 
     /// " in Lyon" (" à Lyon"…), or nothing when the place is unknown.
@@ -264,6 +269,22 @@ fn join_and(items: &[String], and: &str) -> String {
     }
 }
 
+/// French puts a space before `:`, `;`, `!` and `?` that must not break
+/// (else a heading can start a line with the colon): the space before them
+/// becomes a no-break space.
+fn french_spacing(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' && matches!(chars.peek(), Some(':' | ';' | '!' | '?')) {
+            out.push('\u{a0}');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,5 +326,14 @@ mod tests {
             "generating consultation requests, taking online orders, getting more bookings, \
              growing the newsletter, improving our ranking and online appointment booking"
         );
+    }
+
+    #[test]
+    fn the_space_before_french_double_punctuation_does_not_break() {
+        assert_eq!(
+            french_spacing("Atelier Yoga Soleil : du yoga ? Oui !"),
+            "Atelier Yoga Soleil\u{a0}: du yoga\u{a0}? Oui\u{a0}!"
+        );
+        assert_eq!(french_spacing("9:00 et 10 h"), "9:00 et 10 h");
     }
 }
