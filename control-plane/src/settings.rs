@@ -93,6 +93,13 @@ pub struct Settings {
     /// Most client connections served at once; past it, new connections are
     /// closed as they arrive until one ends.
     pub http_max_connections: usize,
+    /// Agent connections one client address may have waiting to
+    /// authenticate at once (the address from `X-Forwarded-For` when
+    /// `trust_forwarded_for`); past it the upgrade is refused with 429.
+    pub agent_max_pending_per_address: usize,
+    /// Live job-event WebSockets one user may hold open at once; past it
+    /// a new one is refused with 429.
+    pub job_events_max_per_user: usize,
     /// Folder of a dashboard build to serve instead of the one compiled in (development).
     pub web_dir: Option<PathBuf>,
     pub log_format: LogFormat,
@@ -186,6 +193,8 @@ impl Default for Settings {
             shutdown_grace_secs: 30,
             http_header_timeout_secs: 10,
             http_max_connections: 10_000,
+            agent_max_pending_per_address: 8,
+            job_events_max_per_user: 16,
             web_dir: None,
             log_format: LogFormat::Text,
             public_url: None,
@@ -356,6 +365,9 @@ impl Settings {
         }
         if self.http_header_timeout_secs == 0 || self.http_max_connections == 0 {
             bail!("http_header_timeout_secs and http_max_connections must be positive");
+        }
+        if self.agent_max_pending_per_address == 0 || self.job_events_max_per_user == 0 {
+            bail!("agent_max_pending_per_address and job_events_max_per_user must be at least 1");
         }
         Ok(())
     }

@@ -2,13 +2,16 @@
 //! modules depend on it and on the domain modules, never on each other or on
 //! the router that composes them (`app`).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use gsw_storage::Store;
+use uuid::Uuid;
 
 use crate::auth::ratelimit::RateLimiter;
 use crate::auth::tokens::TokenIssuer;
 use crate::fleet::Fleet;
+use crate::limits::KeyedLimit;
 use crate::metrics::HttpMetrics;
 use crate::plugins::PluginDirectory;
 use crate::settings::Settings;
@@ -25,6 +28,10 @@ pub struct AppState {
     pub fleet: Arc<Fleet>,
     /// Where a draft's planned plugins come from.
     pub plugins: Arc<PluginDirectory>,
+    /// Agent connections waiting to authenticate, per client address.
+    pub agents_pending: Arc<KeyedLimit<IpAddr>>,
+    /// Live job-event WebSockets, per user.
+    pub job_event_sockets: Arc<KeyedLimit<Uuid>>,
 }
 
 impl AppState {
@@ -45,6 +52,8 @@ impl AppState {
             client_limiter: Arc::new(RateLimiter::new(settings.login_limit_per_client)),
             metrics: Arc::new(HttpMetrics::default()),
             plugins: Arc::new(PluginDirectory::from_settings(&settings)?),
+            agents_pending: Arc::new(KeyedLimit::new(settings.agent_max_pending_per_address)),
+            job_event_sockets: Arc::new(KeyedLimit::new(settings.job_events_max_per_user)),
             settings: Arc::new(settings),
             store,
             fleet,

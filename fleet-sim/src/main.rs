@@ -131,6 +131,8 @@ impl Server {
             .env("GSW_AGENT_HEARTBEAT_SECS", heartbeat.to_string())
             .env("GSW_AGENT_TIMEOUT_SECS", (heartbeat * 3).to_string())
             .env("GSW_SHUTDOWN_GRACE_SECS", "10")
+            // Thousands of simulated hosts share a few source addresses.
+            .env("GSW_AGENT_MAX_PENDING_PER_ADDRESS", "1000000")
             .env("RUST_LOG", "error")
             .env_remove("GSW_DATABASE_URL")
             .env_remove("GSW_REDIS_URL")

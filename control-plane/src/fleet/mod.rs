@@ -75,8 +75,8 @@ pub struct Fleet {
     releases: Mutex<Vec<(Uuid, Bytes)>>,
     next_conn: AtomicU64,
     bus: Bus,
-    reports: mpsc::UnboundedSender<Report>,
-    report_queue: Mutex<Option<mpsc::UnboundedReceiver<Report>>>,
+    reports: mpsc::Sender<Report>,
+    report_queue: Mutex<Option<mpsc::Receiver<Report>>>,
     reports_pending: AtomicUsize,
     /// Bounds how many connections send a bundle at once, so the bytes in
     /// flight (and the kernel's socket memory) stay bounded however many
@@ -94,6 +94,12 @@ type Report = (Uuid, Uuid, DeliveryReport);
 /// Most reports written in one transaction.
 const REPORT_BATCH: usize = 1000;
 
+/// Most reports waiting to be written. When the database falls behind, a
+/// connection with a report to queue waits (and stops reading its socket),
+/// so agents that flood reports hold at most this many in memory between
+/// them, plus one each.
+const REPORT_QUEUE: usize = 4 * REPORT_BATCH;
+
 impl Fleet {
     /// A hub over `store`, signing bundles with `signing_key`.
     pub fn new(
@@ -102,7 +108,7 @@ impl Fleet {
         settings: FleetSettings,
         bus: Bus,
     ) -> Arc<Self> {
-        let (reports, report_queue) = mpsc::unbounded_channel();
+        let (reports, report_queue) = mpsc::channel(REPORT_QUEUE);
         Arc::new(Self {
             reports,
             report_queue: Mutex::new(Some(report_queue)),
@@ -150,13 +156,24 @@ impl Fleet {
         }
     }
 
-    /// Queues an agent's report; reports are written in batches, so ten
-    /// thousand acknowledgements cost a few transactions, not ten thousand.
-    /// A report lost to a crash before it is written only means the bundle
-    /// is delivered again, and the agent answers again without re-applying.
-    pub(crate) fn record_report(&self, site_id: Uuid, deployment_id: Uuid, report: DeliveryReport) {
+    /// Queues an agent's report, waiting while [`REPORT_QUEUE`] reports
+    /// already wait; reports are written in batches, so ten thousand
+    /// acknowledgements cost a few transactions, not ten thousand. A report
+    /// lost to a crash before it is written only means the bundle is
+    /// delivered again, and the agent answers again without re-applying.
+    pub(crate) async fn record_report(
+        &self,
+        site_id: Uuid,
+        deployment_id: Uuid,
+        report: DeliveryReport,
+    ) {
         self.reports_pending.fetch_add(1, Ordering::AcqRel);
-        if self.reports.send((site_id, deployment_id, report)).is_err() {
+        if self
+            .reports
+            .send((site_id, deployment_id, report))
+            .await
+            .is_err()
+        {
             self.reports_pending.fetch_sub(1, Ordering::AcqRel);
         }
     }
@@ -373,5 +390,51 @@ impl Fleet {
         }
         self.flush_seen().await;
         tracing::info!(agents = count, "told agents the node is restarting");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn fleet(dir: &std::path::Path) -> Arc<Fleet> {
+        let url = format!("sqlite://{}", dir.join("gsw.db").display());
+        let store: Arc<dyn Store> = Arc::from(gsw_storage::connect(&url).await.unwrap());
+        let settings = FleetSettings {
+            heartbeat: Duration::from_secs(20),
+            timeout: Duration::from_secs(60),
+            max_bundle_bytes: 1024,
+            bundle_ttl: Duration::from_secs(60),
+            node_id: "test".into(),
+        };
+        Fleet::new(
+            store,
+            SigningKey::from_bytes(&[7; 32]),
+            settings,
+            Bus::Local,
+        )
+    }
+
+    /// An agent flooding reports faster than they are written is made to
+    /// wait: the queue never holds more than `REPORT_QUEUE`.
+    #[tokio::test]
+    async fn the_report_queue_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        // Not started: nothing drains the queue.
+        let fleet = fleet(dir.path()).await;
+        let report = || DeliveryReport::Acked;
+        for _ in 0..REPORT_QUEUE {
+            fleet
+                .record_report(Uuid::now_v7(), Uuid::now_v7(), report())
+                .await;
+        }
+        let one_more = fleet.record_report(Uuid::now_v7(), Uuid::now_v7(), report());
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), one_more)
+                .await
+                .is_err(),
+            "a report past the queue's bound was taken"
+        );
+        assert_eq!(fleet.reports.capacity(), 0);
     }
 }

@@ -11,6 +11,7 @@ mod helpers {
 
 mod anthropic;
 mod auth;
+mod connection_caps;
 mod dashboard;
 mod deploy_draft;
 mod enrollment;

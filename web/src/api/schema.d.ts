@@ -287,7 +287,8 @@ export interface paths {
         /**
          * Live progress of one of the caller's jobs over a WebSocket: one JSON
          *     event (`{job_id, status, progress, stage, message}`) per step, the
-         *     current state first; the server closes it when the job finishes.
+         *     current state first; the server closes it when the job finishes. A user
+         *     holds at most `job_events_max_per_user` of these sockets at once.
          */
         get: operations["job_events"];
         put?: never;
@@ -1991,6 +1992,15 @@ export interface operations {
             };
             /** @description No such job of the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller already holds as many event sockets as allowed; close one */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
