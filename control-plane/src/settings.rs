@@ -100,6 +100,14 @@ pub struct Settings {
     /// Live job-event WebSockets one user may hold open at once; past it
     /// a new one is refused with 429.
     pub job_events_max_per_user: usize,
+    /// A second address serving only `/metrics`, for a scraper on a private
+    /// network; unset means no such listener.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token a scraper must send for `/metrics`. Set, `/metrics` is
+    /// also served on `listen` (to holders of the token); unset, it is
+    /// served only on `metrics_listen`, and `listen` answers 404.
+    pub metrics_token: Option<Secret>,
+    pub metrics_token_file: Option<PathBuf>,
     /// Folder of a dashboard build to serve instead of the one compiled in (development).
     pub web_dir: Option<PathBuf>,
     pub log_format: LogFormat,
@@ -195,6 +203,9 @@ impl Default for Settings {
             http_max_connections: 10_000,
             agent_max_pending_per_address: 8,
             job_events_max_per_user: 16,
+            metrics_listen: None,
+            metrics_token: None,
+            metrics_token_file: None,
             web_dir: None,
             log_format: LogFormat::Text,
             public_url: None,
@@ -291,6 +302,11 @@ impl Settings {
                 &mut self.anthropic_api_key,
                 &self.anthropic_api_key_file,
             ),
+            (
+                "metrics_token",
+                &mut self.metrics_token,
+                &self.metrics_token_file,
+            ),
         ];
         for (name, value, file) in slots {
             let Some(file) = file else { continue };
@@ -365,6 +381,14 @@ impl Settings {
         }
         if self.http_header_timeout_secs == 0 || self.http_max_connections == 0 {
             bail!("http_header_timeout_secs and http_max_connections must be positive");
+        }
+        if let Some(token) = &self.metrics_token {
+            if token.expose().len() < 16 || looks_like_a_placeholder(token.expose()) {
+                bail!("metrics_token must be at least 16 random characters, e.g. `openssl rand -hex 24`");
+            }
+        }
+        if self.metrics_listen == Some(self.listen) && self.listen.port() != 0 {
+            bail!("metrics_listen must differ from listen");
         }
         if self.agent_max_pending_per_address == 0 || self.job_events_max_per_user == 0 {
             bail!("agent_max_pending_per_address and job_events_max_per_user must be at least 1");

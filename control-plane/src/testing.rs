@@ -52,6 +52,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// A running control plane and a client for it.
 pub struct TestApp {
     pub address: String,
+    /// `http://` address of the metrics listener, when `metrics_listen` is set.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
     pub state: AppState,
@@ -104,6 +106,7 @@ pub async fn start(
         .await
         .expect("starting the control plane");
     let address = format!("http://{}", server.local_addr().unwrap());
+    let metrics_address = server.metrics_addr().map(|a| format!("http://{a}"));
     let state = server.state().clone();
     let store = state.store.clone();
     let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
@@ -117,6 +120,7 @@ pub async fn start(
         .unwrap();
     TestApp {
         address,
+        metrics_address,
         client,
         store,
         state,
