@@ -229,10 +229,12 @@ impl TestApp {
         .await
     }
 
-    /// Registers `email` and returns the signed-in user.
+    /// Registers `email`, signs in, and returns the signed-in user.
     pub async fn signed_up(&self, email: &str) -> TestUser {
         let response = self.post_register(email, PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let response = self.post_login(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
         let session: Value = response.json().await.unwrap();
         TestUser {
             id: session["user"]["id"].as_str().unwrap().to_owned(),

@@ -218,11 +218,20 @@ fn free_port() -> anyhow::Result<SocketAddr> {
     Ok(listener.local_addr()?)
 }
 
-/// Registers a user through the API and returns (user id, access token).
+/// Registers a user through the API, signs in, and returns (user id, access token).
 async fn register(base: &str) -> anyhow::Result<(Uuid, String)> {
-    let response: serde_json::Value = reqwest::Client::new()
+    let client = reqwest::Client::new();
+    let credentials =
+        serde_json::json!({"email": "fleet@example.com", "password": "fleet benchmark password"});
+    client
         .post(format!("{base}/api/v1/auth/register"))
-        .json(&serde_json::json!({"email": "fleet@example.com", "password": "fleet benchmark password"}))
+        .json(&credentials)
+        .send()
+        .await?
+        .error_for_status()?;
+    let response: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&credentials)
         .send()
         .await?
         .error_for_status()?

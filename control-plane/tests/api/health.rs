@@ -76,7 +76,7 @@ async fn metrics_count_requests_by_route_and_status(backend: gsw_storage::Backen
     );
     assert!(
         text.contains(
-            r#"gsw_http_requests_total{method="POST",route="/api/v1/auth/register",status="201"} 1"#
+            r#"gsw_http_requests_total{method="POST",route="/api/v1/auth/register",status="202"} 1"#
         ),
         "{text}"
     );

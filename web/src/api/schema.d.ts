@@ -101,7 +101,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Creates an account and signs it in. */
+        /**
+         * Creates an account for an address that has none. The answer is the same
+         *     (status, body and about the time it takes) when the address already has
+         *     an account: then nothing changes and nobody is signed in, so registering
+         *     cannot tell anyone which addresses have accounts. Sign in afterwards with
+         *     `POST /auth/login`.
+         */
         post: operations["register"];
         delete?: never;
         options?: never;
@@ -1255,6 +1261,19 @@ export interface components {
             section?: number | null;
         };
         /**
+         * @description What registration answers, the same whether the address was new or
+         *     already had an account, so it tells nobody which addresses have one.
+         */
+        Registration: {
+            /**
+             * @description The address as it will be signed in with (trimmed, lower case).
+             * @example ada@example.com
+             */
+            email: string;
+            /** @description What to do next: sign in with `POST /auth/login`. */
+            message: string;
+        };
+        /**
          * @description What a user may do.
          * @enum {string}
          */
@@ -1627,22 +1646,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Account created and signed in */
-            201: {
+            /** @description Accepted: the address has an account now (a new one, or the one it had, unchanged); sign in with POST /auth/login */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Session"];
-                };
-            };
-            /** @description Email already registered */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["Registration"];
                 };
             };
             /** @description Invalid email or password */
