@@ -57,6 +57,7 @@ impl Server {
             max_bundle_bytes: settings.max_bundle_bytes,
             bundle_ttl: Duration::from_secs(settings.bundle_ttl_secs),
             node_id: node_id.clone(),
+            release_cache_max_bytes: settings.release_cache_max_bytes,
         };
         let bus = match &settings.redis_url {
             Some(url) => Bus::redis(url.expose(), &node_id, fleet_settings.timeout * 2)

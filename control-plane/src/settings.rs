@@ -121,6 +121,13 @@ pub struct Settings {
     pub bundle_signing_key_file: Option<PathBuf>,
     /// Largest bundle, in bytes.
     pub max_bundle_bytes: u64,
+    /// Bytes of release payloads each node keeps in memory, so a bulk
+    /// deployment reads its payload from the database once.
+    pub release_cache_max_bytes: u64,
+    /// Deployment uploads (request bodies up to a bundle's size, and the
+    /// bundles built from drafts) handled at once; more are answered 503
+    /// with Retry-After.
+    pub max_concurrent_deployment_uploads: usize,
     /// How long a bundle stays valid unless a deployment says otherwise.
     pub bundle_ttl_secs: u64,
     /// Seconds between heartbeats on agent connections.
@@ -212,6 +219,8 @@ impl Default for Settings {
             bundle_signing_key: None,
             bundle_signing_key_file: None,
             max_bundle_bytes: 64 * 1024 * 1024,
+            release_cache_max_bytes: 256 * 1024 * 1024,
+            max_concurrent_deployment_uploads: 4,
             bundle_ttl_secs: 7 * 24 * 3600,
             agent_heartbeat_secs: 20,
             agent_timeout_secs: 60,
@@ -389,6 +398,9 @@ impl Settings {
         }
         if self.metrics_listen == Some(self.listen) && self.listen.port() != 0 {
             bail!("metrics_listen must differ from listen");
+        }
+        if self.max_concurrent_deployment_uploads == 0 {
+            bail!("max_concurrent_deployment_uploads must be at least 1");
         }
         if self.agent_max_pending_per_address == 0 || self.job_events_max_per_user == 0 {
             bail!("agent_max_pending_per_address and job_events_max_per_user must be at least 1");

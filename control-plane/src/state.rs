@@ -32,6 +32,8 @@ pub struct AppState {
     pub agents_pending: Arc<KeyedLimit<IpAddr>>,
     /// Live job-event WebSockets, per user.
     pub job_event_sockets: Arc<KeyedLimit<Uuid>>,
+    /// Deployment uploads being handled, at most `max_concurrent_deployment_uploads`.
+    pub deployment_uploads: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -54,6 +56,9 @@ impl AppState {
             plugins: Arc::new(PluginDirectory::from_settings(&settings)?),
             agents_pending: Arc::new(KeyedLimit::new(settings.agent_max_pending_per_address)),
             job_event_sockets: Arc::new(KeyedLimit::new(settings.job_events_max_per_user)),
+            deployment_uploads: Arc::new(tokio::sync::Semaphore::new(
+                settings.max_concurrent_deployment_uploads,
+            )),
             settings: Arc::new(settings),
             store,
             fleet,

@@ -10,6 +10,7 @@
 mod bus;
 mod connection;
 pub mod release;
+mod release_cache;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,6 +26,7 @@ use uuid::Uuid;
 
 pub use bus::Bus;
 pub use connection::serve_agent;
+use release_cache::ReleaseCache;
 
 /// How the fleet behaves; from [`crate::settings::Settings`].
 #[derive(Debug, Clone)]
@@ -34,6 +36,8 @@ pub struct FleetSettings {
     pub max_bundle_bytes: u64,
     pub bundle_ttl: Duration,
     pub node_id: String,
+    /// Bytes of release payloads kept in memory.
+    pub release_cache_max_bytes: u64,
 }
 
 /// What a connection task can be told by the hub.
@@ -62,9 +66,6 @@ struct Connection {
 /// connection that finds a gap reads it instead.
 pub(crate) type Handoff = Arc<Mutex<Vec<Arc<Deployment>>>>;
 
-/// Payloads of recent releases, so one bulk deployment reads its payload once.
-const RELEASE_CACHE: usize = 32;
-
 /// The hub of this node's agent connections.
 pub struct Fleet {
     pub(crate) store: Arc<dyn Store>,
@@ -72,7 +73,8 @@ pub struct Fleet {
     pub(crate) settings: FleetSettings,
     connections: Mutex<HashMap<Uuid, Connection>>,
     seen: Mutex<HashMap<Uuid, DateTime<Utc>>>,
-    releases: Mutex<Vec<(Uuid, Bytes)>>,
+    /// Payloads of recent releases, so one bulk deployment reads its payload once.
+    releases: Mutex<ReleaseCache>,
     next_conn: AtomicU64,
     bus: Bus,
     reports: mpsc::Sender<Report>,
@@ -109,6 +111,7 @@ impl Fleet {
         bus: Bus,
     ) -> Arc<Self> {
         let (reports, report_queue) = mpsc::channel(REPORT_QUEUE);
+        let release_cache_max_bytes = settings.release_cache_max_bytes;
         Arc::new(Self {
             reports,
             report_queue: Mutex::new(Some(report_queue)),
@@ -119,7 +122,7 @@ impl Fleet {
             settings,
             connections: Mutex::new(HashMap::new()),
             seen: Mutex::new(HashMap::new()),
-            releases: Mutex::new(Vec::new()),
+            releases: Mutex::new(ReleaseCache::new(release_cache_max_bytes)),
             next_conn: AtomicU64::new(1),
             bus,
         })
@@ -345,12 +348,8 @@ impl Fleet {
 
     /// The payload of a release, from the cache or storage.
     pub(crate) async fn release_payload(&self, release_id: Uuid) -> anyhow::Result<Bytes> {
-        if let Some((_, payload)) = self
-            .lock_releases()
-            .iter()
-            .find(|(id, _)| *id == release_id)
-        {
-            return Ok(payload.clone());
+        if let Some(payload) = self.lock_releases().get(release_id) {
+            return Ok(payload);
         }
         let payload = self
             .store
@@ -358,15 +357,11 @@ impl Fleet {
             .await?
             .ok_or_else(|| anyhow::anyhow!("release {release_id} has no payload"))?;
         let payload = Bytes::from(payload);
-        let mut releases = self.lock_releases();
-        if releases.len() >= RELEASE_CACHE {
-            releases.remove(0);
-        }
-        releases.push((release_id, payload.clone()));
+        self.lock_releases().insert(release_id, payload.clone());
         Ok(payload)
     }
 
-    fn lock_releases(&self) -> std::sync::MutexGuard<'_, Vec<(Uuid, Bytes)>> {
+    fn lock_releases(&self) -> std::sync::MutexGuard<'_, ReleaseCache> {
         self.releases.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -406,6 +401,7 @@ mod tests {
             max_bundle_bytes: 1024,
             bundle_ttl: Duration::from_secs(60),
             node_id: "test".into(),
+            release_cache_max_bytes: 1024,
         };
         Fleet::new(
             store,

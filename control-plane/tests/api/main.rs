@@ -14,6 +14,7 @@ mod auth;
 mod connection_caps;
 mod dashboard;
 mod deploy_draft;
+mod deployment_limits;
 mod enrollment;
 mod fake_anthropic;
 mod generation;

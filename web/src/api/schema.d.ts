@@ -1735,6 +1735,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description As many deployments are being uploaded as the server takes at once; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     get_deployment: {
@@ -2442,6 +2451,15 @@ export interface operations {
             };
             /** @description Bad items, or an empty body for a site with no draft */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description As many deployments are being uploaded as the server takes at once; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
