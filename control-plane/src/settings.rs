@@ -492,6 +492,14 @@ mod tests {
             jail.clear_env();
             jail.set_env("GSW_LISTEN", "not an address");
             assert!(Settings::load(None).is_err());
+            jail.clear_env();
+            for weak in ["short", "CHANGE-ME-metrics-token"] {
+                jail.set_env("GSW_METRICS_TOKEN", weak);
+                let err = Settings::load(None).unwrap_err();
+                assert!(err.to_string().contains("metrics_token"), "{weak}: {err}");
+            }
+            jail.set_env("GSW_METRICS_TOKEN", "9f2c4e7a1b3d5f60a8e7c6b5");
+            assert!(Settings::load(None).is_ok());
             Ok(())
         });
     }
