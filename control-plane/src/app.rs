@@ -102,3 +102,16 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state)
 }
+
+/// What `metrics_listen` serves: `/metrics` and `/healthz`, nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    api::health::metrics_router()
+        .fallback(|| async { AppError::NoRoute })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .route_layer(middleware::from_fn(telemetry::expose_matched_path))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            telemetry::track_request,
+        ))
+        .with_state(state)
+}

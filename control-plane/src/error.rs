@@ -79,6 +79,17 @@ pub enum AppError {
     /// Too many attempts; try again after the given time.
     #[error("too many attempts; try again in {} seconds", .0.as_secs().max(1))]
     RateLimited(Duration),
+    /// The caller holds as many of something as it may at once (connections,
+    /// sockets); the message says which and how many.
+    #[error("{0}")]
+    TooManyAtOnce(String),
+    /// The server is doing as much of this as it takes at once; try again
+    /// after the given time.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after: Duration,
+    },
     /// A dependency (the database) is not reachable.
     #[error("{0}")]
     Unavailable(String),
@@ -156,6 +167,8 @@ impl AppError {
             Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             InvalidState(_) => (StatusCode::CONFLICT, "invalid_state"),
             RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            TooManyAtOnce(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_at_once"),
+            Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -191,7 +204,10 @@ impl IntoResponse for AppError {
         };
         let mut response = (status, Json(body)).into_response();
         match &self {
-            AppError::RateLimited(wait) => {
+            AppError::RateLimited(wait)
+            | AppError::Busy {
+                retry_after: wait, ..
+            } => {
                 let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
                 response
                     .headers_mut()

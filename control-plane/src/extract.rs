@@ -138,6 +138,30 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
+/// A place among the deployment uploads handled at once. Taken from the
+/// request's head, so a handler that lists it before its body reads no body
+/// without one; refused with 503 and Retry-After when all are taken.
+pub struct UploadSlot(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+
+impl FromRequestParts<AppState> for UploadSlot {
+    type Rejection = AppError;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let permit = state
+            .deployment_uploads
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| AppError::Busy {
+                message: format!(
+                    "{} deployments are being uploaded already, the most this server takes at once; send it again in a few seconds",
+                    state.settings.max_concurrent_deployment_uploads
+                ),
+                retry_after: std::time::Duration::from_secs(5),
+            })?;
+        Ok(UploadSlot(permit))
+    }
+}
+
 /// The client's address: the peer, or behind a trusted proxy the address
 /// that proxy appended to `X-Forwarded-For`.
 #[derive(Debug, Clone, Copy)]

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod fleet;
 pub mod generation;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod photos;
 pub mod plugins;

@@ -23,6 +23,8 @@ use ed25519_dalek::SigningKey;
 /// A bound, ready-to-run control plane.
 pub struct Server {
     listener: TcpListener,
+    /// `metrics_listen`, when set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     generation: Generation,
 }
@@ -55,6 +57,7 @@ impl Server {
             max_bundle_bytes: settings.max_bundle_bytes,
             bundle_ttl: Duration::from_secs(settings.bundle_ttl_secs),
             node_id: node_id.clone(),
+            release_cache_max_bytes: settings.release_cache_max_bytes,
         };
         let bus = match &settings.redis_url {
             Some(url) => Bus::redis(url.expose(), &node_id, fleet_settings.timeout * 2)
@@ -68,9 +71,22 @@ impl Server {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
+        let metrics_listener = match settings.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("listening for metrics on {address}"))?,
+            ),
+            None if settings.metrics_token.is_none() => {
+                tracing::info!("metrics are not served: set GSW_METRICS_LISTEN (a private address) or GSW_METRICS_TOKEN");
+                None
+            }
+            None => None,
+        };
         let state = AppState::new(settings, store, &jwt_secret, fleet)?;
         Ok(Self {
             listener,
+            metrics_listener,
             state,
             generation,
         })
@@ -79,6 +95,13 @@ impl Server {
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address metrics are served on apart, when `metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The shared state, for tests that seed records directly.
@@ -111,12 +134,20 @@ impl Server {
             header_timeout: Duration::from_secs(self.state.settings.http_header_timeout_secs),
             max_connections: self.state.settings.http_max_connections,
         };
+        let (metrics_stop, mut metrics_stopping) = tokio::sync::watch::channel(false);
+        let metrics = self.metrics_listener.map(|listener| {
+            let app = app::metrics_router(self.state.clone());
+            tokio::spawn(crate::http::serve(listener, app, limits, async move {
+                let _ = metrics_stopping.changed().await;
+            }))
+        });
         let app = app::router(self.state).layer(Extension(self.generation));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stopping_tx.send(());
+            let _ = metrics_stop.send(true);
         };
         let serve = crate::http::serve(self.listener, app, limits, signal);
         let deadline = async move {
@@ -134,6 +165,9 @@ impl Server {
         // server's graceful shutdown. Now that nothing new is accepted (so a
         // told agent cannot come straight back here), tell them, and let them go.
         fleet.shutdown(Duration::from_secs(5)).await;
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         let _ = stop_workers.send(());
         if let Some(workers) = workers {
             let _ = workers.await;

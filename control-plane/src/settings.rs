@@ -93,6 +93,21 @@ pub struct Settings {
     /// Most client connections served at once; past it, new connections are
     /// closed as they arrive until one ends.
     pub http_max_connections: usize,
+    /// Agent connections one client address may have waiting to
+    /// authenticate at once (the address from `X-Forwarded-For` when
+    /// `trust_forwarded_for`); past it the upgrade is refused with 429.
+    pub agent_max_pending_per_address: usize,
+    /// Live job-event WebSockets one user may hold open at once; past it
+    /// a new one is refused with 429.
+    pub job_events_max_per_user: usize,
+    /// A second address serving only `/metrics`, for a scraper on a private
+    /// network; unset means no such listener.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token a scraper must send for `/metrics`. Set, `/metrics` is
+    /// also served on `listen` (to holders of the token); unset, it is
+    /// served only on `metrics_listen`, and `listen` answers 404.
+    pub metrics_token: Option<Secret>,
+    pub metrics_token_file: Option<PathBuf>,
     /// Folder of a dashboard build to serve instead of the one compiled in (development).
     pub web_dir: Option<PathBuf>,
     pub log_format: LogFormat,
@@ -106,6 +121,13 @@ pub struct Settings {
     pub bundle_signing_key_file: Option<PathBuf>,
     /// Largest bundle, in bytes.
     pub max_bundle_bytes: u64,
+    /// Bytes of release payloads each node keeps in memory, so a bulk
+    /// deployment reads its payload from the database once.
+    pub release_cache_max_bytes: u64,
+    /// Deployment uploads (request bodies up to a bundle's size, and the
+    /// bundles built from drafts) handled at once; more are answered 503
+    /// with Retry-After.
+    pub max_concurrent_deployment_uploads: usize,
     /// How long a bundle stays valid unless a deployment says otherwise.
     pub bundle_ttl_secs: u64,
     /// Seconds between heartbeats on agent connections.
@@ -212,12 +234,19 @@ impl Default for Settings {
             shutdown_grace_secs: 30,
             http_header_timeout_secs: 10,
             http_max_connections: 10_000,
+            agent_max_pending_per_address: 8,
+            job_events_max_per_user: 16,
+            metrics_listen: None,
+            metrics_token: None,
+            metrics_token_file: None,
             web_dir: None,
             log_format: LogFormat::Text,
             public_url: None,
             bundle_signing_key: None,
             bundle_signing_key_file: None,
             max_bundle_bytes: 64 * 1024 * 1024,
+            release_cache_max_bytes: 256 * 1024 * 1024,
+            max_concurrent_deployment_uploads: 4,
             bundle_ttl_secs: 7 * 24 * 3600,
             agent_heartbeat_secs: 20,
             agent_timeout_secs: 60,
@@ -330,6 +359,11 @@ impl Settings {
                 &mut self.unsplash_access_key,
                 &self.unsplash_access_key_file,
             ),
+            (
+                "metrics_token",
+                &mut self.metrics_token,
+                &self.metrics_token_file,
+            ),
         ];
         for (name, value, file) in slots {
             let Some(file) = file else { continue };
@@ -428,6 +462,20 @@ impl Settings {
         if self.http_header_timeout_secs == 0 || self.http_max_connections == 0 {
             bail!("http_header_timeout_secs and http_max_connections must be positive");
         }
+        if let Some(token) = &self.metrics_token {
+            if token.expose().len() < 16 || looks_like_a_placeholder(token.expose()) {
+                bail!("metrics_token must be at least 16 random characters, e.g. `openssl rand -hex 24`");
+            }
+        }
+        if self.metrics_listen == Some(self.listen) && self.listen.port() != 0 {
+            bail!("metrics_listen must differ from listen");
+        }
+        if self.max_concurrent_deployment_uploads == 0 {
+            bail!("max_concurrent_deployment_uploads must be at least 1");
+        }
+        if self.agent_max_pending_per_address == 0 || self.job_events_max_per_user == 0 {
+            bail!("agent_max_pending_per_address and job_events_max_per_user must be at least 1");
+        }
         Ok(())
     }
 
@@ -515,6 +563,14 @@ mod tests {
             jail.clear_env();
             jail.set_env("GSW_LISTEN", "not an address");
             assert!(Settings::load(None).is_err());
+            jail.clear_env();
+            for weak in ["short", "CHANGE-ME-metrics-token"] {
+                jail.set_env("GSW_METRICS_TOKEN", weak);
+                let err = Settings::load(None).unwrap_err();
+                assert!(err.to_string().contains("metrics_token"), "{weak}: {err}");
+            }
+            jail.set_env("GSW_METRICS_TOKEN", "9f2c4e7a1b3d5f60a8e7c6b5");
+            assert!(Settings::load(None).is_ok());
             Ok(())
         });
     }

@@ -2,13 +2,16 @@
 //! modules depend on it and on the domain modules, never on each other or on
 //! the router that composes them (`app`).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use gsw_storage::Store;
+use uuid::Uuid;
 
 use crate::auth::ratelimit::RateLimiter;
 use crate::auth::tokens::TokenIssuer;
 use crate::fleet::Fleet;
+use crate::limits::KeyedLimit;
 use crate::metrics::HttpMetrics;
 use crate::photos::PhotoLibrary;
 use crate::plugins::PluginDirectory;
@@ -28,6 +31,12 @@ pub struct AppState {
     pub plugins: Arc<PluginDirectory>,
     /// Where a draft's downloaded stock photos' bytes come from.
     pub photos: Arc<PhotoLibrary>,
+    /// Agent connections waiting to authenticate, per client address.
+    pub agents_pending: Arc<KeyedLimit<IpAddr>>,
+    /// Live job-event WebSockets, per user.
+    pub job_event_sockets: Arc<KeyedLimit<Uuid>>,
+    /// Deployment uploads being handled, at most `max_concurrent_deployment_uploads`.
+    pub deployment_uploads: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -49,6 +58,11 @@ impl AppState {
             metrics: Arc::new(HttpMetrics::default()),
             plugins: Arc::new(PluginDirectory::from_settings(&settings)?),
             photos: Arc::new(PhotoLibrary::from_settings(&settings)?),
+            agents_pending: Arc::new(KeyedLimit::new(settings.agent_max_pending_per_address)),
+            job_event_sockets: Arc::new(KeyedLimit::new(settings.job_events_max_per_user)),
+            deployment_uploads: Arc::new(tokio::sync::Semaphore::new(
+                settings.max_concurrent_deployment_uploads,
+            )),
             settings: Arc::new(settings),
             store,
             fleet,

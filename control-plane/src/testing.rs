@@ -53,6 +53,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// A running control plane and a client for it.
 pub struct TestApp {
     pub address: String,
+    /// `http://` address of the metrics listener, when `metrics_listen` is set.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
     pub state: AppState,
@@ -105,6 +107,7 @@ pub async fn start(
         .await
         .expect("starting the control plane");
     let address = format!("http://{}", server.local_addr().unwrap());
+    let metrics_address = server.metrics_addr().map(|a| format!("http://{a}"));
     let state = server.state().clone();
     let store = state.store.clone();
     let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
@@ -118,6 +121,7 @@ pub async fn start(
         .unwrap();
     TestApp {
         address,
+        metrics_address,
         client,
         store,
         state,
@@ -226,10 +230,12 @@ impl TestApp {
         .await
     }
 
-    /// Registers `email` and returns the signed-in user.
+    /// Registers `email`, signs in, and returns the signed-in user.
     pub async fn signed_up(&self, email: &str) -> TestUser {
         let response = self.post_register(email, PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let response = self.post_login(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
         let session: Value = response.json().await.unwrap();
         TestUser {
             id: session["user"]["id"].as_str().unwrap().to_owned(),

@@ -131,6 +131,8 @@ impl Server {
             .env("GSW_AGENT_HEARTBEAT_SECS", heartbeat.to_string())
             .env("GSW_AGENT_TIMEOUT_SECS", (heartbeat * 3).to_string())
             .env("GSW_SHUTDOWN_GRACE_SECS", "10")
+            // Thousands of simulated hosts share a few source addresses.
+            .env("GSW_AGENT_MAX_PENDING_PER_ADDRESS", "1000000")
             .env("RUST_LOG", "error")
             .env_remove("GSW_DATABASE_URL")
             .env_remove("GSW_REDIS_URL")
@@ -216,11 +218,20 @@ fn free_port() -> anyhow::Result<SocketAddr> {
     Ok(listener.local_addr()?)
 }
 
-/// Registers a user through the API and returns (user id, access token).
+/// Registers a user through the API, signs in, and returns (user id, access token).
 async fn register(base: &str) -> anyhow::Result<(Uuid, String)> {
-    let response: serde_json::Value = reqwest::Client::new()
+    let client = reqwest::Client::new();
+    let credentials =
+        serde_json::json!({"email": "fleet@example.com", "password": "fleet benchmark password"});
+    client
         .post(format!("{base}/api/v1/auth/register"))
-        .json(&serde_json::json!({"email": "fleet@example.com", "password": "fleet benchmark password"}))
+        .json(&credentials)
+        .send()
+        .await?
+        .error_for_status()?;
+    let response: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&credentials)
         .send()
         .await?
         .error_for_status()?

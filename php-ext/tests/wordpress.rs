@@ -224,6 +224,7 @@ const PACKAGE_STATE: &str = r#"
         'plugins' => $plugins,
         'activated' => get_option('gsw-hello_activated'),
         'greeting' => get_option('gsw_hello_greeting'),
+        'currency' => get_option('woocommerce_currency'),
         'settings' => get_option('gsw_plugin_settings'),
         'menu_location' => $menu ? array_search($menu->term_id, get_nav_menu_locations(), true) : null,
         'menu' => (bool) $menu,
@@ -249,7 +250,7 @@ fn design(theme: &str, primary: &str) -> Item {
 
 fn plan() -> Item {
     let plan = json!({"plugins": [
-        {"slug": "gsw-hello", "name": "Hello", "category": "demo", "reason": "test", "settings": {"form": "contact"}, "options": {"gsw_hello_greeting": "bonjour"}},
+        {"slug": "gsw-hello", "name": "Hello", "category": "demo", "reason": "test", "settings": {"form": "contact"}, "options": {"woocommerce_currency": "EUR", "gsw_hello_greeting": "bonjour"}},
         {"slug": "contact-form-7", "name": "Contact Form 7", "category": "forms", "reason": "contact page", "settings": {}},
     ]});
     (
@@ -313,7 +314,18 @@ fn themes_design_and_plugins_install_activate_and_roll_back() {
         .contains(&json!("gsw-hello/gsw-hello.php")));
     assert_eq!(first["plugins"]["gsw-hello/gsw-hello.php"], "1.0");
     assert_eq!(first["activated"], "1.0", "activation hooks ran");
-    assert_eq!(first["greeting"], "bonjour");
+    assert_eq!(first["currency"], "EUR", "an allowed option is written");
+    assert_eq!(
+        first["greeting"], false,
+        "an option off the allow-list is not written"
+    );
+    assert!(
+        plan_result["message"]
+            .as_str()
+            .unwrap()
+            .contains("gsw-hello: option gsw_hello_greeting is not one a plan may set"),
+        "{report:#}"
+    );
     assert_eq!(
         first["settings"],
         json!({"gsw-hello": {"form": "contact"}}),

@@ -774,6 +774,21 @@ async fn theme_and_plugin_zips_reach_wordpress_and_an_escaping_zip_is_refused() 
                 theme_zip("gsw-test-theme", "1.0")
             ),
             zip_item("plugin", "gsw-hello.zip", plugin_zip("gsw-hello", "1.0")),
+            // A plan may set only the options on the connector's allow-list
+            // (audit finding 5): not where themes are looked for, the site's
+            // address, its permalinks, widgets or language.
+            {"kind": "plugin", "path": "plan.json", "content": json!({"plugins": [{
+                "slug": "gsw-hello", "name": "Hello", "category": "demo", "reason": "test", "settings": {},
+                "options": {
+                    "template_root": "/tmp/gsw-evil-themes",
+                    "siteurl": "https://evil.example",
+                    "permalink_structure": "/%postname%.php",
+                    "sidebars_widgets": {"wp_inactive_widgets": []},
+                    "widget_text": {"2": {"text": "<script>evil()</script>"}},
+                    "WPLANG": "xx",
+                    "woocommerce_currency": "EUR",
+                },
+            }]}).to_string()},
         ]),
     )
     .await;
@@ -786,6 +801,46 @@ async fn theme_and_plugin_zips_reach_wordpress_and_an_escaping_zip_is_refused() 
         state,
         json!({"theme": "gsw-test-theme", "active": true, "activated": "1.0"})
     );
+    let plan = packages["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == "plan.json")
+        .unwrap_or_else(|| panic!("{packages}"));
+    let notes = plan["message"].as_str().unwrap();
+    for refused in [
+        "template_root",
+        "siteurl",
+        "permalink_structure",
+        "sidebars_widgets",
+        "widget_text",
+        "WPLANG",
+    ] {
+        assert!(
+            notes.contains(&format!(
+                "gsw-hello: option {refused} is not one a plan may set"
+            )),
+            "{refused}: {plan}"
+        );
+    }
+    let options = wp.json(
+        "echo json_encode(['template_root' => get_option('template_root'), 'siteurl' => get_option('siteurl'), 'permalinks' => get_option('permalink_structure'), 'widget_text' => get_option('widget_text'), 'lang' => get_option('WPLANG'), 'currency' => get_option('woocommerce_currency')]);",
+    );
+    assert_ne!(
+        options["template_root"], "/tmp/gsw-evil-themes",
+        "{options}"
+    );
+    assert!(
+        !options["siteurl"].as_str().unwrap().contains("evil"),
+        "{options}"
+    );
+    assert_ne!(options["permalinks"], "/%postname%.php", "{options}");
+    assert!(
+        !options["widget_text"].to_string().contains("evil"),
+        "{options}"
+    );
+    assert_ne!(options["lang"], "xx", "{options}");
+    assert_eq!(options["currency"], "EUR", "an allowed option is written");
     // And the inventory the agent sends after the apply shows them.
     let site_path = format!("/sites/{site_id}");
     let inventory = wait_for("the new inventory", &host, || async {

@@ -25,7 +25,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::error::{ApiResult, AppError};
-use crate::extract::{ApiJson, ApiPath, AuthUser};
+use crate::extract::{ApiJson, ApiPath, AuthUser, ClientAddr};
 use crate::state::AppState;
 use crate::validate;
 
@@ -234,7 +234,10 @@ async fn enroll(
 }
 
 /// The agent's WebSocket. Unauthenticated at the HTTP level: the agent
-/// proves its identity inside, by signing the server's challenge.
+/// proves its identity inside, by signing the server's challenge, within
+/// the hello deadline. Until it has, the connection holds one of its client
+/// address's `agent_max_pending_per_address` slots; an address holding all
+/// of them is refused with 429 before the upgrade.
 ///
 /// The upgrade is done here rather than with axum's `WebSocketUpgrade` so the
 /// connection is a plain tokio-tungstenite stream, which can send a bundle as
@@ -242,6 +245,7 @@ async fn enroll(
 async fn connect(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     mut request: axum::extract::Request,
 ) -> ApiResult<Response> {
     let headers = request.headers();
@@ -257,6 +261,13 @@ async fn connect(
         return Err(AppError::MalformedRequest(
             "this endpoint takes a WebSocket upgrade (version 13) from wp-agent".into(),
         ));
+    };
+    let Some(pending) = state.agents_pending.try_take(client) else {
+        tracing::warn!(%client, max = state.agents_pending.max(), "agent connections waiting to authenticate: refusing another");
+        return Err(AppError::TooManyAtOnce(format!(
+            "{client} already has {} agent connections waiting to authenticate; try again once they have",
+            state.agents_pending.max()
+        )));
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
     let fleet = state.fleet.clone();
@@ -285,7 +296,7 @@ async fn connect(
             Some(config),
         )
         .await;
-        crate::fleet::serve_agent(fleet, socket, peer.to_string()).await;
+        crate::fleet::serve_agent(fleet, socket, peer.to_string(), pending).await;
     });
     Ok(Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)

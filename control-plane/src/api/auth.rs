@@ -98,11 +98,27 @@ fn limit(limiter: &RateLimiter, key: &str) -> ApiResult<()> {
         .map_err(AppError::RateLimited)
 }
 
-/// Creates an account and signs it in.
+/// What registration answers, the same whether the address was new or
+/// already had an account, so it tells nobody which addresses have one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Registration {
+    /// The address as it will be signed in with (trimmed, lower case).
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// What to do next: sign in with `POST /auth/login`.
+    pub message: &'static str,
+}
+
+const REGISTERED: &str = "If this address had no account, it has one now: sign in with the password you chose. If it already had one, nothing changed.";
+
+/// Creates an account for an address that has none. The answer is the same
+/// (status, body and about the time it takes) when the address already has
+/// an account: then nothing changes and nobody is signed in, so registering
+/// cannot tell anyone which addresses have accounts. Sign in afterwards with
+/// `POST /auth/login`.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = Credentials,
     responses(
-        (status = 201, description = "Account created and signed in", body = Session),
-        (status = 409, description = "Email already registered", body = gsw_protocol::ErrorBody),
+        (status = 202, description = "Accepted: the address has an account now (a new one, or the one it had, unchanged); sign in with POST /auth/login", body = Registration),
         (status = 422, description = "Invalid email or password", body = gsw_protocol::ErrorBody),
         (status = 429, description = "Too many attempts", body = gsw_protocol::ErrorBody),
     ))]
@@ -110,10 +126,11 @@ async fn register(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<Credentials>,
-) -> ApiResult<(StatusCode, Json<Session>)> {
+) -> ApiResult<(StatusCode, Json<Registration>)> {
     let email = validate::email(&body.email)?;
     validate::password(&body.password)?;
     limit(&state.client_limiter, &client.to_string())?;
+    // Hashed either way, so an existing address answers no faster.
     let user = NewUser {
         id: Uuid::now_v7(),
         email,
@@ -121,9 +138,21 @@ async fn register(
         role: Role::User,
         created_at: Utc::now(),
     };
-    let user = state.store.create_user(&user).await?;
-    tracing::info!(user_id = %user.id, "account registered");
-    Ok((StatusCode::CREATED, Json(open_session(&state, user).await?)))
+    match state.store.create_user(&user).await {
+        Ok(user) => tracing::info!(user_id = %user.id, "account registered"),
+        // No mail is sent yet (see docs/accounts.md): the attempt is only logged.
+        Err(gsw_storage::StoreError::Conflict(_)) => {
+            tracing::info!(%client, "registration for an address that already has an account; nothing changed")
+        }
+        Err(err) => return Err(err.into()),
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Registration {
+            email: user.email,
+            message: REGISTERED,
+        }),
+    ))
 }
 
 /// Signs in with email and password.

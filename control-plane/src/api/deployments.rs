@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::views::{DeploymentList, DeploymentView};
 use crate::error::{ApiResult, AppError};
-use crate::extract::{is_json, json_object, ApiJson, ApiPath, AuthUser};
+use crate::extract::{is_json, json_object, ApiJson, ApiPath, AuthUser, UploadSlot};
 use crate::fleet::release::{self, release, rollback_payload, Release};
 use crate::state::AppState;
 
@@ -123,11 +123,13 @@ fn payload(state: &AppState, items: Vec<ItemInput>) -> ApiResult<Payload> {
         (status = 202, description = "Queued; delivered when the agent is connected", body = DeploymentView),
         (status = 404, description = "No such site of the caller's", body = gsw_protocol::ErrorBody),
         (status = 422, description = "Bad items, or an empty body for a site with no draft", body = gsw_protocol::ErrorBody),
+        (status = 503, description = "As many deployments are being uploaded as the server takes at once; see Retry-After", body = gsw_protocol::ErrorBody),
     ))]
 async fn create_site_deployment(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath(site_id): ApiPath<Uuid>,
+    _upload: UploadSlot,
     headers: HeaderMap,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
@@ -198,10 +200,12 @@ async fn draft_payload(state: &AppState, owner: Uuid, site_id: Uuid) -> ApiResul
         (status = 202, description = "Queued, one deployment per site", body = DeploymentList),
         (status = 404, description = "A site is not the caller's; nothing was queued", body = gsw_protocol::ErrorBody),
         (status = 422, description = "Bad items or site list", body = gsw_protocol::ErrorBody),
+        (status = 503, description = "As many deployments are being uploaded as the server takes at once; see Retry-After", body = gsw_protocol::ErrorBody),
     ))]
 async fn create_bulk_deployment(
     State(state): State<AppState>,
     user: AuthUser,
+    _upload: UploadSlot,
     ApiJson(body): ApiJson<BulkDeployRequest>,
 ) -> ApiResult<(StatusCode, Json<DeploymentList>)> {
     let mut site_ids = body.site_ids;

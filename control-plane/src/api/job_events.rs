@@ -77,12 +77,14 @@ fn websocket_user(
 
 /// Live progress of one of the caller's jobs over a WebSocket: one JSON
 /// event (`{job_id, status, progress, stage, message}`) per step, the
-/// current state first; the server closes it when the job finishes.
+/// current state first; the server closes it when the job finishes. A user
+/// holds at most `job_events_max_per_user` of these sockets at once.
 #[utoipa::path(get, path = "/jobs/{id}/events", tag = "jobs", params(("id" = Uuid, Path), EventsQuery), security(("bearer" = [])),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 401, description = "No valid access token", body = gsw_protocol::ErrorBody),
         (status = 404, description = "No such job of the caller's", body = gsw_protocol::ErrorBody),
+        (status = 429, description = "The caller already holds as many event sockets as allowed; close one", body = gsw_protocol::ErrorBody),
     ))]
 async fn job_events(
     State(state): State<AppState>,
@@ -103,13 +105,22 @@ async fn job_events(
             "this route speaks WebSocket: connect with `Upgrade: websocket`".into(),
         )
     })?;
+    let Some(slot) = state.job_event_sockets.try_take(owner) else {
+        return Err(AppError::TooManyAtOnce(format!(
+            "you already have {} job event sockets open; close one (another tab following a job) first",
+            state.job_event_sockets.max()
+        )));
+    };
     let upgrade = if by_protocol {
         upgrade.protocols(["bearer"])
     } else {
         upgrade
     };
     let store = state.store.clone();
-    Ok(upgrade.on_upgrade(move |socket| follow_job(socket, store, generation, owner, job)))
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        follow_job(socket, store, generation, owner, job).await;
+        drop(slot);
+    }))
 }
 
 fn snapshot(job: &Job) -> JobEvent {

@@ -1,5 +1,6 @@
 //! One agent's WebSocket, from challenge to close.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 use super::{Command, Fleet, Handoff};
+use crate::limits::Slot;
 
 /// An agent's WebSocket on this node.
 pub type WebSocket = tokio_tungstenite::WebSocketStream<TokioIo<Upgraded>>;
@@ -55,9 +57,16 @@ impl Closed {
 
 /// Serves one agent connection until it closes. Nothing that happens on it
 /// can affect another connection: every failure ends here, with a close code.
-pub async fn serve_agent(fleet: Arc<Fleet>, mut socket: WebSocket, peer: String) {
+/// `pending` is the connection's slot among those waiting to authenticate
+/// from its address; it is given back once the agent has proved who it is.
+pub async fn serve_agent(
+    fleet: Arc<Fleet>,
+    mut socket: WebSocket,
+    peer: String,
+    pending: Slot<IpAddr>,
+) {
     let mut session = None;
-    let outcome = run(&fleet, &mut socket, &mut session).await;
+    let outcome = run(&fleet, &mut socket, &mut session, pending).await;
     if let Some((site_id, agent_id, conn_id)) = session {
         fleet.unregister(site_id, conn_id);
         fleet.mark_seen(agent_id);
@@ -94,21 +103,25 @@ async fn run(
     fleet: &Arc<Fleet>,
     socket: &mut WebSocket,
     session: &mut Option<(Uuid, Uuid, u64)>,
+    pending: Slot<IpAddr>,
 ) -> Result<(), Closed> {
     let mut nonce = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
-    send_frame(
-        socket,
-        &ServerFrame::Challenge {
-            version: PROTOCOL_VERSION,
-            nonce: STANDARD.encode(nonce),
-        },
-    )
-    .await?;
-
-    let first = tokio::time::timeout(HELLO_TIMEOUT, socket.next())
+    // One deadline for the whole handshake: a client that reads the
+    // challenge slowly gets no more time than one that never answers.
+    let deadline = Instant::now() + HELLO_TIMEOUT;
+    let no_hello = || Closed::new(close::TIMEOUT, "no hello within 10 seconds");
+    let challenge = ServerFrame::Challenge {
+        version: PROTOCOL_VERSION,
+        nonce: STANDARD.encode(nonce),
+    };
+    tokio::time::timeout_at(deadline, send_frame(socket, &challenge))
         .await
-        .map_err(|_| Closed::new(close::TIMEOUT, "no hello within 10 seconds"))?;
+        .map_err(|_| no_hello())??;
+
+    let first = tokio::time::timeout_at(deadline, socket.next())
+        .await
+        .map_err(|_| no_hello())?;
     let text = match first {
         Some(Ok(Message::Text(text))) => text,
         Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
@@ -157,6 +170,7 @@ async fn run(
         let _ = send_frame(socket, &ServerFrame::Revoked).await;
         return Err(Closed::new(close::REVOKED, "agent revoked"));
     }
+    drop(pending);
 
     let site_id = agent.site_id;
     let (tx, mut commands) = mpsc::channel(4);
@@ -356,7 +370,7 @@ async fn handle_report(fleet: &Fleet, site_id: Uuid, frame: AgentFrame) -> Resul
                 .map_err(|e| Closed::new(1011, format!("storage: {e}")));
         }
     };
-    fleet.record_report(site_id, deployment_id, report);
+    fleet.record_report(site_id, deployment_id, report).await;
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 mod bus;
 mod connection;
 pub mod release;
+mod release_cache;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,6 +26,7 @@ use uuid::Uuid;
 
 pub use bus::Bus;
 pub use connection::serve_agent;
+use release_cache::ReleaseCache;
 
 /// How the fleet behaves; from [`crate::settings::Settings`].
 #[derive(Debug, Clone)]
@@ -34,6 +36,8 @@ pub struct FleetSettings {
     pub max_bundle_bytes: u64,
     pub bundle_ttl: Duration,
     pub node_id: String,
+    /// Bytes of release payloads kept in memory.
+    pub release_cache_max_bytes: u64,
 }
 
 /// What a connection task can be told by the hub.
@@ -62,9 +66,6 @@ struct Connection {
 /// connection that finds a gap reads it instead.
 pub(crate) type Handoff = Arc<Mutex<Vec<Arc<Deployment>>>>;
 
-/// Payloads of recent releases, so one bulk deployment reads its payload once.
-const RELEASE_CACHE: usize = 32;
-
 /// The hub of this node's agent connections.
 pub struct Fleet {
     pub(crate) store: Arc<dyn Store>,
@@ -72,11 +73,12 @@ pub struct Fleet {
     pub(crate) settings: FleetSettings,
     connections: Mutex<HashMap<Uuid, Connection>>,
     seen: Mutex<HashMap<Uuid, DateTime<Utc>>>,
-    releases: Mutex<Vec<(Uuid, Bytes)>>,
+    /// Payloads of recent releases, so one bulk deployment reads its payload once.
+    releases: Mutex<ReleaseCache>,
     next_conn: AtomicU64,
     bus: Bus,
-    reports: mpsc::UnboundedSender<Report>,
-    report_queue: Mutex<Option<mpsc::UnboundedReceiver<Report>>>,
+    reports: mpsc::Sender<Report>,
+    report_queue: Mutex<Option<mpsc::Receiver<Report>>>,
     reports_pending: AtomicUsize,
     /// Bounds how many connections send a bundle at once, so the bytes in
     /// flight (and the kernel's socket memory) stay bounded however many
@@ -94,6 +96,12 @@ type Report = (Uuid, Uuid, DeliveryReport);
 /// Most reports written in one transaction.
 const REPORT_BATCH: usize = 1000;
 
+/// Most reports waiting to be written. When the database falls behind, a
+/// connection with a report to queue waits (and stops reading its socket),
+/// so agents that flood reports hold at most this many in memory between
+/// them, plus one each.
+const REPORT_QUEUE: usize = 4 * REPORT_BATCH;
+
 impl Fleet {
     /// A hub over `store`, signing bundles with `signing_key`.
     pub fn new(
@@ -102,7 +110,8 @@ impl Fleet {
         settings: FleetSettings,
         bus: Bus,
     ) -> Arc<Self> {
-        let (reports, report_queue) = mpsc::unbounded_channel();
+        let (reports, report_queue) = mpsc::channel(REPORT_QUEUE);
+        let release_cache_max_bytes = settings.release_cache_max_bytes;
         Arc::new(Self {
             reports,
             report_queue: Mutex::new(Some(report_queue)),
@@ -113,7 +122,7 @@ impl Fleet {
             settings,
             connections: Mutex::new(HashMap::new()),
             seen: Mutex::new(HashMap::new()),
-            releases: Mutex::new(Vec::new()),
+            releases: Mutex::new(ReleaseCache::new(release_cache_max_bytes)),
             next_conn: AtomicU64::new(1),
             bus,
         })
@@ -150,13 +159,24 @@ impl Fleet {
         }
     }
 
-    /// Queues an agent's report; reports are written in batches, so ten
-    /// thousand acknowledgements cost a few transactions, not ten thousand.
-    /// A report lost to a crash before it is written only means the bundle
-    /// is delivered again, and the agent answers again without re-applying.
-    pub(crate) fn record_report(&self, site_id: Uuid, deployment_id: Uuid, report: DeliveryReport) {
+    /// Queues an agent's report, waiting while [`REPORT_QUEUE`] reports
+    /// already wait; reports are written in batches, so ten thousand
+    /// acknowledgements cost a few transactions, not ten thousand. A report
+    /// lost to a crash before it is written only means the bundle is
+    /// delivered again, and the agent answers again without re-applying.
+    pub(crate) async fn record_report(
+        &self,
+        site_id: Uuid,
+        deployment_id: Uuid,
+        report: DeliveryReport,
+    ) {
         self.reports_pending.fetch_add(1, Ordering::AcqRel);
-        if self.reports.send((site_id, deployment_id, report)).is_err() {
+        if self
+            .reports
+            .send((site_id, deployment_id, report))
+            .await
+            .is_err()
+        {
             self.reports_pending.fetch_sub(1, Ordering::AcqRel);
         }
     }
@@ -328,12 +348,8 @@ impl Fleet {
 
     /// The payload of a release, from the cache or storage.
     pub(crate) async fn release_payload(&self, release_id: Uuid) -> anyhow::Result<Bytes> {
-        if let Some((_, payload)) = self
-            .lock_releases()
-            .iter()
-            .find(|(id, _)| *id == release_id)
-        {
-            return Ok(payload.clone());
+        if let Some(payload) = self.lock_releases().get(release_id) {
+            return Ok(payload);
         }
         let payload = self
             .store
@@ -341,15 +357,11 @@ impl Fleet {
             .await?
             .ok_or_else(|| anyhow::anyhow!("release {release_id} has no payload"))?;
         let payload = Bytes::from(payload);
-        let mut releases = self.lock_releases();
-        if releases.len() >= RELEASE_CACHE {
-            releases.remove(0);
-        }
-        releases.push((release_id, payload.clone()));
+        self.lock_releases().insert(release_id, payload.clone());
         Ok(payload)
     }
 
-    fn lock_releases(&self) -> std::sync::MutexGuard<'_, Vec<(Uuid, Bytes)>> {
+    fn lock_releases(&self) -> std::sync::MutexGuard<'_, ReleaseCache> {
         self.releases.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -373,5 +385,52 @@ impl Fleet {
         }
         self.flush_seen().await;
         tracing::info!(agents = count, "told agents the node is restarting");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn fleet(dir: &std::path::Path) -> Arc<Fleet> {
+        let url = format!("sqlite://{}", dir.join("gsw.db").display());
+        let store: Arc<dyn Store> = Arc::from(gsw_storage::connect(&url).await.unwrap());
+        let settings = FleetSettings {
+            heartbeat: Duration::from_secs(20),
+            timeout: Duration::from_secs(60),
+            max_bundle_bytes: 1024,
+            bundle_ttl: Duration::from_secs(60),
+            node_id: "test".into(),
+            release_cache_max_bytes: 1024,
+        };
+        Fleet::new(
+            store,
+            SigningKey::from_bytes(&[7; 32]),
+            settings,
+            Bus::Local,
+        )
+    }
+
+    /// An agent flooding reports faster than they are written is made to
+    /// wait: the queue never holds more than `REPORT_QUEUE`.
+    #[tokio::test]
+    async fn the_report_queue_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        // Not started: nothing drains the queue.
+        let fleet = fleet(dir.path()).await;
+        let report = || DeliveryReport::Acked;
+        for _ in 0..REPORT_QUEUE {
+            fleet
+                .record_report(Uuid::now_v7(), Uuid::now_v7(), report())
+                .await;
+        }
+        let one_more = fleet.record_report(Uuid::now_v7(), Uuid::now_v7(), report());
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), one_more)
+                .await
+                .is_err(),
+            "a report past the queue's bound was taken"
+        );
+        assert_eq!(fleet.reports.capacity(), 0);
     }
 }

@@ -11,8 +11,10 @@ mod helpers {
 
 mod anthropic;
 mod auth;
+mod connection_caps;
 mod dashboard;
 mod deploy_draft;
+mod deployment_limits;
 mod enrollment;
 mod fake_anthropic;
 mod generation;

@@ -69,8 +69,11 @@ fn sigterm_finishes_in_flight_requests_then_exits() {
     stream.write_all(&body[10..]).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
-    assert!(response.contains("access_token"));
+    assert!(response.starts_with("HTTP/1.1 202"), "{response}");
+    assert!(
+        response.contains("sign in with the password you chose"),
+        "{response}"
+    );
 
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status {status}");

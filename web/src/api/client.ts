@@ -4,7 +4,7 @@
 // every session of its family out). Errors become `ApiError`s with the
 // server's words.
 
-import type { ErrorDetail, TokenPair } from './types';
+import type { ErrorDetail, Registration, TokenPair } from './types';
 
 export const API = '/api/v1';
 const STORAGE_KEY = 'gsw.session';
@@ -170,15 +170,26 @@ export class ApiClient {
     return this.session;
   }
 
+  /// Creates the account, then signs in with it. Registration answers the
+  /// same whether or not the address already had an account (so it tells
+  /// nobody which addresses have one) and signs nobody in; a refused sign-in
+  /// right after it means the address had an account with another password.
   async register(email: string, password: string): Promise<Session> {
-    const pair = await this.request<TokenPair>('/auth/register', {
+    await this.request<Registration>('/auth/register', {
       method: 'POST',
       body: { email, password },
       anonymous: true,
     });
-    const session = toSession(pair, email);
-    this.store(session);
-    return session;
+    try {
+      return await this.login(email, password);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'invalid_credentials') {
+        throw new ApiError(err.status, err.code, 'this address already has an account with another password: sign in with that password instead', {
+          requestId: err.requestId,
+        });
+      }
+      throw err;
+    }
   }
 
   async login(email: string, password: string): Promise<Session> {

@@ -101,7 +101,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Creates an account and signs it in. */
+        /**
+         * Creates an account for an address that has none. The answer is the same
+         *     (status, body and about the time it takes) when the address already has
+         *     an account: then nothing changes and nobody is signed in, so registering
+         *     cannot tell anyone which addresses have accounts. Sign in afterwards with
+         *     `POST /auth/login`.
+         */
         post: operations["register"];
         delete?: never;
         options?: never;
@@ -287,7 +293,8 @@ export interface paths {
         /**
          * Live progress of one of the caller's jobs over a WebSocket: one JSON
          *     event (`{job_id, status, progress, stage, message}`) per step, the
-         *     current state first; the server closes it when the job finishes.
+         *     current state first; the server closes it when the job finishes. A user
+         *     holds at most `job_events_max_per_user` of these sockets at once.
          */
         get: operations["job_events"];
         put?: never;
@@ -1294,6 +1301,19 @@ export interface components {
             section?: number | null;
         };
         /**
+         * @description What registration answers, the same whether the address was new or
+         *     already had an account, so it tells nobody which addresses have one.
+         */
+        Registration: {
+            /**
+             * @description The address as it will be signed in with (trimmed, lower case).
+             * @example ada@example.com
+             */
+            email: string;
+            /** @description What to do next: sign in with `POST /auth/login`. */
+            message: string;
+        };
+        /**
          * @description What a user may do.
          * @enum {string}
          */
@@ -1671,22 +1691,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Account created and signed in */
-            201: {
+            /** @description Accepted: the address has an account now (a new one, or the one it had, unchanged); sign in with POST /auth/login */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Session"];
-                };
-            };
-            /** @description Email already registered */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["Registration"];
                 };
             };
             /** @description Invalid email or password */
@@ -1762,6 +1773,15 @@ export interface operations {
             };
             /** @description Bad items or site list */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description As many deployments are being uploaded as the server takes at once; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2036,6 +2056,15 @@ export interface operations {
             };
             /** @description No such job of the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller already holds as many event sockets as allowed; close one */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2467,6 +2496,15 @@ export interface operations {
             };
             /** @description Bad items, or an empty body for a site with no draft */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description As many deployments are being uploaded as the server takes at once; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -50,8 +50,10 @@ export type DeploymentList = Schemas['DeploymentList'];
 export type ItemResult = Schemas['ItemResult'];
 
 // Accounts and billing.
-/// The tokens `/auth/register`, `/auth/login` and `/auth/refresh` answer with.
+/// The tokens `/auth/login` and `/auth/refresh` answer with.
 export type TokenPair = Schemas['Session'];
+/// What `/auth/register` answers, the same for a new address and a known one.
+export type Registration = Schemas['Registration'];
 export type Usage = Schemas['UsageView'];
 export type Billing = Schemas['BillingView'];
 

@@ -138,6 +138,30 @@ describe('ApiClient', () => {
     expect(err.requestId).toBe('req-8');
   });
 
+  it('registers, then signs in with the same credentials', async () => {
+    const calls: string[] = [];
+    const api = client(async (url) => {
+      calls.push(url.replace(/^.*\/api\/v1/, ''));
+      if (url.endsWith('/auth/register')) return json(202, { email: 'ada@example.com', message: 'sign in' });
+      return json(200, pair(1));
+    });
+    const session = await api.register('ada@example.com', 'correct horse battery');
+    expect(calls).toEqual(['/auth/register', '/auth/login']);
+    expect(session.email).toBe('ada@example.com');
+    expect(api.current()).not.toBeNull();
+  });
+
+  it('says an address already has an account when signing in after registering is refused', async () => {
+    const api = client(async (url) => {
+      if (url.endsWith('/auth/register')) return json(202, { email: 'ada@example.com', message: 'sign in' });
+      return json(401, { error: { code: 'invalid_credentials', message: 'wrong email or password', request_id: 'r' } });
+    });
+    const err = (await api.register('ada@example.com', 'correct horse battery').catch((e: unknown) => e)) as ApiError;
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.message).toMatch(/already has an account/);
+    expect(api.current()).toBeNull();
+  });
+
   it('names the fields of a path', () => {
     expect(fieldName('email')).toBe('email');
     expect(fieldName('sections[1].heading')).toBe('sections');

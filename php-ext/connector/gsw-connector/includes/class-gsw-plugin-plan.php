@@ -18,14 +18,30 @@ require_once __DIR__ . '/class-gsw-connector.php';
 /** The plugin plan item. */
 final class GSW_Plugin_Plan
 {
-    /** Options a plugin plan may never write: the site's identity, users, code and the connector's own. */
-    private const PROTECTED_OPTIONS = [
-        'siteurl', 'home', 'admin_email', 'new_admin_email', 'users_can_register', 'default_role',
-        'active_plugins', 'active_sitewide_plugins', 'recently_activated', 'uninstall_plugins',
-        'auto_update_plugins', 'auto_update_themes', 'template', 'stylesheet', 'current_theme',
-        'cron', 'db_version', 'initial_db_version', 'upload_path', 'upload_url_path',
-        'auth_key', 'auth_salt', 'logged_in_key', 'logged_in_salt', 'nonce_key', 'nonce_salt',
-        'secure_auth_key', 'secure_auth_salt', 'secret', 'rewrite_rules', 'can_compress_scripts',
+    /**
+     * The only options a plugin plan may write, each with the plugin that
+     * reads it and why a plan would set it. Anything else (WordPress's own
+     * settings such as siteurl, template_root, permalink_structure,
+     * sidebars_widgets, widget_*, WPLANG, users and roles, other plugins'
+     * options, the connector's own) is left alone and named in the message.
+     */
+    private const ALLOWED_OPTIONS = [
+        'wpseo' => 'Yoast SEO: its general settings (the site represents a company or a person, and which)',
+        'wpseo_titles' => 'Yoast SEO: title separator and the title and meta templates',
+        'wpseo_social' => "Yoast SEO: the business's social profiles",
+        'wpforms_settings' => "WPForms: form styling and the e-mail notifications' look",
+        'woocommerce_currency' => "WooCommerce: the shop's currency, from the brief's country",
+        'woocommerce_default_country' => "WooCommerce: the shop's country (and state) for taxes and shipping",
+        'woocommerce_store_address' => "WooCommerce: the shop's street address, from the business's identity",
+        'woocommerce_store_city' => "WooCommerce: the shop's city",
+        'woocommerce_store_postcode' => "WooCommerce: the shop's postcode",
+        'tribe_events_calendar_options' => 'The Events Calendar: its settings (views, date format)',
+        'give_settings' => 'GiveWP: its settings (currency, donation form defaults)',
+        'updraft_interval' => 'UpdraftPlus: how often files are backed up',
+        'updraft_interval_database' => 'UpdraftPlus: how often the database is backed up',
+        'updraft_retain' => 'UpdraftPlus: how many file backups are kept',
+        'updraft_retain_db' => 'UpdraftPlus: how many database backups are kept',
+        'wp-smush-settings' => 'Smush: which compressions and lazy loading are on',
     ];
 
     /** Reads and checks plan.json. */
@@ -70,8 +86,8 @@ final class GSW_Plugin_Plan
                 $changed = true;
             }
             foreach (is_array($plugin['options'] ?? null) ? $plugin['options'] : [] as $name => $value) {
-                if (!is_string($name) || self::is_protected_option($name)) {
-                    $notes[] = "$slug: option $name is not the plugin's to set; left alone";
+                if (!self::may_write($name)) {
+                    $notes[] = "$slug: option $name is not one a plan may set; left alone";
                     continue;
                 }
                 if (get_option($name) !== $value) {
@@ -94,13 +110,13 @@ final class GSW_Plugin_Plan
         return GSW_Item::result($item, $status, implode('; ', $notes));
     }
 
-    /** The option names a plan writes (for the snapshot). */
+    /** The option names a plan writes (for the snapshot): only allowed ones. */
     public static function options(array $plugins): array
     {
         $names = [];
         foreach ($plugins as $plugin) {
             foreach (array_keys(is_array($plugin['options'] ?? null) ? $plugin['options'] : []) as $name) {
-                if (is_string($name)) {
+                if (self::may_write($name)) {
                     $names[] = $name;
                 }
             }
@@ -108,13 +124,9 @@ final class GSW_Plugin_Plan
         return $names;
     }
 
-    /** Whether a name is a protected option or one of a connector's own. */
-    private static function is_protected_option(string $name): bool
+    /** Whether a plan may write the option of this name: only those allowed, by exact name. */
+    private static function may_write($name): bool
     {
-        global $wpdb;
-        return in_array($name, self::PROTECTED_OPTIONS, true)
-            || in_array($name, GSW_Connector::OPTIONS, true)
-            || str_starts_with($name, 'theme_mods_')
-            || $name === $wpdb->get_blog_prefix() . 'user_roles';
+        return is_string($name) && array_key_exists($name, self::ALLOWED_OPTIONS);
     }
 }
