@@ -353,14 +353,21 @@ fn offered_item(part: &str, phrases: &Phrases) -> Option<String> {
             item = item.get(..i).unwrap_or(item);
         }
     }
-    let item = item
-        .trim()
-        .trim_start_matches("a ")
-        .trim_start_matches("an ")
-        .trim_start_matches("the ")
-        .trim_start_matches("our ")
-        .trim_start_matches("also ")
-        .trim();
+    let mut item = item.trim();
+    // The language's articles, then English ones, each cut once, any case.
+    for article in phrases
+        .item_articles
+        .iter()
+        .chain(&Lang::En.phrases().item_articles)
+    {
+        let starts = item
+            .get(..article.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(article));
+        if starts {
+            item = item[article.len()..].trim_start();
+        }
+    }
+    let item = item.trim();
     let len = item.chars().count();
     ((3..=40).contains(&len) && !item.chars().any(|c| c.is_ascii_digit())).then(|| item.to_owned())
 }
@@ -398,6 +405,28 @@ mod tests {
                 Lang::Nl.phrases()
             ),
             vec!["zuurdesembrood", "croissants", "taarten"]
+        );
+        // "doen", and the articles a language puts before each item.
+        assert_eq!(
+            services_in(
+                "Een tandartspraktijk in Leuven. Wij doen controles, mondhygiëne en implantaten voor gezinnen.",
+                Lang::Nl.phrases()
+            ),
+            vec!["controles", "mondhygiëne", "implantaten"]
+        );
+        assert_eq!(
+            services_in(
+                "Un studio de yoga à Nantes qui propose du hatha yoga, du yoga prénatal et de la méditation.",
+                Lang::Fr.phrases()
+            ),
+            vec!["hatha yoga", "yoga prénatal", "méditation"]
+        );
+        assert_eq!(
+            services_in(
+                "Despacho en Sevilla: ofrecemos el derecho laboral, la familia y las herencias.",
+                Lang::Es.phrases()
+            ),
+            vec!["derecho laboral", "familia", "herencias"]
         );
         assert_eq!(goal_of("More table reservations"), Goal::Booking);
     }

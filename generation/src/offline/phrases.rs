@@ -87,6 +87,9 @@ pub(super) struct Phrases {
     pub for_words: Vec<String>,
     /// Verbs after which a description lists what the business offers, tried in order.
     pub offer_verbs: Vec<String>,
+    /// Articles a listed item may start with, cut off ("du hatha yoga" →
+    /// "hatha yoga"), lower case with their space.
+    pub item_articles: Vec<String>,
     /// Openings of a description that read on after "{name} is".
     pub articles: Vec<String>,
     /// Openings of a description in the first person ("We ").
