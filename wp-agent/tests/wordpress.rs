@@ -727,6 +727,81 @@ fn zip_item(kind: &str, path: &str, zip: Vec<u8>) -> Value {
     json!({"kind": kind, "path": path, "content_base64": base64::engine::general_purpose::STANDARD.encode(zip)})
 }
 
+/// A page whose link and image have nothing behind them, and a site icon
+/// that was never uploaded: the page still goes up, the link goes to the
+/// home page, the image is left out, the icon is left as it was, and the
+/// deployment says all three (applied with warnings, not plain green).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_image_or_icon_with_nothing_behind_it_falls_back_and_says_so() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let ada = app.signed_up("ada@example.com").await;
+    let (site_id, _) = generated_site(&app, &ada).await;
+    let wp = WordPress::install();
+    let mut host = Host::new();
+    host.enroll(&app, &ada, &site_id, wp.path()).await;
+    host.start();
+    let icon_before = wp.php("echo (int) get_option('site_icon');");
+
+    let content = "<!-- wp:paragraph -->\n<p>See <a href=\"#gsw-page=nowhere\">our rates</a>.</p>\n<!-- /wp:paragraph -->\n\n\
+        <!-- wp:image {\"sizeSlug\":\"large\"} -->\n<figure class=\"wp-block-image size-large\"><img src=\"#gsw-media=images/never.png\" alt=\"Never uploaded\"/></figure>\n<!-- /wp:image -->";
+    let page = json!({
+        "content": content, "front_page": false, "key": "page:lonely", "parent_key": null,
+        "seo": {"description": "", "title": ""}, "slug": "lonely", "status": "publish",
+        "title": "Lonely", "type": "page"
+    });
+    let site = json!({"icon": "images/absent.png", "language": "en", "tagline": "Still here", "title": "Fallback Test"});
+    let deployment = deploy_items(
+        &app,
+        &ada,
+        &site_id,
+        json!([
+            {"kind": "content", "path": "pages/lonely.json", "content": page.to_string()},
+            {"kind": "content", "path": "site.json", "content": site.to_string()},
+        ]),
+    )
+    .await;
+    let deployment = settled(&app, &ada, &host, &deployment).await;
+    assert_eq!(deployment["status"], "applied", "{deployment}\n{}", host.log());
+    let warnings: Vec<&str> = deployment["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    let said = |what: &str| warnings.iter().any(|w| w.contains(what));
+    assert!(
+        said("pages/lonely.json: link to page:nowhere goes to the home page"),
+        "{warnings:?}"
+    );
+    assert!(
+        said("image media:images/never.png left out: it was not uploaded"),
+        "{warnings:?}"
+    );
+    assert!(
+        said("site.json: icon media:images/absent.png not found"),
+        "{warnings:?}"
+    );
+
+    // What WordPress holds: the page, with its link to the home page and no
+    // broken image; the title changed, the icon as it was.
+    let stored = wp.json(
+        r#"$page = get_page_by_path('lonely');
+        echo json_encode(['content' => $page ? $page->post_content : null, 'home' => home_url('/')]);"#,
+    );
+    let stored_content = stored["content"].as_str().expect("the page exists");
+    let home = stored["home"].as_str().unwrap();
+    assert!(
+        stored_content.contains(&format!("href=\"{home}\"")),
+        "{stored_content}"
+    );
+    assert!(!stored_content.contains("gsw-page="), "{stored_content}");
+    assert!(!stored_content.contains("<img"), "{stored_content}");
+    assert!(!stored_content.contains("wp:image"), "{stored_content}");
+    assert_eq!(wp.php("echo get_option('blogname');"), "Fallback Test");
+    assert_eq!(wp.php("echo (int) get_option('site_icon');"), icon_before);
+    host.stop().await;
+}
+
 /// Processes of `bin/apply.php` waiting for a request, for the WordPress at `wp`.
 fn waiting_apply_processes(wp: &Path) -> Vec<u32> {
     let wp = wp.to_string_lossy();
