@@ -533,6 +533,89 @@ async fn planned_plugins_come_from_the_directory_and_one_it_lacks_is_a_warning()
     host.stop().await;
 }
 
+/// A stand-in for Simply Schedule Appointments: its `[ssa_booking]`
+/// shortcode draws a marked booking widget.
+fn fake_booking_plugin() -> Vec<u8> {
+    let main = r#"<?php
+/**
+ * Plugin Name: Simply Schedule Appointments (test stand-in)
+ * Version: 1.6.8
+ */
+add_shortcode('ssa_booking', function () {
+    return '<div class="ssa-booking-stand-in">Pick a time</div>';
+});
+"#;
+    zip_of(&[(
+        "simply-schedule-appointments/simply-schedule-appointments.php",
+        main.as_bytes(),
+    )])
+}
+
+/// A plan with a booking plugin: the plugin comes from the directory, is
+/// active, and its calendar is on the booking page, once, even when the
+/// draft is deployed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planned_booking_plugin_puts_its_calendar_on_the_booking_page() {
+    let directory = FakeDirectory::start().await;
+    directory.add(
+        "simply-schedule-appointments",
+        "1.6.8",
+        fake_booking_plugin(),
+    );
+    let url = directory.url.clone();
+    let app = spawn_app_with(Backend::Sqlite, |s| s.plugin_directory_url = url).await;
+    let ada = app.signed_up("ada@example.com").await;
+    let (site_id, draft) = generated_site_from(
+        &app,
+        &ada,
+        json!({
+            "business_name": "Clearwater Dental",
+            "type": "dental clinic",
+            "description": "Family dentist in Bristol offering check-ups, hygiene and whitening.",
+            "goals": ["Online appointment booking"]
+        }),
+    )
+    .await;
+    let planned = draft["plugins"]["plugins"].as_array().unwrap();
+    assert!(
+        planned
+            .iter()
+            .any(|p| p["slug"] == "simply-schedule-appointments"),
+        "{planned:?}"
+    );
+    let wp = WordPress::install();
+    let mut host = Host::new();
+    host.enroll(&app, &ada, &site_id, wp.path()).await;
+    host.start();
+    let book_page = r#"$id = get_posts(['post_type' => 'page', 'meta_key' => '_gsw_key', 'meta_value' => 'page:book', 'fields' => 'ids'])[0];
+        echo json_encode(['content' => get_post($id)->post_content, 'html' => apply_filters('the_content', get_post($id)->post_content)]);"#;
+    for round in ["first", "again"] {
+        let deployment = deploy_draft(&app, &ada, &site_id).await;
+        let deployment = settled(&app, &ada, &host, &deployment).await;
+        assert_eq!(
+            deployment["status"],
+            "applied",
+            "{round}: {deployment}\n{}",
+            host.log()
+        );
+        assert_eq!(
+            wp.php("require_once ABSPATH . 'wp-admin/includes/plugin.php'; echo is_plugin_active('simply-schedule-appointments/simply-schedule-appointments.php') ? 'yes' : 'no';"),
+            "yes",
+            "{round}"
+        );
+        let book = wp.json(book_page);
+        let content = book["content"].as_str().unwrap();
+        assert_eq!(
+            content.matches("[ssa_booking]").count(),
+            1,
+            "{round}: {content}"
+        );
+        let html = book["html"].as_str().unwrap();
+        assert!(html.contains("ssa-booking-stand-in"), "{round}: {html}");
+    }
+    host.stop().await;
+}
+
 /// Queues a deployment whose manifest is signed with a key that is not the
 /// control plane's.
 async fn forged_deployment(app: &TestApp, user: &TestUser, site_id: &str) -> String {
@@ -761,7 +844,12 @@ async fn a_link_image_or_icon_with_nothing_behind_it_falls_back_and_says_so() {
     )
     .await;
     let deployment = settled(&app, &ada, &host, &deployment).await;
-    assert_eq!(deployment["status"], "applied", "{deployment}\n{}", host.log());
+    assert_eq!(
+        deployment["status"],
+        "applied",
+        "{deployment}\n{}",
+        host.log()
+    );
     let warnings: Vec<&str> = deployment["warnings"]
         .as_array()
         .unwrap()
