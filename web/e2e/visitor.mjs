@@ -245,13 +245,17 @@ async function previewDocument(browser) {
 /** A screenshot of an element as a PNG, and its height in CSS pixels. */
 async function shoot(page, selector, path) {
   await page.evaluate(() => document.fonts.ready);
-  // WordPress lazy-loads images below the fold; a screenshot does not scroll.
-  await page.evaluate(() => {
-    for (const image of document.images) image.loading = 'eager';
+  // WordPress lazy-loads images below the fold and a screenshot does not
+  // scroll: load them all, and wait until each has its pixels (a deferred
+  // lazy image can report itself complete before it has loaded anything).
+  await page.evaluate(async () => {
+    const images = [...document.images];
+    for (const image of images) image.loading = 'eager';
+    await Promise.all(images.map((image) => image.decode().catch(() => null)));
   });
-  await page.evaluate(() =>
-    Promise.all([...document.images].map((i) => (i.complete ? null : new Promise((r) => (i.onload = i.onerror = r))))),
-  );
+  await page.waitForFunction(() => [...document.images].every((i) => i.complete && i.naturalWidth > 0), null, {
+    timeout: 15_000,
+  });
   const element = page.locator(selector).first();
   const box = await element.boundingBox();
   const bytes = await element.screenshot({ path, animations: 'disabled' });
