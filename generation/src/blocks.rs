@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::draft::{Item, PageContent, Section, SectionKind, Sitemap};
+use crate::draft::{Item, PageContent, Palette, Section, SectionKind, Sitemap};
 use crate::identity;
 use crate::images::{self, MEDIA_PREFIX};
 use crate::photos::{self, Photo};
@@ -79,6 +79,173 @@ pub fn page_link(slug: &str) -> String {
     format!("{PAGE_LINK_PREFIX}{slug}")
 }
 
+/// Where a page's look comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Styling<'a> {
+    /// Class names only (`gsw-section gsw-hero`, …), which the generated
+    /// theme's section styles draw.
+    Classes,
+    /// The blocks' own colour, spacing and border attributes, in this
+    /// palette's colours, for a site that keeps its own theme: the sections
+    /// look designed under any theme, and the editor shows and edits them.
+    Inline(&'a Palette),
+}
+
+/// Sections' top and bottom, then left and right padding, when inline.
+const SECTION_PADDING: (&str, &str) = ("4rem", "1.5rem");
+/// A card's padding on every side, when inline.
+const CARD_PADDING: &str = "1.5rem";
+/// A button's corner radius, when inline.
+const BUTTON_RADIUS: &str = "8px";
+
+/// A section's colours when styled inline (hex values).
+#[derive(Debug, Clone, PartialEq)]
+struct SectionLook<'a> {
+    background: String,
+    text: &'a str,
+    heading: &'a str,
+    button: ButtonColors<'a>,
+    card: CardLook<'a>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ButtonColors<'a> {
+    background: &'a str,
+    text: &'a str,
+}
+
+/// A features card when styled inline. Its corners stay square: WordPress
+/// 6.1's column block has no radius support, so a radius would make it
+/// invalid there.
+#[derive(Debug, Clone, PartialEq)]
+struct CardLook<'a> {
+    background: &'a str,
+    text: &'a str,
+    border: String,
+    heading: &'a str,
+}
+
+impl<'a> Styling<'a> {
+    /// The look of a section of this kind, mirroring the theme's section
+    /// styles (`theme::SECTION_CSS`) in plain colours; none with classes.
+    fn section(self, kind: SectionKind) -> Option<SectionLook<'a>> {
+        let Styling::Inline(palette) = self else {
+            return None;
+        };
+        let on_primary = ButtonColors {
+            background: &palette.primary,
+            text: &palette.on_primary,
+        };
+        let plain = |background: &str| background.to_owned();
+        let (background, text, heading, button) = match kind {
+            SectionKind::Hero => (
+                plain(&palette.secondary),
+                &palette.contrast,
+                &palette.primary,
+                on_primary,
+            ),
+            SectionKind::Contact => (
+                plain(&palette.secondary),
+                &palette.contrast,
+                &palette.contrast,
+                on_primary,
+            ),
+            SectionKind::CallToAction => (
+                plain(&palette.primary),
+                &palette.on_primary,
+                &palette.on_primary,
+                ButtonColors {
+                    background: &palette.on_primary,
+                    text: &palette.primary,
+                },
+            ),
+            // A tinted band, as the theme draws the steps.
+            SectionKind::Steps => (
+                mix(&palette.secondary, &palette.base, 0.55),
+                &palette.contrast,
+                &palette.contrast,
+                on_primary,
+            ),
+            SectionKind::Text | SectionKind::Features | SectionKind::Faq => (
+                plain(&palette.base),
+                &palette.contrast,
+                &palette.contrast,
+                on_primary,
+            ),
+        };
+        Some(SectionLook {
+            background,
+            text,
+            heading,
+            button,
+            card: CardLook {
+                background: &palette.base,
+                text: &palette.contrast,
+                border: mix(&palette.contrast, &palette.base, 0.12),
+                heading: &palette.primary,
+            },
+        })
+    }
+}
+
+/// `a` and `b` mixed, `weight` of `a` (sRGB, like CSS `color-mix`), as
+/// `#rrggbb`; `b` when either is not a hex colour.
+fn mix(a: &str, b: &str, weight: f64) -> String {
+    let (Some(a), Some(bb)) = (rgb(a), rgb(b)) else {
+        return b.to_owned();
+    };
+    let channel =
+        |i: usize| (f64::from(a[i]) * weight + f64::from(bb[i]) * (1.0 - weight)).round() as u8;
+    format!("#{:02x}{:02x}{:02x}", channel(0), channel(1), channel(2))
+}
+
+/// The channels of `#rgb` or `#rrggbb`.
+fn rgb(hex: &str) -> Option<[u8; 3]> {
+    let digits = hex.strip_prefix('#')?;
+    let value = |s: &str| u8::from_str_radix(s, 16).ok();
+    match digits.len() {
+        3 => {
+            let mut out = [0; 3];
+            for (i, c) in digits.chars().enumerate() {
+                out[i] = value(&format!("{c}{c}"))?;
+            }
+            Some(out)
+        }
+        6 if digits.is_ascii() => Some([
+            value(&digits[0..2])?,
+            value(&digits[2..4])?,
+            value(&digits[4..6])?,
+        ]),
+        _ => None,
+    }
+}
+
+/// A card column's attributes, extra classes and `style` attribute, as
+/// the column block's save() writes them.
+fn card_style(card: &CardLook<'_>) -> (Vec<(&'static str, Value)>, &'static str, String) {
+    let attrs = vec![(
+        "style",
+        json!({
+            "border": {"color": card.border, "style": "solid", "width": "1px"},
+            "color": {"background": card.background, "text": card.text},
+            "spacing": {"padding": {
+                "bottom": CARD_PADDING, "left": CARD_PADDING, "right": CARD_PADDING, "top": CARD_PADDING,
+            }},
+        }),
+    )];
+    let style = format!(
+        " style=\"border-color:{};border-style:solid;border-width:1px;color:{};background-color:{};padding-top:{CARD_PADDING};padding-right:{CARD_PADDING};padding-bottom:{CARD_PADDING};padding-left:{CARD_PADDING}\"",
+        escape_attribute(&card.border),
+        escape_attribute(card.text),
+        escape_attribute(card.background),
+    );
+    (
+        attrs,
+        " has-border-color has-text-color has-background",
+        style,
+    )
+}
+
 /// Block attributes as WordPress's `serialize_block_attributes()` writes them,
 /// so a page survives `parse_blocks` → `serialize_blocks` byte for byte: JSON
 /// with `--`, `<`, `>`, `&` and `\"` escaped as unicode so no attribute can
@@ -128,14 +295,28 @@ fn heading_attributes(level: u8) -> Vec<(&'static str, Value)> {
     }
 }
 
-fn heading(level: u8, text: &str) -> String {
+fn heading(level: u8, text: &str, color: Option<&str>) -> String {
+    styled_heading(level, &escape_text(text), color)
+}
+
+/// A heading of already escaped `html`, in `color` (its own text colour,
+/// as the editor's colour support writes it) or the theme's.
+fn styled_heading(level: u8, html: &str, color: Option<&str>) -> String {
+    let mut attrs = heading_attributes(level);
+    let (classes, style) = match color {
+        Some(color) => {
+            attrs.push(("style", json!({"color": {"text": color}})));
+            (
+                " has-text-color",
+                format!(" style=\"color:{}\"", escape_attribute(color)),
+            )
+        }
+        None => ("", String::new()),
+    };
     block(
         "heading",
-        &heading_attributes(level),
-        &format!(
-            "<h{level} class=\"wp-block-heading\">{}</h{level}>",
-            escape_text(text)
-        ),
+        &attrs,
+        &format!("<h{level} class=\"wp-block-heading{classes}\"{style}>{html}</h{level}>"),
     )
 }
 
@@ -143,12 +324,30 @@ fn paragraph(text: &str) -> String {
     block("paragraph", &[], &format!("<p>{}</p>", escape_text(text)))
 }
 
-fn button(label: &str, href: &str) -> String {
+fn button(label: &str, href: &str, colors: Option<ButtonColors<'_>>) -> String {
+    let (attrs, classes, style) = match colors {
+        Some(ButtonColors { background, text }) => (
+            vec![(
+                "style",
+                json!({
+                    "border": {"radius": BUTTON_RADIUS},
+                    "color": {"background": background, "text": text},
+                }),
+            )],
+            " has-text-color has-background",
+            format!(
+                " style=\"border-radius:{BUTTON_RADIUS};color:{};background-color:{}\"",
+                escape_attribute(text),
+                escape_attribute(background)
+            ),
+        ),
+        None => (vec![], "", String::new()),
+    };
     let inner = block(
         "button",
-        &[],
+        &attrs,
         &format!(
-            "<div class=\"wp-block-button\"><a class=\"wp-block-button__link wp-element-button\" href=\"{}\">{}</a></div>",
+            "<div class=\"wp-block-button\"><a class=\"wp-block-button__link{classes} wp-element-button\" href=\"{}\"{style}>{}</a></div>",
             escape_attribute(href),
             escape_text(label)
         ),
@@ -160,57 +359,106 @@ fn button(label: &str, href: &str) -> String {
     )
 }
 
-fn group(class: &str, anchor: &str, children: &[String]) -> String {
+fn group(class: &str, anchor: &str, look: Option<&SectionLook>, children: &[String]) -> String {
+    let children = children.join("\n\n");
+    let Some(look) = look else {
+        let attrs = [
+            ("tagName", json!("section")),
+            ("anchor", json!(anchor)),
+            ("className", json!(class)),
+            ("layout", json!({"type": "constrained"})),
+        ];
+        return block(
+            "group",
+            &attrs,
+            &format!(
+                "<section id=\"{}\" class=\"wp-block-group {}\">{children}</section>",
+                escape_attribute(anchor),
+                escape_attribute(class),
+            ),
+        );
+    };
+    // A full-width band, touching the next, as the theme's section styles
+    // draw it; the editor writes `class` before `id` once it adds colours.
     let attrs = [
         ("tagName", json!("section")),
+        ("align", json!("full")),
         ("anchor", json!(anchor)),
         ("className", json!(class)),
+        (
+            "style",
+            json!({
+                "color": {"background": look.background, "text": look.text},
+                "spacing": {
+                    "margin": {"bottom": "0", "top": "0"},
+                    "padding": {
+                        "bottom": SECTION_PADDING.0,
+                        "left": SECTION_PADDING.1,
+                        "right": SECTION_PADDING.1,
+                        "top": SECTION_PADDING.0,
+                    },
+                },
+            }),
+        ),
         ("layout", json!({"type": "constrained"})),
     ];
+    let (block_end, inline) = SECTION_PADDING;
     block(
         "group",
         &attrs,
         &format!(
-            "<section id=\"{}\" class=\"wp-block-group {}\">{}</section>",
-            escape_attribute(anchor),
+            "<section class=\"wp-block-group alignfull {} has-text-color has-background\" id=\"{}\" style=\"color:{};background-color:{};margin-top:0;margin-bottom:0;padding-top:{block_end};padding-right:{inline};padding-bottom:{block_end};padding-left:{inline}\">{children}</section>",
             escape_attribute(class),
-            children.join("\n\n")
+            escape_attribute(anchor),
+            escape_attribute(look.text),
+            escape_attribute(&look.background),
         ),
     )
 }
 
 /// A heading whose text links to a page.
-fn linked_heading(level: u8, text: &str, slug: &str) -> String {
-    block(
-        "heading",
-        &heading_attributes(level),
+fn linked_heading(level: u8, text: &str, slug: &str, color: Option<&str>) -> String {
+    styled_heading(
+        level,
         &format!(
-            "<h{level} class=\"wp-block-heading\"><a href=\"{}\">{}</a></h{level}>",
+            "<a href=\"{}\">{}</a>",
             escape_attribute(&page_link(slug)),
             escape_text(text)
         ),
+        color,
     )
 }
 
 /// A grid of items; an item named like one of the site's sub-pages (a
 /// service with a page of its own) links to it from its heading.
-fn columns(items: &[Item], sitemap: &Sitemap, photos: &[Photo]) -> String {
+fn columns(
+    items: &[Item],
+    sitemap: &Sitemap,
+    photos: &[Photo],
+    look: Option<&SectionLook>,
+) -> String {
+    let card = look.map(|look| &look.card);
     let columns: Vec<String> = items
         .iter()
         .map(|item| {
             let page = sitemap.pages.iter().find(|p| {
                 p.parent.is_some() && p.title.trim().eq_ignore_ascii_case(item.title.trim())
             });
+            let color = card.map(|card| card.heading);
             let title = match page {
-                Some(page) => linked_heading(3, &item.title, &page.slug),
-                None => heading(3, &item.title),
+                Some(page) => linked_heading(3, &item.title, &page.slug, color),
+                None => heading(3, &item.title, color),
             };
             let slot = images::item_path(&item.title);
+            let (attrs, classes, style) = match card {
+                Some(card) => card_style(card),
+                None => (vec![], "", String::new()),
+            };
             block(
                 "column",
-                &[],
+                &attrs,
                 &format!(
-                    "<div class=\"wp-block-column\">{}\n\n{}\n\n{}</div>",
+                    "<div class=\"wp-block-column{classes}\"{style}>{}\n\n{}\n\n{}</div>",
                     image(
                         &slot,
                         &item.title,
@@ -237,7 +485,7 @@ fn columns(items: &[Item], sitemap: &Sitemap, photos: &[Photo]) -> String {
 /// Steps as a sequence of groups (numbered by the theme's CSS), not a list
 /// block: the list block's markup differs between WordPress versions, so
 /// the editor would rewrite it on save.
-fn steps(items: &[Item]) -> String {
+fn steps(items: &[Item], heading_color: Option<&str>) -> String {
     let steps: Vec<String> = items
         .iter()
         .map(|item| {
@@ -249,7 +497,7 @@ fn steps(items: &[Item]) -> String {
                 ],
                 &format!(
                     "<div class=\"wp-block-group gsw-step\">{}\n\n{}</div>",
-                    heading(3, &item.title),
+                    heading(3, &item.title, heading_color),
                     paragraph(&item.text)
                 ),
             )
@@ -316,9 +564,28 @@ pub fn render_page(
     sitemap: &Sitemap,
     photos: &[Photo],
 ) -> String {
+    render_page_with(slug, content, sitemap, photos, Styling::Classes)
+}
+
+/// [`render_page`] with the sections' look carried as `styling` says.
+pub fn render_page_with(
+    slug: &str,
+    content: &PageContent,
+    sitemap: &Sitemap,
+    photos: &[Photo],
+    styling: Styling<'_>,
+) -> String {
     let mut out = Vec::with_capacity(content.sections.len());
     for (index, section) in content.sections.iter().enumerate() {
-        out.push(render_section(slug, index, section, sitemap, photos));
+        let look = styling.section(section.kind);
+        out.push(render_section(
+            slug,
+            index,
+            section,
+            sitemap,
+            photos,
+            look.as_ref(),
+        ));
     }
     out.join("\n\n")
 }
@@ -329,13 +596,15 @@ fn render_section(
     section: &Section,
     sitemap: &Sitemap,
     photos: &[Photo],
+    look: Option<&SectionLook>,
 ) -> String {
     let level = if section.kind == SectionKind::Hero {
         1
     } else {
         2
     };
-    let mut children = vec![heading(level, &section.heading)];
+    let heading_color = look.map(|look| look.heading);
+    let mut children = vec![heading(level, &section.heading, heading_color)];
     if section.kind == SectionKind::Contact {
         children.extend(section.paragraphs.iter().map(|p| contact_paragraph(p)));
     } else {
@@ -343,19 +612,23 @@ fn render_section(
     }
     if !section.items.is_empty() {
         match section.kind {
-            SectionKind::Steps => children.push(steps(&section.items)),
+            SectionKind::Steps => children.push(steps(&section.items, heading_color)),
             SectionKind::Faq => {
                 for item in &section.items {
-                    children.push(heading(3, &item.title));
+                    children.push(heading(3, &item.title, heading_color));
                     children.push(paragraph(&item.text));
                 }
             }
-            _ => children.push(columns(&section.items, sitemap, photos)),
+            _ => children.push(columns(&section.items, sitemap, photos, look)),
         }
     }
     if let Some(link) = &section.link {
         if sitemap.page(&link.slug).is_some() {
-            children.push(button(&link.label, &page_link(&link.slug)));
+            children.push(button(
+                &link.label,
+                &page_link(&link.slug),
+                look.map(|look| look.button),
+            ));
         }
     }
     if section.kind == SectionKind::Hero {
@@ -372,7 +645,7 @@ fn render_section(
         section.kind.as_str().replace('_', "-")
     );
     let anchor = format!("section-{}", index + 1);
-    group(&class, &anchor, &children)
+    group(&class, &anchor, look, &children)
 }
 
 /// A paragraph of contact details, with what works without any plugin made
@@ -547,6 +820,59 @@ mod tests {
             "{html}"
         );
         assert_eq!(contact_paragraph("Open <daily>"), paragraph("Open <daily>"));
+    }
+
+    #[test]
+    fn inline_styling_carries_the_palette_in_the_blocks_own_attributes() {
+        let palette = Palette {
+            base: "#ffffff".into(),
+            contrast: "#111111".into(),
+            primary: "#aa3300".into(),
+            on_primary: "#ffffff".into(),
+            secondary: "#f0e8e0".into(),
+            accent: "#336655".into(),
+        };
+        let section = |kind| Section {
+            kind,
+            heading: "Welcome".into(),
+            paragraphs: vec!["Hello".into()],
+            items: vec![],
+            link: Some(Link {
+                label: "Call".into(),
+                slug: "contact".into(),
+            }),
+        };
+        let content = PageContent {
+            seo_title: "t".into(),
+            meta_description: "d".into(),
+            sections: vec![
+                section(SectionKind::Hero),
+                section(SectionKind::CallToAction),
+            ],
+        };
+        let html = render_page_with("home", &content, &sitemap(), &[], Styling::Inline(&palette));
+        assert!(
+            html.contains(r##"{"tagName":"section","align":"full","anchor":"section-1","className":"gsw-section gsw-hero","style":{"color":{"background":"#f0e8e0","text":"#111111"}"##),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<h1 class="wp-block-heading has-text-color" style="color:#aa3300">"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                r#"style="border-radius:8px;color:#aa3300;background-color:#ffffff">Call</a>"#
+            ),
+            "the call to action's button is reversed: {html}"
+        );
+        assert_eq!(
+            render_page("home", &content, &sitemap(), &[]),
+            render_page_with("home", &content, &sitemap(), &[], Styling::Classes)
+        );
+        assert!(!render_page("home", &content, &sitemap(), &[]).contains("style"));
+        assert_eq!(mix("#000000", "#ffffff", 0.12), "#e0e0e0");
+        assert_eq!(mix("#fff", "#000", 1.0), "#ffffff");
+        assert_eq!(mix("red", "#000000", 0.5), "#000000");
     }
 
     #[test]

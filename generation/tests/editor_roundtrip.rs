@@ -11,14 +11,15 @@
 //! need a real dependency.
 //!
 //! The theme's template parts and templates are checked too: the site
-//! editor parses and saves them the same way.
+//! editor parses and saves them the same way; and every page as it is
+//! deployed to a site that keeps its own theme (`Styling::Inline`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
 use gsw_generation::agents::{Agents, ContentInput};
-use gsw_generation::blocks::render_page;
+use gsw_generation::blocks::{render_page, render_page_with, Styling};
 use gsw_generation::draft::{Brief, SiteDraft};
 use gsw_generation::offline::OfflineEngine;
 use gsw_generation::orchestrator::generate_in_memory;
@@ -28,7 +29,7 @@ use gsw_generation::theme;
 use serde_json::{json, Value};
 
 mod common;
-use common::hostile_page;
+use common::{hostile_page, hostile_page_with, palette};
 
 fn web_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../web")
@@ -243,6 +244,19 @@ async fn generated_pages_are_unchanged_by_the_block_editor() {
         for page in &draft.pages {
             add(site, page.slug.clone(), page.blocks.clone());
         }
+        // As deployed to a site that keeps its own theme: the look in the
+        // blocks' own attributes.
+        for page in &draft.pages {
+            let blocks = render_page_with(
+                &page.slug,
+                &page.content,
+                &draft.sitemap,
+                &draft.photos,
+                Styling::Inline(&draft.design.palette),
+            );
+            assert!(blocks.contains("has-background"), "{blocks}");
+            add(site, format!("{} (inline styling)", page.slug), blocks);
+        }
         for (slug, blocks) in regenerated(&agents, &draft).await {
             add(site, slug, blocks);
         }
@@ -256,6 +270,12 @@ async fn generated_pages_are_unchanged_by_the_block_editor() {
         }
     }
     add("stress", "every-section-kind".into(), hostile_page());
+    let palette = palette();
+    add(
+        "stress",
+        "every-section-kind (inline styling)".into(),
+        hostile_page_with(Styling::Inline(&palette)),
+    );
     let count = pages.len();
 
     // Kept in target/ for a look (and for running other editors by hand).

@@ -306,5 +306,7 @@ for (const page of pages) {
     report.rewritten.push({ page: name, first_difference: firstDifference(page.blocks, saved) });
   }
 }
-process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-process.exit(report.invalid.length || report.migrated.length || report.rewritten.length ? 1 : 0);
+// Exits once the report is written out: exiting at once would cut a report
+// longer than the pipe's buffer short.
+const code = report.invalid.length || report.migrated.length || report.rewritten.length ? 1 : 0;
+process.stdout.write(`${JSON.stringify(report, null, 2)}\n`, () => process.exit(code));

@@ -173,6 +173,49 @@ async fn deploy_draft(app: &TestApp, user: &TestUser, site_id: &str) -> Value {
     response.json().await.unwrap()
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_deployed_keeping_the_sites_theme_leaves_it_active_and_still_looks_designed() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let ada = app.signed_up("ada@example.com").await;
+    let (site_id, draft) = generated_site(&app, &ada).await;
+    let wp = WordPress::install();
+    let theme_before = wp.php("echo get_stylesheet();");
+    let mut host = Host::new();
+    host.enroll(&app, &ada, &site_id, wp.path()).await;
+    host.start();
+
+    let response = app
+        .api(
+            Method::POST,
+            &format!("/sites/{site_id}/deployments"),
+            Some(&ada.access),
+            Some(json!({"theme": "keep"})),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let deployment: Value = response.json().await.unwrap();
+    let deployment = settled(&app, &ada, &host, &deployment).await;
+    assert_eq!(
+        deployment["status"],
+        "applied",
+        "{deployment}\n{}",
+        host.log()
+    );
+
+    assert_eq!(wp.php("echo get_stylesheet();"), theme_before);
+    // The home page's sections are coloured by their own blocks, in the
+    // draft's palette, whatever the theme.
+    let secondary = draft["design"]["palette"]["secondary"].as_str().unwrap();
+    let html = wp.php(
+        "$p = get_post((int) get_option('page_on_front')); echo apply_filters('the_content', $p->post_content);",
+    );
+    assert!(
+        html.contains(&format!("background-color:{secondary}")),
+        "{html}"
+    );
+    assert!(html.contains("has-background"), "{html}");
+}
+
 /// Asks for a deployment's rollback; returns the rollback deployment queued.
 async fn roll_back(app: &TestApp, user: &TestUser, deployment: &Value) -> Value {
     let response = app

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::views::{DeploymentList, DeploymentView};
 use crate::error::{ApiResult, AppError};
 use crate::extract::{is_json, json_object, ApiJson, ApiPath, AuthUser, UploadSlot};
-use crate::fleet::release::{self, release, rollback_payload, Release};
+use crate::fleet::release::{self, release, rollback_payload, Release, SiteTheme};
 use crate::state::AppState;
 
 /// Most sites one bulk deployment may name.
@@ -65,6 +65,11 @@ pub struct DeployRequest {
     pub items: Option<Vec<ItemInput>>,
     /// Seconds the bundle stays valid (default 7 days).
     pub ttl_secs: Option<u64>,
+    /// Deploying the draft: `generated` (the default) installs and
+    /// activates the site's generated theme; `keep` leaves the site's own
+    /// theme active and untouched, its pages styled by their blocks' own
+    /// attributes. Not for a deployment of `items`.
+    pub theme: Option<SiteTheme>,
 }
 
 /// A bundle to deploy to many sites.
@@ -142,9 +147,15 @@ async fn create_site_deployment(
     } else {
         return Err(AppError::UnsupportedMediaType);
     };
-    let payload = match request.items {
-        Some(items) => payload(&state, items)?,
-        None => draft_payload(&state, user.id, site_id).await?,
+    let payload = match (request.items, request.theme) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid(
+                "theme",
+                "applies to deploying the draft: send either items or theme",
+            ))
+        }
+        (Some(items), None) => payload(&state, items)?,
+        (None, theme) => draft_payload(&state, user.id, site_id, theme.unwrap_or_default()).await?,
     };
     let ttl_secs = request.ttl_secs;
     let mut made = release(
@@ -171,7 +182,12 @@ async fn create_site_deployment(
 }
 
 /// The bundle of a site's current draft.
-async fn draft_payload(state: &AppState, owner: Uuid, site_id: Uuid) -> ApiResult<Payload> {
+async fn draft_payload(
+    state: &AppState,
+    owner: Uuid,
+    site_id: Uuid,
+    site_theme: SiteTheme,
+) -> ApiResult<Payload> {
     if state.store.site(owner, site_id).await?.is_none() {
         return Err(AppError::NotFound("site"));
     }
@@ -190,6 +206,7 @@ async fn draft_payload(state: &AppState, owner: Uuid, site_id: Uuid) -> ApiResul
         &state.plugins,
         &state.photos,
         state.fleet.settings.max_bundle_bytes,
+        site_theme,
     )
     .await
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use gsw_generation::blocks::{render_page_with, Styling};
 use gsw_generation::draft::SiteDraft;
 use gsw_generation::{images, theme};
 use gsw_protocol::bundle::{ItemKind, Manifest, Payload, Policy, SignedManifest, FORMAT};
@@ -13,6 +14,8 @@ use gsw_protocol::items::{
     RollbackItem, Seo, SiteItem,
 };
 use gsw_storage::{Deployment, NewRelease, SignFor, SignedForSite, Store};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Fleet;
@@ -49,6 +52,19 @@ pub async fn photo_bytes(draft: &SiteDraft, library: &PhotoLibrary) -> PhotoByte
         }
     }
     out
+}
+
+/// The theme a draft is deployed with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SiteTheme {
+    /// The block theme generated from the draft's design, installed and
+    /// activated, with the design written into its global styles.
+    #[default]
+    Generated,
+    /// The site's own theme, left as it is: no theme and no design item,
+    /// and pages that carry their look in the blocks' own attributes.
+    Keep,
 }
 
 /// Room kept in a draft's bundle for what is not a plugin zip's bytes
@@ -149,6 +165,7 @@ pub async fn draft_payload(
     directory: &PluginDirectory,
     library: &PhotoLibrary,
     max_bytes: u64,
+    site_theme: SiteTheme,
 ) -> ApiResult<Payload> {
     let photos = photo_bytes(draft, library).await;
     let mut slugs: Vec<String> = draft
@@ -160,7 +177,8 @@ pub async fn draft_payload(
     let mut seen = std::collections::HashSet::new();
     slugs.retain(|slug| seen.insert(slug.clone()));
     let mut plugins = directory.resolve(&slugs).await;
-    let base = draft_items(draft, &Resolved::default(), &photos).map_err(anyhow::Error::from)?;
+    let base = draft_items(draft, &Resolved::default(), &photos, site_theme)
+        .map_err(anyhow::Error::from)?;
     let mut room = max_bytes
         .saturating_sub(BUNDLE_SLACK)
         .saturating_sub(base.iter().map(|(_, _, b)| b.len() as u64).sum());
@@ -177,7 +195,7 @@ pub async fn draft_payload(
         }
     }
     plugins.zips = fitting;
-    let items = draft_items(draft, &plugins, &photos).map_err(anyhow::Error::from)?;
+    let items = draft_items(draft, &plugins, &photos, site_theme).map_err(anyhow::Error::from)?;
     Payload::build(items).map_err(|e| AppError::Internal(anyhow::anyhow!("draft bundle: {e}")))
 }
 
@@ -191,19 +209,29 @@ pub async fn draft_payload(
 /// again updates rather than duplicates), `content/navigation.json`,
 /// `design/design.json` (which activates the theme), `plugin/<slug>.zip` for
 /// each plugin in `plugins` and `plugin/plan.json` (naming why the plugins
-/// `plugins` could not have are missing).
+/// `plugins` could not have are missing). With [`SiteTheme::Keep`], no theme
+/// and no design item (the design item activates our theme and writes the
+/// palette into the active theme's global styles), and the pages rendered
+/// with their look inline ([`Styling::Inline`]) on the theme's default
+/// page template.
 pub fn draft_items(
     draft: &SiteDraft,
     plugins: &Resolved,
     photos: &PhotoBytes,
+    site_theme: SiteTheme,
 ) -> serde_json::Result<Vec<(ItemKind, String, Vec<u8>)>> {
     let mut items = Vec::with_capacity(draft.pages.len() + plugins.zips.len() + 5);
-    let theme = theme::build(draft);
-    items.push((
-        ItemKind::Theme,
-        format!("{}.zip", theme.slug),
-        theme_zip(&theme).map_err(serde::ser::Error::custom)?,
-    ));
+    let theme = match site_theme {
+        SiteTheme::Generated => Some(theme::build(draft)),
+        SiteTheme::Keep => None,
+    };
+    if let Some(theme) = &theme {
+        items.push((
+            ItemKind::Theme,
+            format!("{}.zip", theme.slug),
+            theme_zip(theme).map_err(serde::ser::Error::custom)?,
+        ));
+    }
     let identity = theme::identity_of(draft);
     // The images the pages show and the site's icon, drawn in its palette.
     let mut media: Vec<String> = vec![images::ICON_PATH.to_owned()];
@@ -234,8 +262,18 @@ pub fn draft_items(
         })?,
     ));
     for page in &draft.pages {
+        let content = match site_theme {
+            SiteTheme::Generated => page.blocks.clone(),
+            SiteTheme::Keep => render_page_with(
+                &page.slug,
+                &page.content,
+                &draft.sitemap,
+                &draft.photos,
+                Styling::Inline(&draft.design.palette),
+            ),
+        };
         let item = PostItem {
-            content: page.blocks.clone(),
+            content,
             front_page: page.slug == "home",
             key: PostItem::page_key(&page.slug),
             parent_key: page.parent.as_deref().map(PostItem::page_key),
@@ -246,7 +284,8 @@ pub fn draft_items(
             },
             slug: page.slug.clone(),
             status: PostStatus::Publish,
-            template: Some(theme::LANDING_TEMPLATE.to_owned()),
+            // The landing template is our theme's; another theme has none.
+            template: theme.as_ref().map(|_| theme::LANDING_TEMPLATE.to_owned()),
             title: page.title.clone(),
             post_type: PostType::Page,
         };
@@ -275,13 +314,15 @@ pub fn draft_items(
         "navigation.json".to_owned(),
         serde_json::to_vec(&navigation)?,
     ));
-    let mut design = draft.design.clone();
-    design.theme = theme.slug.clone();
-    items.push((
-        ItemKind::Design,
-        "design.json".to_owned(),
-        serde_json::to_vec(&design)?,
-    ));
+    if let Some(theme) = &theme {
+        let mut design = draft.design.clone();
+        design.theme = theme.slug.clone();
+        items.push((
+            ItemKind::Design,
+            "design.json".to_owned(),
+            serde_json::to_vec(&design)?,
+        ));
+    }
     for zip in &plugins.zips {
         items.push((
             ItemKind::Plugin,

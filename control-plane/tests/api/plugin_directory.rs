@@ -201,6 +201,7 @@ async fn a_deployed_draft_carries_the_plugins_it_can_have_and_names_the_others()
         &app.state.plugins,
         &app.state.photos,
         64 << 20,
+        Default::default(),
     )
     .await
     .unwrap();
@@ -231,6 +232,7 @@ async fn a_deployed_draft_carries_the_plugins_it_can_have_and_names_the_others()
         &app.state.plugins,
         &app.state.photos,
         payload.bytes.len() as u64 - zip.len() as u64,
+        Default::default(),
     )
     .await
     .unwrap();

@@ -1,11 +1,31 @@
 //! What the generation tests share.
 
-use gsw_generation::blocks::render_page;
-use gsw_generation::draft::{Item, Link, PageContent, PagePlan, Section, SectionKind, Sitemap};
+use gsw_generation::blocks::{render_page_with, Styling};
+use gsw_generation::draft::{
+    Item, Link, PageContent, PagePlan, Palette, Section, SectionKind, Sitemap,
+};
 
 /// A page written to stress the renderer: every section kind, and text with
 /// every character that matters to HTML, rich text or block comments.
 pub fn hostile_page() -> String {
+    hostile_page_with(Styling::Classes)
+}
+
+/// A palette as the design agent might send one, short forms and capitals.
+#[allow(dead_code)] // Not every test binary that shares this module uses it.
+pub fn palette() -> Palette {
+    Palette {
+        base: "#FFFFFF".into(),
+        contrast: "#1a1a1a".into(),
+        primary: "#b4461f".into(),
+        on_primary: "#fff".into(),
+        secondary: "#F4EDE4".into(),
+        accent: "#2f6f5e".into(),
+    }
+}
+
+/// [`hostile_page`] styled as `styling` says.
+pub fn hostile_page_with(styling: Styling<'_>) -> String {
     let plan = |slug: &str, parent: Option<&str>| PagePlan {
         slug: slug.into(),
         title: slug.into(),
@@ -51,5 +71,5 @@ pub fn hostile_page() -> String {
             })
             .collect(),
     };
-    render_page("every-kind", &content, &sitemap, &[])
+    render_page_with("every-kind", &content, &sitemap, &[], styling)
 }

@@ -685,6 +685,7 @@ export interface components {
         DeployRequest: {
             /** @description The items; absent, the site's current draft. */
             items?: components["schemas"]["ItemInput"][] | null;
+            theme?: null | components["schemas"]["SiteTheme"];
             /**
              * Format: int64
              * @description Seconds the bundle stays valid (default 7 days).
@@ -1402,6 +1403,11 @@ export interface components {
          * @enum {string}
          */
         SiteStatus: "draft" | "generating" | "active";
+        /**
+         * @description The theme a draft is deployed with.
+         * @enum {string}
+         */
+        SiteTheme: "generated" | "keep";
         /** @description A site as the API shows it. */
         SiteView: {
             /**

@@ -28,6 +28,7 @@ export default function SiteDetailPage({ siteId }: { siteId: string }) {
   const jobs = useLoad((s) => fetchOnce<{ jobs: Job[] }>(`/sites/${siteId}/jobs`, s), [siteId]);
   const deployments = useLoad((s) => fetchOnce<{ deployments: Deployment[] }>(`/sites/${siteId}/deployments`, s), [siteId]);
   const [deploying, setDeploying] = useState(false);
+  const [keepTheme, setKeepTheme] = useState(false);
   const [deployError, setDeployError] = useState<ApiError>();
   useInteractive('site', Boolean(site.data) && !draft.loading);
 
@@ -41,7 +42,7 @@ export default function SiteDetailPage({ siteId }: { siteId: string }) {
     setDeploying(true);
     setDeployError(undefined);
     try {
-      await api.request<Deployment>(`/sites/${siteId}/deployments`, { method: 'POST' });
+      await api.request<Deployment>(`/sites/${siteId}/deployments`, { method: 'POST', body: { theme: keepTheme ? 'keep' : 'generated' } });
       deployments.reload();
     } catch (e) {
       setDeployError(e as ApiError);
@@ -72,6 +73,12 @@ export default function SiteDetailPage({ siteId }: { siteId: string }) {
               <Button variant="secondary" onClick={() => navigate(`/sites/${siteId}/editor`)}>
                 Open the editor
               </Button>
+            )}
+            {draft.data && (
+              <label className="flex items-center gap-2 text-sm text-slate-700" title="Deploy the content only, styled by its own blocks, and leave the site's theme active">
+                <input type="checkbox" className="size-4 rounded border-slate-300 accent-indigo-600" checked={keepTheme} onChange={(e) => setKeepTheme(e.target.checked)} />
+                Keep the site's own theme
+              </label>
             )}
             {draft.data && (
               <Button onClick={deploy} busy={deploying} disabled={Boolean(running)}>
