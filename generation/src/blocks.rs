@@ -598,7 +598,10 @@ fn render_section(
     photos: &[Photo],
     look: Option<&SectionLook>,
 ) -> String {
-    let level = if section.kind == SectionKind::Hero {
+    // The page's one H1 is the hero's, in our theme's landing template; a
+    // site keeping its own theme prints the page title as its H1, so there
+    // the hero's heading is an H2.
+    let level = if section.kind == SectionKind::Hero && look.is_none() {
         1
     } else {
         2
@@ -851,12 +854,14 @@ mod tests {
             ],
         };
         let html = render_page_with("home", &content, &sitemap(), &[], Styling::Inline(&palette));
+        // The site's own theme prints the page title as its H1.
+        assert!(!html.contains("<h1"), "{html}");
         assert!(
             html.contains(r##"{"tagName":"section","align":"full","anchor":"section-1","className":"gsw-section gsw-hero","style":{"color":{"background":"#f0e8e0","text":"#111111"}"##),
             "{html}"
         );
         assert!(
-            html.contains(r#"<h1 class="wp-block-heading has-text-color" style="color:#aa3300">"#),
+            html.contains(r#"<h2 class="wp-block-heading has-text-color" style="color:#aa3300">"#),
             "{html}"
         );
         assert!(

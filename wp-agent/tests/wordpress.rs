@@ -214,6 +214,10 @@ async fn a_draft_deployed_keeping_the_sites_theme_leaves_it_active_and_still_loo
         "{html}"
     );
     assert!(html.contains("has-background"), "{html}");
+    // The site's theme prints the page title as the page's H1: the content
+    // brings none of its own.
+    assert!(!html.contains("<h1"), "{html}");
+    assert!(html.contains("<h2"), "{html}");
 }
 
 /// Asks for a deployment's rollback; returns the rollback deployment queued.
