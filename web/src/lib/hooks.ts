@@ -45,6 +45,21 @@ export function useLoad<T>(fetcher: (signal: AbortSignal) => Promise<T>, key: un
   return { data, error: current ? settled.error : undefined, loading: !current, reload, setData };
 }
 
+/// Calls `tick` every `ms` milliseconds while `active` is true: a screen
+/// showing something still on its way (a queued deployment) follows it
+/// without a reload.
+export function usePollWhile(active: boolean, tick: () => void, ms = 2000): void {
+  const tickRef = useRef(tick);
+  useEffect(() => {
+    tickRef.current = tick;
+  });
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => tickRef.current(), ms);
+    return () => clearInterval(timer);
+  }, [active, ms]);
+}
+
 function sameDeps(a: unknown[], b: unknown[]): boolean {
   return a.length === b.length && a.every((value, i) => Object.is(value, b[i]));
 }

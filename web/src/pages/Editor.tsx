@@ -7,7 +7,7 @@ import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api/client';
 import type { Deployment, Draft, DraftPage, Job, JobAccepted, JobEvent, PageEdit } from '../api/types';
 import { Badge, Button, Card, Empty, ErrorNote, Field, Input, Loading, PageHeader, Select, Spinner, StatusBadge, Textarea, cx, deploymentStatus } from '../components/ui';
-import { useInteractive, useLoad, usePersistentState } from '../lib/hooks';
+import { useInteractive, useLoad, usePersistentState, usePollWhile } from '../lib/hooks';
 import { previewDocument, referencedImages, themedDocument, withImages } from '../lib/preview';
 import { fetchOnce } from '../lib/prefetch';
 import { Link, navigate } from '../lib/router';
@@ -170,6 +170,11 @@ function PageEditor({ draft, page, siteId, onDraft, reload }: { draft: Draft; pa
   const [regenerating, setRegenerating] = useState<number>();
   const [deploying, setDeploying] = useState(false);
   const [deployment, setDeployment] = useState<Deployment>();
+  // The deployment just queued, followed until the agent reports on it.
+  usePollWhile(deployment?.status === 'queued' || deployment?.status === 'delivered', () => {
+    if (!deployment) return;
+    api.request<Deployment>(`/deployments/${deployment.id}`).then(setDeployment, () => undefined);
+  });
   const [device, setDevice] = useState<'desktop' | 'phone'>('desktop');
 
   // A saved form from an older draft (its section count differs) is dropped.
@@ -180,6 +185,14 @@ function PageEditor({ draft, page, siteId, onDraft, reload }: { draft: Draft; pa
 
   const edit = useMemo(() => editOf(page, form), [page, form]);
   const dirty = Object.keys(edit).length > 0;
+  // Closing the tab or leaving the dashboard with unsaved edits asks first
+  // (moving between the dashboard's own screens keeps them in this tab).
+  useEffect(() => {
+    if (!dirty) return;
+    const ask = (event: BeforeUnloadEvent) => event.preventDefault();
+    window.addEventListener('beforeunload', ask);
+    return () => window.removeEventListener('beforeunload', ask);
+  }, [dirty]);
   // The generated theme's own stylesheet; until it is here (or if it cannot
   // be had), the palette-only preview.
   const themeCss = useLoad((signal) => api.getText(`/sites/${siteId}/draft/theme.css`, signal), [siteId, draft.design]);

@@ -7,7 +7,7 @@ import { api, ApiError } from '../api/client';
 import type { Agent, Deployment, Draft, EnrollmentToken, Job, Site } from '../api/types';
 import { Badge, Button, Card, CopyButton, Empty, ErrorNote, Input, Loading, PageHeader, StatusBadge, cx, deploymentStatus } from '../components/ui';
 import { ago, dateTime, driftLabel, version } from '../lib/format';
-import { useInteractive, useLoad, type Loaded } from '../lib/hooks';
+import { useInteractive, useLoad, usePollWhile, type Loaded } from '../lib/hooks';
 import { fetchOnce } from '../lib/prefetch';
 import { Link, navigate } from '../lib/router';
 
@@ -29,6 +29,8 @@ export default function SiteDetailPage({ siteId }: { siteId: string }) {
   const deployments = useLoad((s) => fetchOnce<{ deployments: Deployment[] }>(`/sites/${siteId}/deployments`, s), [siteId]);
   const [deploying, setDeploying] = useState(false);
   const [keepTheme, setKeepTheme] = useState(false);
+  // A deployment on its way is followed until the agent reports on it.
+  usePollWhile(Boolean(deployments.data?.deployments.some((d) => d.status === 'queued' || d.status === 'delivered')), deployments.reload);
   const [deployError, setDeployError] = useState<ApiError>();
   useInteractive('site', Boolean(site.data) && !draft.loading);
 

@@ -1,7 +1,8 @@
-import { act, fireEvent, render, screen } from '@testing-library/react';
+import { act, fireEvent, render, renderHook, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { api } from '../api/client';
 import type { Job } from '../api/types';
+import { usePollWhile } from '../lib/hooks';
 import { JobPage } from '../pages/Job';
 
 /// A WebSocket that delivers the given events once opened, then closes.
@@ -60,5 +61,23 @@ describe('JobPage', () => {
     expect(post).toHaveBeenCalledWith('/jobs/job-1/retry');
     expect(location.pathname).toBe('/jobs/job-2');
     vi.unstubAllGlobals();
+  });
+});
+
+describe('usePollWhile', () => {
+  it('ticks while active and stops when it is not', async () => {
+    vi.useFakeTimers();
+    try {
+      const tick = vi.fn();
+      const { rerender, unmount } = renderHook(({ active }) => usePollWhile(active, tick, 1000), { initialProps: { active: true } });
+      vi.advanceTimersByTime(3500);
+      expect(tick).toHaveBeenCalledTimes(3);
+      rerender({ active: false });
+      vi.advanceTimersByTime(5000);
+      expect(tick).toHaveBeenCalledTimes(3);
+      unmount();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
