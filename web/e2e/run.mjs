@@ -236,6 +236,8 @@ async function story() {
   await reloaded;
   await interactive(page, 'editor');
   await page.getByRole('button', { name: 'Regenerate section 2' }).waitFor();
+  // It says what came of it, even when the text came back the same.
+  await page.getByRole('status').filter({ hasText: /Rewritten|came back the same/ }).waitFor();
 
   // Deploy from the editor.
   await page.getByRole('button', { name: 'Deploy' }).click();

@@ -136,6 +136,9 @@ async function waitForJob(jobId: string): Promise<Job> {
 
 export default function EditorPage({ siteId, slug }: { siteId: string; slug?: string }) {
   const draft = useLoad((s) => fetchOnce<Draft>(`/sites/${siteId}/draft`, s), [siteId]);
+  // The last section rewritten and whether its text came back unchanged;
+  // kept here, since a rewrite gives the page a new variant and so a fresh editor.
+  const [rewritten, setRewritten] = useState<Rewritten>();
   useInteractive('editor', Boolean(draft.data));
   if (draft.error)
     return draft.error.status === 404 ? (
@@ -157,11 +160,32 @@ export default function EditorPage({ siteId, slug }: { siteId: string; slug?: st
       siteId={siteId}
       onDraft={(next) => draft.setData(next)}
       reload={draft.reload}
+      rewritten={rewritten?.slug === page.slug ? rewritten : undefined}
+      onRewritten={setRewritten}
     />
   );
 }
 
-function PageEditor({ draft, page, siteId, onDraft, reload }: { draft: Draft; page: DraftPage; siteId: string; onDraft: (d: Draft) => void; reload: () => void }) {
+/** A section rewritten by "Regenerate this section", and whether its text came back the same. */
+type Rewritten = { slug: string; index: number; same: boolean };
+
+function PageEditor({
+  draft,
+  page,
+  siteId,
+  onDraft,
+  reload,
+  rewritten,
+  onRewritten: setRewritten,
+}: {
+  draft: Draft;
+  page: DraftPage;
+  siteId: string;
+  onDraft: (d: Draft) => void;
+  reload: () => void;
+  rewritten?: Rewritten;
+  onRewritten: (r: Rewritten | undefined) => void;
+}) {
   const [form, setForm, clearSaved] = usePersistentState<PageForm>(`gsw.editor.${siteId}.${page.slug}`, formOf(page));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [saving, setSaving] = useState(false);
@@ -266,11 +290,17 @@ function PageEditor({ draft, page, siteId, onDraft, reload }: { draft: Draft; pa
   const regenerate = async (index: number) => {
     setRegenerating(index);
     setFailure(undefined);
+    setRewritten(undefined);
+    const before = JSON.stringify(page.content.sections[index]);
     try {
       const accepted = await api.post<JobAccepted>(`/sites/${siteId}/regenerate`, { page: page.slug, section: index });
       const job = await waitForJob(accepted.job_id);
       if (job.status === 'failed') setFailure(new ApiError(0, 'job_failed', job.error ?? 'The section could not be rewritten.'));
       else {
+        // Say what happened: a rewrite can come back word for word the same.
+        const fresh = await api.request<Draft>(`/sites/${siteId}/draft`);
+        const after = fresh.pages.find((p) => p.slug === page.slug)?.content.sections[index];
+        setRewritten({ slug: page.slug, index, same: JSON.stringify(after) === before });
         clearSaved();
         reload();
       }
@@ -391,6 +421,11 @@ function PageEditor({ draft, page, siteId, onDraft, reload }: { draft: Draft; pa
                   </Button>
                 }
               >
+                {rewritten?.index === i && (
+                  <p role="status" className={cx('mb-3 text-sm', rewritten.same ? 'text-amber-800' : 'text-emerald-700')}>
+                    {rewritten.same ? 'The rewrite came back the same as before. Try again, or edit the text here.' : 'Rewritten: the new text is below.'}
+                  </p>
+                )}
                 <div className={cx('space-y-4', regenerating === i && 'pointer-events-none opacity-50')}>
                   <Field label={kind === 'hero' ? 'Main heading (H1)' : 'Heading'} error={errors[`sections[${i}].heading`]} count={{ used: s.heading.trim().length, max: 200 }}>
                     {(p) => <Input {...p} name={`section-${i}-heading`} value={s.heading} onChange={(e) => section(i, { heading: e.target.value })} />}
