@@ -19,6 +19,8 @@ fn config() -> Config {
         .unwrap_or(256);
     Config {
         cases,
+        // Filtered-out inputs must not end a long run.
+        max_local_rejects: cases.saturating_mul(4).max(65_536),
         ..Config::default()
     }
 }

@@ -19,6 +19,10 @@ fn config(cases: u32) -> Config {
         .unwrap_or(cases);
     Config {
         cases,
+        // Rare rejected inputs (a renamed closer equal to the old name)
+        // must not end a long run.
+        max_global_rejects: cases.max(1024),
+        max_local_rejects: cases.saturating_mul(4).max(65_536),
         ..Config::default()
     }
 }
