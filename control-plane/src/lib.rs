@@ -15,6 +15,7 @@ pub mod generation;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod outbound;
 pub mod photos;
 pub mod plugins;
 pub mod queue;

@@ -23,25 +23,27 @@ mod cache;
 mod pexels;
 mod unsplash;
 
-use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use gsw_generation::images;
 use gsw_generation::photos::{Photo, PhotoFile, PhotoProvider, PhotoSource, PhotoWanted};
-use sha2::{Digest, Sha256};
 use url::Url;
 
 pub use cache::PhotoCache;
 pub use pexels::Pexels;
 pub use unsplash::Unsplash;
 
+use crate::outbound::{self, same_origin, sha256_hex, Retries};
 use crate::settings::Settings;
 
-/// Tries per request, the first included.
-const ATTEMPTS: u32 = 3;
-/// Wait before the first retry; doubled before each next one.
-const BACKOFF: Duration = Duration::from_millis(200);
+/// Tries per request, the first included, and the wait before the first
+/// retry (doubled before each next one). Only timeouts, failed connections
+/// and 5xx answers are tried again; a 4xx answer is final.
+const RETRIES: Retries = Retries {
+    attempts: 3,
+    backoff: Duration::from_millis(200),
+};
 /// Largest search answer read (real ones are tens of kilobytes).
 const MAX_SEARCH_BYTES: u64 = 2 * 1024 * 1024;
 /// Results asked for per search: enough to pick one not already used.
@@ -67,10 +69,7 @@ pub enum PhotoError {
 }
 
 /// One attempt's failure: worth another try, or not.
-pub(crate) enum Failure {
-    Transient(String),
-    Final(PhotoError),
-}
+pub(crate) type Failure = outbound::Failure<PhotoError>;
 
 /// A search result as the provider describes it, before one is chosen.
 #[derive(Debug, Clone)]
@@ -112,103 +111,47 @@ impl Http {
         Ok(Self { client, timeout })
     }
 
-    /// Sends what `request` builds, up to [`ATTEMPTS`] times, and reads the
+    /// Sends what `request` builds, up to [`RETRIES`] times, and reads the
     /// body of a 2xx answer (at most `max` bytes). A 4xx is final.
     pub(crate) async fn get(
         &self,
         request: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         max: u64,
     ) -> Result<(Option<String>, Vec<u8>), PhotoError> {
-        with_retries(|| async {
-            let response = request(&self.client)
-                .timeout(self.timeout)
-                .send()
-                .await
-                .map_err(transient)?;
-            let status = response.status();
-            if status.is_server_error() {
-                return Err(Failure::Transient(format!("HTTP {status}")));
-            }
-            if !status.is_success() {
-                return Err(Failure::Final(PhotoError::Refused(format!(
-                    "HTTP {status}"
-                ))));
-            }
-            if response.content_length().is_some_and(|n| n > max) {
-                return Err(Failure::Final(PhotoError::TooBig(max)));
-            }
-            let content_type = response
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            Ok((content_type, read_capped(response, max).await?))
-        })
-        .await
-    }
-}
-
-/// Runs `attempt` up to [`ATTEMPTS`] times, waiting longer before each retry.
-async fn with_retries<T, F, Fut>(mut attempt: F) -> Result<T, PhotoError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, Failure>>,
-{
-    let mut wait = BACKOFF;
-    let mut tries = 1;
-    loop {
-        match attempt().await {
-            Ok(value) => return Ok(value),
-            Err(Failure::Final(why)) => return Err(why),
-            Err(Failure::Transient(why)) if tries >= ATTEMPTS => {
-                return Err(PhotoError::Unreachable(why))
-            }
-            Err(Failure::Transient(why)) => {
-                tracing::debug!(error = %why, tries, "photo provider: trying again");
-                tokio::time::sleep(wait).await;
-                wait *= 2;
-                tries += 1;
-            }
-        }
+        RETRIES
+            .run("photo provider", PhotoError::Unreachable, || async {
+                let response = request(&self.client)
+                    .timeout(self.timeout)
+                    .send()
+                    .await
+                    .map_err(transient)?;
+                let status = response.status();
+                if status.is_server_error() {
+                    return Err(Failure::Transient(format!("HTTP {status}")));
+                }
+                if !status.is_success() {
+                    return Err(Failure::Final(PhotoError::Refused(format!(
+                        "HTTP {status}"
+                    ))));
+                }
+                if response.content_length().is_some_and(|n| n > max) {
+                    return Err(Failure::Final(PhotoError::TooBig(max)));
+                }
+                let content_type = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let body =
+                    outbound::read_capped(response, max, PhotoError::TooBig, transient).await?;
+                Ok((content_type, body))
+            })
+            .await
     }
 }
 
 fn transient(e: reqwest::Error) -> Failure {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    Failure::Transient(what.to_owned())
-}
-
-/// A response's body, refused once it passes `max` bytes.
-async fn read_capped(mut response: reqwest::Response, max: u64) -> Result<Vec<u8>, Failure> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(transient)? {
-        if (body.len() + chunk.len()) as u64 > max {
-            return Err(Failure::Final(PhotoError::TooBig(max)));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// Whether `url` is on `origin` (same scheme, host and port).
-pub fn same_origin(origin: &Url, url: &Url) -> bool {
-    url.scheme() == origin.scheme()
-        && url.host_str() == origin.host_str()
-        && url.port_or_known_default() == origin.port_or_known_default()
-}
-
-/// Lowercase hex SHA-256.
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Failure::Transient(outbound::request_failure(&e).to_owned())
 }
 
 /// Where photos come from, and their bytes.

@@ -9,25 +9,26 @@
 mod cache;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 pub use cache::ZipCache;
 
+use crate::outbound::{self, sha256_hex, Retries};
 use crate::settings::Settings;
 
 /// The host the real directory's download links point at.
 pub const DOWNLOAD_HOST: &str = "downloads.wordpress.org";
-/// Tries per request, the first included. Only timeouts, failed
-/// connections and 5xx answers are tried again; a 4xx answer is final.
-const ATTEMPTS: u32 = 3;
-/// Wait before the first retry; doubled before each next one.
-const BACKOFF: Duration = Duration::from_millis(250);
+/// Tries per request, the first included, and the wait before the first
+/// retry (doubled before each next one). Only timeouts, failed connections
+/// and 5xx answers are tried again; a 4xx answer is final.
+const RETRIES: Retries = Retries {
+    attempts: 3,
+    backoff: Duration::from_millis(250),
+};
 /// Largest information answer read (the real ones are tens of kilobytes).
 const MAX_INFO_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -80,10 +81,7 @@ pub enum Unavailable {
 }
 
 /// One attempt's failure: worth another try, or not.
-enum Failure {
-    Transient(String),
-    Final(Unavailable),
-}
+type Failure = outbound::Failure<Unavailable>;
 
 /// A plan's plugins resolved: the zips to ship, and why the others cannot be had.
 #[derive(Debug, Clone, Default)]
@@ -226,8 +224,8 @@ impl PluginDirectory {
         url.set_query(Some(&format!(
             "action=plugin_information&request[slug]={slug_param}"
         )));
-        let body = self
-            .with_retries(|| async {
+        let body = RETRIES
+            .run("plugin directory", Unavailable::Unreachable, || async {
                 let response = self
                     .client
                     .get(url.clone())
@@ -237,7 +235,9 @@ impl PluginDirectory {
                     .await
                     .map_err(transient)?;
                 let status = response.status();
-                let body = read_capped(response, MAX_INFO_BYTES).await?;
+                let body =
+                    outbound::read_capped(response, MAX_INFO_BYTES, Unavailable::TooBig, transient)
+                        .await?;
                 match status.as_u16() {
                     200..=299 | 404 => Ok(body),
                     500..=599 => Err(Failure::Transient(format!("HTTP {status}"))),
@@ -286,8 +286,8 @@ impl PluginDirectory {
             return Err(Unavailable::ForeignHost(info.download_link.to_string()));
         }
         let max = self.max_zip_bytes;
-        let bytes = self
-            .with_retries(|| async {
+        let bytes = RETRIES
+            .run("plugin directory", Unavailable::Unreachable, || async {
                 let response = self
                     .client
                     .get(info.download_link.clone())
@@ -307,36 +307,11 @@ impl PluginDirectory {
                 if response.content_length().is_some_and(|n| n > max) {
                     return Err(Failure::Final(Unavailable::TooBig(max)));
                 }
-                read_capped(response, max).await
+                outbound::read_capped(response, max, Unavailable::TooBig, transient).await
             })
             .await?;
         check_zip(&info.slug, &bytes)?;
         Ok(PluginZip::new(&info.slug, &info.version, bytes))
-    }
-
-    /// Runs `attempt` up to [`ATTEMPTS`] times, waiting longer before each retry.
-    async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T, Unavailable>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, Failure>>,
-    {
-        let mut wait = BACKOFF;
-        let mut tries = 1;
-        loop {
-            match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(Failure::Final(why)) => return Err(why),
-                Err(Failure::Transient(why)) if tries >= ATTEMPTS => {
-                    return Err(Unavailable::Unreachable(why))
-                }
-                Err(Failure::Transient(why)) => {
-                    tracing::debug!(error = %why, tries, "plugin directory: trying again");
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                    tries += 1;
-                }
-            }
-        }
     }
 }
 
@@ -356,34 +331,13 @@ fn transient(e: reqwest::Error) -> Failure {
         let to = e.url().map(Url::to_string).unwrap_or_default();
         return Failure::Final(Unavailable::ForeignHost(to));
     }
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    Failure::Transient(what.to_owned())
-}
-
-/// A response's body, refused once it passes `max` bytes.
-async fn read_capped(mut response: reqwest::Response, max: u64) -> Result<Vec<u8>, Failure> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(transient)? {
-        if (body.len() + chunk.len()) as u64 > max {
-            return Err(Failure::Final(Unavailable::TooBig(max)));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    Failure::Transient(outbound::request_failure(&e).to_owned())
 }
 
 /// Whether a download may come from `link`: the directory's own host and
 /// port (same scheme), or downloads.wordpress.org over https.
 fn allowed_download(base: &Url, link: &Url) -> bool {
-    let same_origin = link.scheme() == base.scheme()
-        && link.host_str() == base.host_str()
-        && link.port_or_known_default() == base.port_or_known_default();
+    let same_origin = outbound::same_origin(base, link);
     let wordpress_org = link.scheme() == "https" && link.host_str() == Some(DOWNLOAD_HOST);
     same_origin || wordpress_org
 }
@@ -427,14 +381,6 @@ fn is_version(version: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+'))
         && !version.starts_with('.')
-}
-
-/// Lowercase hex SHA-256.
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]
