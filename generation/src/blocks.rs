@@ -543,10 +543,24 @@ fn image(slot: &str, alt: &str, class: &str, photo: Option<&Photo>) -> String {
 }
 
 /// The image block's caption crediting a photo as its provider asks:
-/// "Photo by <photographer> on <provider>", both linked.
+/// "Photo by <photographer> on <provider>", both linked, in the site's
+/// language where the offline engine writes it (else English).
 fn credit(photo: &Photo) -> String {
+    let primary = photo
+        .language
+        .as_deref()
+        .and_then(|tag| tag.split('-').next())
+        .unwrap_or("en")
+        .to_ascii_lowercase();
+    let (by, on) = match primary.as_str() {
+        "nl" => ("Foto door", "op"),
+        "fr" => ("Photo de", "sur"),
+        "de" => ("Foto von", "auf"),
+        "es" => ("Foto de", "en"),
+        _ => ("Photo by", "on"),
+    };
     format!(
-        "<figcaption class=\"wp-element-caption\">Photo by <a href=\"{}\">{}</a> on <a href=\"{}\">{}</a></figcaption>",
+        "<figcaption class=\"wp-element-caption\">{by} <a href=\"{}\">{}</a> {on} <a href=\"{}\">{}</a></figcaption>",
         escape_attribute(&photo.photographer_url),
         escape_text(&photo.photographer),
         escape_attribute(&photo.provider_url),
@@ -749,6 +763,30 @@ pub fn clip(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_photo_credit_is_in_the_sites_language() {
+        let photo = |language: Option<&str>| Photo {
+            slot: "images/hero-home.png".into(),
+            provider: crate::draft::PhotoProvider::Pexels,
+            id: "1".into(),
+            image_url: "https://images.pexels.com/photos/1/a.jpeg".into(),
+            file: None,
+            alt: "A bike".into(),
+            photographer: "Zoë".into(),
+            photographer_url: "https://www.pexels.com/@zoe".into(),
+            provider_url: "https://www.pexels.com/photo/1/".into(),
+            language: language.map(str::to_owned),
+        };
+        assert!(credit(&photo(None))
+            .contains(">Photo by <a href=\"https://www.pexels.com/@zoe\">Zoë</a> on <a"));
+        assert!(credit(&photo(Some("nl-BE"))).contains(">Foto door <a"));
+        assert!(credit(&photo(Some("nl-BE"))).contains("</a> op <a"));
+        assert!(credit(&photo(Some("FR"))).contains(">Photo de <a"));
+        assert!(credit(&photo(Some("de"))).contains("</a> auf <a"));
+        assert!(credit(&photo(Some("es-MX"))).contains(">Foto de <a"));
+        assert!(credit(&photo(Some("ja"))).contains(">Photo by <a"));
+    }
     use crate::draft::{Link, PagePlan};
 
     fn sitemap() -> Sitemap {

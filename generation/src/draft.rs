@@ -324,6 +324,10 @@ pub struct Photo {
     pub photographer_url: String,
     /// The provider's link in the credit (with the referral parameters the provider asks for).
     pub provider_url: String,
+    /// The site's language (BCP 47), which the credit is written in;
+    /// absent: English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// A complete, editable site draft: what a later step turns into a bundle.

@@ -293,7 +293,10 @@ impl Orchestrator {
                 &format!("searching {} for {} pictures", source.name(), wanted.len()),
             )
             .await?;
-        let chosen = source.choose(&wanted).await;
+        let mut chosen = source.choose(&wanted).await;
+        for photo in &mut chosen {
+            photo.language.clone_from(&brief.language);
+        }
         self.save(job, "photos", &chosen).await?;
         progress
             .report(
@@ -702,6 +705,7 @@ mod tests {
                     photographer: "A".into(),
                     photographer_url: "https://unsplash.com/@a".into(),
                     provider_url: "https://unsplash.com/".into(),
+                    language: None,
                 })
                 .collect()
         }

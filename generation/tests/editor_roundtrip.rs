@@ -194,6 +194,8 @@ fn with_photos(draft: &SiteDraft) -> Vec<(String, String)> {
                 } else {
                     "https://unsplash.com/?utm_source=gswstudio&utm_medium=referral".into()
                 },
+                // Credits in two languages.
+                language: (i % 3 == 2).then(|| "nl-BE".to_owned()),
             }
         })
         .collect();

@@ -274,6 +274,7 @@ impl PhotoLibrary {
                 photographer: candidate.photographer.clone(),
                 photographer_url: candidate.photographer_url.clone(),
                 provider_url: candidate.provider_url.clone(),
+                language: None,
             };
             match provider {
                 Provider::Pexels(_) => {

@@ -1205,6 +1205,11 @@ export interface components {
              *     from, or, for a hotlinked photo, the `src` the page shows.
              */
             image_url: string;
+            /**
+             * @description The site's language (BCP 47), which the credit is written in;
+             *     absent: English.
+             */
+            language?: string | null;
             photographer: string;
             /** @description The photographer's page (with the referral parameters the provider asks for). */
             photographer_url: string;
