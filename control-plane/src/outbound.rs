@@ -69,6 +69,30 @@ pub fn request_failure(e: &reqwest::Error) -> &'static str {
     }
 }
 
+/// A 2xx answer's body, at most `max` bytes. A 5xx is worth another try;
+/// another status is final (`refused` gets "HTTP <status>"), and so is a
+/// body over `max` (`too_big`), refused on its announced length before any
+/// of it is read; a broken body goes through `broken`.
+pub async fn read_success<E>(
+    response: reqwest::Response,
+    max: u64,
+    refused: impl FnOnce(String) -> E,
+    too_big: impl FnOnce(u64) -> E,
+    broken: impl Fn(reqwest::Error) -> Failure<E>,
+) -> Result<Vec<u8>, Failure<E>> {
+    let status = response.status();
+    if status.is_server_error() {
+        return Err(Failure::Transient(format!("HTTP {status}")));
+    }
+    if !status.is_success() {
+        return Err(Failure::Final(refused(format!("HTTP {status}"))));
+    }
+    if response.content_length().is_some_and(|n| n > max) {
+        return Err(Failure::Final(too_big(max)));
+    }
+    read_capped(response, max, too_big, broken).await
+}
+
 /// A response's body, refused with `too_big(max)` once it passes `max`
 /// bytes; a broken body goes through `broken`.
 pub async fn read_capped<E>(

@@ -125,29 +125,36 @@ impl Http {
                     .send()
                     .await
                     .map_err(transient)?;
-                let status = response.status();
-                if status.is_server_error() {
-                    return Err(Failure::Transient(format!("HTTP {status}")));
-                }
-                if !status.is_success() {
-                    return Err(Failure::Final(PhotoError::Refused(format!(
-                        "HTTP {status}"
-                    ))));
-                }
-                if response.content_length().is_some_and(|n| n > max) {
-                    return Err(Failure::Final(PhotoError::TooBig(max)));
-                }
                 let content_type = response
                     .headers()
                     .get(reqwest::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                let body =
-                    outbound::read_capped(response, max, PhotoError::TooBig, transient).await?;
+                let body = outbound::read_success(
+                    response,
+                    max,
+                    PhotoError::Refused,
+                    PhotoError::TooBig,
+                    transient,
+                )
+                .await?;
                 Ok((content_type, body))
             })
             .await
     }
+}
+
+/// A provider's search URL (`path` on `base`) for landscape photos of
+/// `query`, `per_page` of them: both APIs take the same parameters.
+fn search_url(base: &Url, path: &str, query: &str, per_page: u32) -> Result<Url, PhotoError> {
+    let mut url = base
+        .join(path)
+        .map_err(|e| PhotoError::Refused(e.to_string()))?;
+    url.query_pairs_mut()
+        .append_pair("query", query)
+        .append_pair("orientation", "landscape")
+        .append_pair("per_page", &per_page.to_string());
+    Ok(url)
 }
 
 fn transient(e: reqwest::Error) -> Failure {

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use super::{Candidate, Http, PhotoError, MAX_SEARCH_BYTES};
+use super::{search_url, Candidate, Http, PhotoError, MAX_SEARCH_BYTES};
 
 /// A Pexels API client.
 pub struct Pexels {
@@ -53,14 +53,7 @@ impl Pexels {
     /// Landscape photos for `query`, best first: each one's landscape crop
     /// (1200 × 627), else its large size.
     pub async fn search(&self, query: &str, per_page: u32) -> Result<Vec<Candidate>, PhotoError> {
-        let mut url = self
-            .base
-            .join("v1/search")
-            .map_err(|e| PhotoError::Refused(e.to_string()))?;
-        url.query_pairs_mut()
-            .append_pair("query", query)
-            .append_pair("orientation", "landscape")
-            .append_pair("per_page", &per_page.to_string());
+        let url = search_url(&self.base, "v1/search", query, per_page)?;
         let (_, body) = self
             .http
             .get(

@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use super::{same_origin, Candidate, Http, PhotoError, MAX_SEARCH_BYTES};
+use super::{same_origin, search_url, Candidate, Http, PhotoError, MAX_SEARCH_BYTES};
 
 /// An Unsplash API client.
 pub struct Unsplash {
@@ -85,14 +85,7 @@ impl Unsplash {
     /// Landscape photos for `query`, best first, each at its `regular` size
     /// (1080 pixels wide).
     pub async fn search(&self, query: &str, per_page: u32) -> Result<Vec<Candidate>, PhotoError> {
-        let mut url = self
-            .base
-            .join("search/photos")
-            .map_err(|e| PhotoError::Refused(e.to_string()))?;
-        url.query_pairs_mut()
-            .append_pair("query", query)
-            .append_pair("orientation", "landscape")
-            .append_pair("per_page", &per_page.to_string());
+        let url = search_url(&self.base, "search/photos", query, per_page)?;
         let (_, body) = self
             .http
             .get(|client| self.request(client, url.clone()), MAX_SEARCH_BYTES)

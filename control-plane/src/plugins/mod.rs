@@ -295,19 +295,14 @@ impl PluginDirectory {
                     .send()
                     .await
                     .map_err(transient)?;
-                let status = response.status();
-                if status.is_server_error() {
-                    return Err(Failure::Transient(format!("HTTP {status}")));
-                }
-                if !status.is_success() {
-                    return Err(Failure::Final(Unavailable::Refused(format!(
-                        "HTTP {status} for its zip"
-                    ))));
-                }
-                if response.content_length().is_some_and(|n| n > max) {
-                    return Err(Failure::Final(Unavailable::TooBig(max)));
-                }
-                outbound::read_capped(response, max, Unavailable::TooBig, transient).await
+                outbound::read_success(
+                    response,
+                    max,
+                    |status| Unavailable::Refused(format!("{status} for its zip")),
+                    Unavailable::TooBig,
+                    transient,
+                )
+                .await
             })
             .await?;
         check_zip(&info.slug, &bytes)?;
