@@ -159,7 +159,6 @@ export default function EditorPage({ siteId, slug }: { siteId: string; slug?: st
       page={page}
       siteId={siteId}
       onDraft={(next) => draft.setData(next)}
-      reload={draft.reload}
       rewritten={rewritten?.slug === page.slug ? rewritten : undefined}
       onRewritten={setRewritten}
     />
@@ -174,7 +173,6 @@ function PageEditor({
   page,
   siteId,
   onDraft,
-  reload,
   rewritten,
   onRewritten: setRewritten,
 }: {
@@ -182,7 +180,6 @@ function PageEditor({
   page: DraftPage;
   siteId: string;
   onDraft: (d: Draft) => void;
-  reload: () => void;
   rewritten?: Rewritten;
   onRewritten: (r: Rewritten | undefined) => void;
 }) {
@@ -302,7 +299,7 @@ function PageEditor({
         const after = fresh.pages.find((p) => p.slug === page.slug)?.content.sections[index];
         setRewritten({ slug: page.slug, index, same: JSON.stringify(after) === before });
         clearSaved();
-        reload();
+        onDraft(fresh);
       }
     } catch (e) {
       setFailure(e as ApiError);
