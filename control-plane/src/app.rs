@@ -60,6 +60,8 @@ fn api(max_bundle_bytes: u64) -> (Router<AppState>, OpenApiDoc) {
         .merge(api::jobs::router())
         .merge(api::job_events::router())
         .merge(api::agents::router())
+        .merge(api::agent_pull::router())
+        .merge(api::connector::router())
         .merge(api::deployments::router(max_bundle_bytes))
         .merge(api::fleet_table::router())
         .merge(api::billing::router())

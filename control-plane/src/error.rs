@@ -58,6 +58,12 @@ pub enum AppError {
     /// An enrollment token that cannot be used.
     #[error("{0}")]
     EnrollmentRefused(&'static str),
+    /// A request on an agent's behalf that is not signed by an enrolled key.
+    #[error("{0}")]
+    AgentUnauthenticated(&'static str),
+    /// The agent (or connector plugin) was revoked: it must be connected again.
+    #[error("this connection was revoked; connect the site again")]
+    AgentRevoked,
     /// Signed in, but the role does not allow this.
     #[error("this needs the {0} role")]
     Forbidden(&'static str),
@@ -161,6 +167,8 @@ impl AppError {
             InvalidRefreshToken => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
             RefreshTokenReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
             EnrollmentRefused(_) => (StatusCode::UNAUTHORIZED, "enrollment_refused"),
+            AgentUnauthenticated(_) => (StatusCode::UNAUTHORIZED, "agent_auth_failed"),
+            AgentRevoked => (StatusCode::UNAUTHORIZED, "agent_revoked"),
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             NotFound(_) | NoRoute => (StatusCode::NOT_FOUND, "not_found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),

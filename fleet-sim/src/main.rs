@@ -293,6 +293,7 @@ async fn seed(
         let key = agent_key(index);
         let new = NewAgent {
             id: Uuid::now_v7(),
+            connection: gsw_storage::Connection::Agent,
             public_key: key.verifying_key().to_bytes().to_vec(),
             agent_version: "sim".into(),
             hostname: format!("sim-{index}"),

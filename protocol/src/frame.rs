@@ -59,6 +59,7 @@ pub enum ServerFrame {
 
 /// Frames an agent sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AgentFrame {
     /// Answer to the challenge.

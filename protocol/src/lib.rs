@@ -10,6 +10,7 @@ pub mod blocks;
 pub mod bundle;
 pub mod frame;
 pub mod items;
+pub mod pull;
 pub mod site;
 
 use serde::{Deserialize, Serialize};

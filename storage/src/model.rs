@@ -63,6 +63,17 @@ text_enum!(
 );
 
 text_enum!(
+    /// How a site's WordPress talks to the control plane.
+    Connection {
+        /// The `wp-agent` sidecar on the host, over its WebSocket.
+        Agent => "agent",
+        /// The connector plugin on its own (shared hosting): it pulls
+        /// bundles and posts reports over HTTPS, from WP-Cron or a real cron.
+        Plugin => "plugin",
+    }
+);
+
+text_enum!(
     /// Where a site is in its life.
     SiteStatus {
         /// Created, nothing generated or deployed yet.
@@ -278,6 +289,9 @@ pub struct NewEnrollmentToken {
 pub struct Agent {
     pub id: Uuid,
     pub site_id: Uuid,
+    /// How the site is connected: the sidecar, or the connector plugin alone.
+    #[sqlx(try_from = "String")]
+    pub connection: Connection,
     /// Ed25519 public key, 32 bytes.
     pub public_key: Vec<u8>,
     pub agent_version: String,
@@ -293,6 +307,7 @@ pub struct Agent {
 #[derive(Debug, Clone)]
 pub struct NewAgent {
     pub id: Uuid,
+    pub connection: Connection,
     pub public_key: Vec<u8>,
     pub agent_version: String,
     pub hostname: String,

@@ -491,6 +491,7 @@ fn enrollment_token(site_id: Uuid, hash: u8, ttl: Duration) -> NewEnrollmentToke
 fn new_agent(key: u8) -> NewAgent {
     NewAgent {
         id: Uuid::now_v7(),
+        connection: gsw_storage::Connection::Agent,
         public_key: vec![key; 32],
         agent_version: "0.1.0".into(),
         hostname: "wp1".into(),

@@ -13,7 +13,7 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use gsw_protocol::bundle::key_fingerprint;
 use gsw_protocol::frame::{AGENT_CONNECT_PATH, MAX_TEXT_FRAME_BYTES};
-use gsw_storage::{Agent, Enrollment, NewAgent, NewEnrollmentToken};
+use gsw_storage::{Agent, Connection, Enrollment, NewAgent, NewEnrollmentToken};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -151,6 +151,14 @@ pub struct EnrollRequest {
     pub hostname: String,
     #[schema(max_length = 64)]
     pub agent_version: String,
+    /// `agent` (the default): the sidecar, over its WebSocket; `plugin`: the
+    /// connector plugin alone, pulling bundles over HTTPS.
+    #[serde(default = "sidecar")]
+    pub connection: Connection,
+}
+
+fn sidecar() -> Connection {
+    Connection::Agent
 }
 
 /// What an enrolled agent needs to know.
@@ -162,6 +170,17 @@ pub struct EnrollResponse {
     pub bundle_signing_key: String,
     /// Path of the WebSocket to dial, relative to the server URL.
     pub connect_path: String,
+    /// For a plugin connection: where to ask for the next bundle and where
+    /// to post reports, relative to the server URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_paths: Option<PullPaths>,
+}
+
+/// The plugin connection's two routes.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PullPaths {
+    pub next_bundle: String,
+    pub reports: String,
 }
 
 /// Registers an agent with a one-time enrollment token.
@@ -198,6 +217,7 @@ async fn enroll(
     }
     let agent = NewAgent {
         id: Uuid::now_v7(),
+        connection: body.connection,
         public_key,
         agent_version,
         hostname,
@@ -208,7 +228,7 @@ async fn enroll(
         .await?
     {
         Enrollment::Enrolled(agent) => {
-            tracing::info!(agent_id = %agent.id, site_id = %agent.site_id, "agent enrolled");
+            tracing::info!(agent_id = %agent.id, site_id = %agent.site_id, connection = %agent.connection, "agent enrolled");
             // The site's earlier agent, if any, was revoked with this
             // enrollment: close its connection now, so it receives nothing more.
             state.fleet.disconnect_revoked(agent.site_id).await;
@@ -220,6 +240,10 @@ async fn enroll(
                     bundle_signing_key: STANDARD
                         .encode(state.fleet.signing_key.verifying_key().as_bytes()),
                     connect_path: AGENT_CONNECT_PATH.to_owned(),
+                    pull_paths: (agent.connection == Connection::Plugin).then(|| PullPaths {
+                        next_bundle: gsw_protocol::pull::NEXT_BUNDLE_PATH.to_owned(),
+                        reports: gsw_protocol::pull::REPORTS_PATH.to_owned(),
+                    }),
                 }),
             ))
         }
@@ -315,8 +339,12 @@ async fn connect(
 pub struct AgentView {
     pub id: Uuid,
     pub site_id: Uuid,
-    /// Connected to the control plane right now.
+    /// `agent` (the sidecar's WebSocket) or `plugin` (the connector alone).
+    pub connection: Connection,
+    /// Connected to the control plane right now (a plugin connection:
+    /// heard from within the last 15 minutes).
     pub online: bool,
+    /// Last contact.
     pub last_seen: Option<DateTime<Utc>>,
     pub enrolled_at: DateTime<Utc>,
     pub hostname: String,
@@ -327,9 +355,10 @@ pub struct AgentView {
 
 async fn agent_view(state: &AppState, agent: Agent) -> AgentView {
     AgentView {
-        online: state.fleet.is_online(agent.site_id, agent.id).await,
+        online: state.fleet.is_online(&agent).await,
         id: agent.id,
         site_id: agent.site_id,
+        connection: agent.connection,
         last_seen: agent.last_seen,
         enrolled_at: agent.enrolled_at,
         hostname: agent.hostname,

@@ -55,7 +55,10 @@ pub struct FleetQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FleetAgentView {
     pub id: Uuid,
-    /// Connected to the control plane right now.
+    /// `agent` (the sidecar's WebSocket) or `plugin` (the connector alone).
+    pub connection: gsw_storage::Connection,
+    /// Connected to the control plane right now (a plugin connection:
+    /// heard from within the last 15 minutes).
     pub online: bool,
     pub last_seen: Option<DateTime<Utc>>,
     pub hostname: String,
@@ -182,8 +185,9 @@ fn filter_of(query: &FleetQuery, agent_timeout: std::time::Duration) -> ApiResul
 async fn row_view(state: &AppState, row: FleetSite) -> FleetSiteView {
     let agent = match row.agent {
         Some(agent) => Some(FleetAgentView {
-            online: state.fleet.is_online(agent.site_id, agent.id).await,
+            online: state.fleet.is_online(&agent).await,
             id: agent.id,
+            connection: agent.connection,
             last_seen: agent.last_seen,
             hostname: agent.hostname,
             agent_version: agent.agent_version,

@@ -4,9 +4,11 @@
 //! in [`views`]. `crate::app` composes the routers.
 
 pub mod admin;
+pub mod agent_pull;
 pub mod agents;
 pub mod auth;
 pub mod billing;
+pub mod connector;
 pub mod deployments;
 pub mod drafts;
 pub mod fleet_table;

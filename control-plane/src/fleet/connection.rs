@@ -12,9 +12,9 @@ use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use futures::{SinkExt, StreamExt};
 use gsw_protocol::bundle::SignedManifest;
 use gsw_protocol::frame::{
-    auth_message, close, parse_frame, AgentFrame, ItemStatus, ServerFrame, PROTOCOL_VERSION,
+    auth_message, close, parse_frame, AgentFrame, ServerFrame, PROTOCOL_VERSION,
 };
-use gsw_storage::{DeliveryReport, Deployment};
+use gsw_storage::Deployment;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use rand::RngCore;
@@ -26,6 +26,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
+use super::pull::{interpret, Incoming, NotAReport};
 use super::{Command, Fleet, Handoff};
 use crate::limits::Slot;
 
@@ -317,61 +318,35 @@ async fn send_one(
 
 /// Stores what the agent reports about a delivery.
 async fn handle_report(fleet: &Fleet, site_id: Uuid, frame: AgentFrame) -> Result<(), Closed> {
-    let (deployment_id, report) = match frame {
-        AgentFrame::Hello { .. } => {
-            return Err(Closed::new(close::OUT_OF_ORDER, "hello after welcome"))
-        }
-        AgentFrame::Ack { deployment_id, .. } => (deployment_id, DeliveryReport::Acked),
-        AgentFrame::Refused {
-            deployment_id,
-            code,
-            reason,
-            ..
-        } => {
-            tracing::warn!(%deployment_id, %site_id, %code, %reason, "agent refused a bundle");
-            (deployment_id, DeliveryReport::Refused { code, reason })
-        }
-        AgentFrame::Applied {
-            deployment_id,
-            sequence,
-            results,
-        } => {
-            let failed = results.iter().any(|r| r.status == ItemStatus::Failed);
-            let results =
-                serde_json::to_value(&results).map_err(|e| Closed::new(1011, e.to_string()))?;
-            let sequence = i64::try_from(sequence)
-                .map_err(|_| Closed::new(close::MALFORMED, "sequence out of range"))?;
-            (
-                deployment_id,
-                DeliveryReport::Applied {
-                    results,
-                    failed,
-                    sequence,
-                },
-            )
+    if let AgentFrame::Refused {
+        deployment_id,
+        code,
+        reason,
+        ..
+    } = &frame
+    {
+        tracing::warn!(%deployment_id, %site_id, %code, %reason, "agent refused a bundle");
+    }
+    let storage = |e: gsw_storage::StoreError| Closed::new(1011, format!("storage: {e}"));
+    match interpret(frame) {
+        Err(NotAReport::Hello) => Err(Closed::new(close::OUT_OF_ORDER, "hello after welcome")),
+        Err(NotAReport::Malformed(why)) => Err(Closed::new(close::MALFORMED, why)),
+        Ok(Incoming::Delivery(deployment_id, report)) => {
+            fleet.record_report(site_id, deployment_id, report).await;
+            Ok(())
         }
         // Rare (on connect and after applies), so written straight away.
-        AgentFrame::Inventory { inventory } => {
-            let value =
-                serde_json::to_value(&inventory).map_err(|e| Closed::new(1011, e.to_string()))?;
-            return fleet
-                .store
-                .record_site_inventory(site_id, &value, Utc::now())
-                .await
-                .map_err(|e| Closed::new(1011, format!("storage: {e}")));
-        }
-        AgentFrame::Drift { drift } => {
-            let value = serde_json::to_value(drift.capped())
-                .map_err(|e| Closed::new(1011, e.to_string()))?;
-            return fleet
-                .store
-                .record_site_drift(site_id, &value, Utc::now())
-                .await
-                .map_err(|e| Closed::new(1011, format!("storage: {e}")));
-        }
-    };
-    fleet.record_report(site_id, deployment_id, report).await;
-    Ok(())
+        Ok(Incoming::Inventory(value)) => fleet
+            .store
+            .record_site_inventory(site_id, &value, Utc::now())
+            .await
+            .map_err(storage),
+        Ok(Incoming::Drift(value)) => fleet
+            .store
+            .record_site_drift(site_id, &value, Utc::now())
+            .await
+            .map_err(storage),
+    }
 }
 
 /// Sends one delivery (deployment id, then the bundle) as a fragmented

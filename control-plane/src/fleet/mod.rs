@@ -9,6 +9,7 @@
 
 mod bus;
 mod connection;
+pub mod pull;
 pub mod release;
 mod release_cache;
 
@@ -20,7 +21,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
-use gsw_storage::{DeliveryReport, Deployment, Store};
+use gsw_storage::{Agent, DeliveryReport, Deployment, Store};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -86,6 +87,11 @@ pub struct Fleet {
     /// every socket slows down.
     pub(crate) sending: tokio::sync::Semaphore,
 }
+
+/// How recently a plugin connection must have called in to count as online:
+/// a few of the one-minute cron runs the connector asks for, with room for
+/// WP-Cron on a site with few visitors.
+pub const PLUGIN_ONLINE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
 /// Connections sending a bundle at the same time.
 const CONCURRENT_SENDS: usize = 64;
@@ -248,9 +254,26 @@ impl Fleet {
             .is_some_and(|c| c.agent_id == agent_id)
     }
 
-    /// Whether this site's agent is connected to any node.
-    pub async fn is_online(&self, site_id: Uuid, agent_id: Uuid) -> bool {
-        self.is_connected_here(site_id, agent_id) || self.bus.held_elsewhere(site_id).await
+    /// Whether the agent is online: a sidecar connected to any node, or a
+    /// plugin connection heard from within [`PLUGIN_ONLINE_WINDOW`] (it
+    /// calls in from cron; between calls it holds no connection).
+    pub async fn is_online(&self, agent: &Agent) -> bool {
+        if self.is_connected_here(agent.site_id, agent.id) {
+            return true;
+        }
+        match agent.connection {
+            gsw_storage::Connection::Agent => self.bus.held_elsewhere(agent.site_id).await,
+            gsw_storage::Connection::Plugin => {
+                let seen = self
+                    .seen
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&agent.id)
+                    .copied();
+                seen.or(agent.last_seen)
+                    .is_some_and(|at| Utc::now() - at < PLUGIN_ONLINE_WINDOW)
+            }
+        }
     }
 
     /// How widely agents should spread their return after a restart: about

@@ -23,6 +23,7 @@ mod http_limits;
 mod jobs;
 mod openapi;
 mod photos;
+mod plugin_connection;
 mod plugin_directory;
 mod queue;
 mod rollback;

@@ -13,7 +13,8 @@ if (!defined('WP_UNINSTALL_PLUGIN')) {
 
 require_once __DIR__ . '/includes/class-gsw-connector.php';
 
-foreach (GSW_Connector::OPTIONS as $option) {
+wp_clear_scheduled_hook(GSW_Connector::CRON_HOOK);
+foreach ([...GSW_Connector::OPTIONS, ...GSW_Connector::LINK_OPTIONS] as $option) {
     delete_option($option);
 }
 foreach (GSW_Connector::POST_META as $meta_key) {

@@ -30,6 +30,7 @@ fn contains_pattern(text: &str) -> String {
 const FLEET_SELECT: &str = "SELECT s.*,
         a.id AS a_id, a.public_key AS a_public_key, a.agent_version AS a_agent_version,
         a.hostname AS a_hostname, a.enrolled_at AS a_enrolled_at, a.last_seen AS a_last_seen,
+        a.connection AS a_connection,
         a.last_applied AS a_last_applied,
         d.id AS d_id, d.sequence AS d_sequence, d.status AS d_status, d.error AS d_error,
         d.created_at AS d_created_at, d.updated_at AS d_updated_at
@@ -278,6 +279,13 @@ where
         Some(id) => Some(Agent {
             id,
             site_id: site.id,
+            connection: {
+                let connection: String = row.try_get("a_connection")?;
+                connection.parse().map_err(|e| sqlx::Error::ColumnDecode {
+                    index: "a_connection".into(),
+                    source: Box::new(e),
+                })?
+            },
             public_key: row.try_get("a_public_key")?,
             agent_version: row.try_get("a_agent_version")?,
             hostname: row.try_get("a_hostname")?,

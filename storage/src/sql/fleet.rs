@@ -86,8 +86,8 @@ where
             .execute(&mut *tx)
             .await?;
         let enrolled: Agent = sqlx::query_as(
-            "INSERT INTO agents (id, site_id, public_key, agent_version, hostname, enrolled_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+            "INSERT INTO agents (id, site_id, public_key, agent_version, hostname, enrolled_at, connection)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
         )
         .bind(agent.id)
         .bind(site_id)
@@ -95,6 +95,7 @@ where
         .bind(&agent.agent_version)
         .bind(&agent.hostname)
         .bind(now)
+        .bind(agent.connection.as_str())
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -1,7 +1,6 @@
 //! The connector plugin this agent carries: installed into WordPress (and
 //! kept at this agent's version), activated, or written as a plugin zip.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -11,7 +10,7 @@ use super::process::last_json;
 use super::{WordPress, PLUGIN_DIR, QUICK_LIMIT};
 use crate::disk;
 
-include!(concat!(env!("OUT_DIR"), "/connector_files.rs"));
+use gsw_connector::CONNECTOR_FILES;
 
 impl WordPress {
     pub(super) fn plugin_dir(&self) -> PathBuf {
@@ -111,20 +110,10 @@ fn remove_stale(root: &Path, dir: &Path) -> anyhow::Result<bool> {
 }
 
 /// The connector plugin, as embedded in this agent, as an installable
-/// plugin zip (every entry under `gsw-connector/`, stored, with fixed
-/// times so the same agent always writes the same bytes), for installing
-/// it by hand (Plugins > Add New > Upload) or with WP-CLI.
+/// plugin zip, for installing it by hand (Plugins > Add New > Upload) or
+/// with WP-CLI.
 pub fn connector_zip() -> anyhow::Result<Vec<u8>> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored)
-        .last_modified_time(zip::DateTime::default())
-        .unix_permissions(0o644);
-    for (relative, bytes) in CONNECTOR_FILES {
-        zip.start_file(format!("{PLUGIN_DIR}/{relative}"), options)?;
-        zip.write_all(bytes)?;
-    }
-    Ok(zip.finish()?.into_inner())
+    Ok(gsw_connector::zip()?)
 }
 
 #[cfg(test)]

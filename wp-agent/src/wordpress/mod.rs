@@ -38,8 +38,7 @@ pub use snapshots::{kept_snapshots, prune_snapshots};
 
 use process::{last_json, Warm};
 
-/// The plugin's folder name under wp-content/plugins.
-pub const PLUGIN_DIR: &str = "gsw-connector";
+pub use gsw_connector::PLUGIN_DIR;
 /// Time limit of the quick commands (inventory, drift, activation).
 const QUICK_LIMIT: Duration = Duration::from_secs(60);
 

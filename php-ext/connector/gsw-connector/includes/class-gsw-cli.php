@@ -106,11 +106,12 @@ final class GSW_CLI
     }
 
     /**
-     * Gets ready to load WordPress the way WP-CLI does (no theme output, no HTTP
-     * request) and returns the wp-load.php to require. The caller requires it at
-     * file scope: WordPress keeps its state in variables of that scope.
+     * Gets ready to load WordPress the way WP-CLI does (no theme output, and
+     * unless `$offline` is false no HTTP request) and returns the wp-load.php
+     * to require. The caller requires it at file scope: WordPress keeps its
+     * state in variables of that scope.
      */
-    public static function wordpress_loader(): string
+    public static function wordpress_loader(bool $offline = true): string
     {
         $dir = self::wordpress_dir();
         if ($dir === null) {
@@ -123,17 +124,30 @@ final class GSW_CLI
         if (!defined('FS_METHOD')) {
             define('FS_METHOD', 'direct');
         }
-        // No command reaches out (update checks, cron spawns, plugins phoning
-        // home): set before WordPress loads, so it holds from its first hook.
-        $GLOBALS['wp_filter']['pre_http_request'][PHP_INT_MAX][] = [
-            'function' => fn () => new WP_Error('gsw_offline', 'the gsw connector makes no HTTP requests'),
-            'accepted_args' => 1,
-        ];
+        // No command but the pull reaches out (update checks, cron spawns,
+        // plugins phoning home): set before WordPress loads, so it holds
+        // from its first hook.
+        if ($offline) {
+            $GLOBALS['wp_filter']['pre_http_request'][PHP_INT_MAX][] = [
+                'function' => fn () => new WP_Error('gsw_offline', 'the gsw connector makes no HTTP requests'),
+                'accepted_args' => 1,
+            ];
+        }
         $_SERVER['HTTP_HOST'] = $_SERVER['HTTP_HOST'] ?? 'localhost';
         $_SERVER['SERVER_NAME'] = $_SERVER['SERVER_NAME'] ?? 'localhost';
         $_SERVER['REQUEST_METHOD'] = 'GET';
         $_SERVER['REQUEST_URI'] = $_SERVER['REQUEST_URI'] ?? '/';
         return "$dir/wp-load.php";
+    }
+
+    /**
+     * Whether `run` can start a PHP process: on the command line, where
+     * PHP_BINARY is the PHP CLI. In a web request it may be PHP-FPM, and
+     * shared hosts often forbid starting processes at all.
+     */
+    public static function can_run(): bool
+    {
+        return PHP_SAPI === 'cli' && function_exists('proc_open');
     }
 
     /**
@@ -143,6 +157,9 @@ final class GSW_CLI
      */
     public static function run(string $script, array $args = []): ?string
     {
+        if (!self::can_run()) {
+            return null;
+        }
         $command = array_merge([PHP_BINARY, dirname(__DIR__) . '/bin/' . $script], $args);
         $process = proc_open($command, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
         if (!is_resource($process)) {

@@ -113,6 +113,14 @@ final class GSW_Packages
     public static function activate_plugin(string $file): ?string
     {
         GSW_Apply::db_batch(false);
+        if (!GSW_CLI::can_run()) {
+            // A web request (WP-Cron, plugin-only connection) on a host that
+            // may not start processes: activated here, as wp-admin does, in
+            // WordPress's sandbox that catches what the plugin prints.
+            $result = activate_plugin($file, '', false, true);
+            GSW_Apply::db_batch(true);
+            return is_wp_error($result) && !is_plugin_active($file) ? $result->get_error_message() : null;
+        }
         $out = GSW_CLI::run('activate-plugin.php', [$file]);
         GSW_Apply::db_batch(true);
         if ($out === null) {

@@ -1,12 +1,11 @@
-//! Embeds the connector plugin (`php-ext/connector/gsw-connector`) in the
-//! agent, so `wp-agent enroll --wp-path` installs the very connector this
-//! agent speaks to, with nothing else to download or copy.
+//! Embeds the connector plugin (`gsw-connector/`) as `CONNECTOR_FILES`: path
+//! inside the plugin folder, bytes.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../php-ext/connector/gsw-connector");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("gsw-connector");
     let root = root
         .canonicalize()
         .expect("php-ext/connector/gsw-connector exists");
