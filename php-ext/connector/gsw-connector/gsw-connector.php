@@ -2,7 +2,7 @@
 /**
  * Plugin Name:       gsWstudio Connector
  * Plugin URI:        https://gswstudio.example/
- * Description:       Applies content, design and plugin bundles that the gsWstudio agent receives from its control plane. Bundles are verified by the gsw PHP extension before anything changes.
+ * Description:       Applies content, design and plugin bundles that the gsWstudio agent receives from its control plane. Bundles are verified (by the gsw PHP extension when it is loaded, in PHP otherwise) before anything changes.
  * Version:           0.2.0
  * Requires at least: 6.1
  * Requires PHP:      8.1
@@ -19,8 +19,12 @@ if (!defined('ABSPATH')) {
 
 // Nothing runs on web requests: the agent applies bundles through bin/*.php.
 
-/** Whether the gsw PHP extension is loaded in this PHP. */
+/**
+ * Whether the gsw PHP extension is loaded in this PHP. The connector works
+ * either way (GSW_Native falls back to its own PHP); the extension is faster.
+ */
 function gsw_connector_extension_loaded(): bool
 {
-    return function_exists('gsw_bundle_open');
+    require_once __DIR__ . '/includes/class-gsw-native.php';
+    return GSW_Native::extension_loaded();
 }
