@@ -714,7 +714,9 @@ fn the_remembering_filter_gives_what_wp_kses_post_gives() {
             '<iframe src="https://evil.example/"></iframe><!-- <script>alert(1)</script> --><p>unterminated <b',
             '<<p>>x<</p>><svg><script>1</script></svg><form action="x"><input name="y"></form><style>p{{}}</style>',
             "<p title='a\"b' data-x=\"1\" aria-label=\"l\">q</p><p>\0null</p><p>&lt;?php echo 1; ?&gt;</p>",
-            '<p onclick="alert(1)">x</p><p>x</p>'
+            '<p onclick="alert(1)">x</p><p>x</p>',
+            '<p>a</1>b</ p>c</-x></>d</3 >e</p><!DOCTYPE html><![CDATA[ a < b ]]><!x>< p>x<3',
+            "<!-- a --><!--> <!---> <!-- b\n c --> <!-- <p onclick=\"x\"> --> <!-- open"
         );
         $differ = [];
         // Twice over, in both orders: the second pass is served from memory.
@@ -731,6 +733,34 @@ fn the_remembering_filter_gives_what_wp_kses_post_gives() {
     assert_eq!(out["differ"], json!([]), "{out:#}");
     assert_eq!(out["remembering"], true, "{out:#}");
     assert!(out["tags"].as_u64().unwrap() > 20, "{out:#}");
+}
+
+/// The shortcut is proven against WordPress 6.1 only: later versions'
+/// kses reads comments, `</1>` and `<!` declarations otherwise (6.2.1,
+/// 6.5), so on any other version every content goes to `wp_kses_post`.
+#[test]
+fn the_remembering_filter_stays_off_on_wordpress_versions_it_is_not_proven_on() {
+    let wp = Site::install();
+    let run = |version: &str| {
+        wp.wp(&format!(
+            r#"{CONNECTOR}
+            $GLOBALS['wp_version'] = '{version}';
+            $html = ['<p>a</1>b<!DOCTYPE html><![CDATA[ x ]]></p>', '<!-- a --><!--> <p>x</p>', '<p>x</p>'];
+            $same = array_map(fn ($h) => GSW_Kses::post($h) === wp_kses_post($h), $html);
+            return ['same' => $same, 'remembering' => GSW_Kses::$remembering, 'tags' => count(GSW_Kses::$memo)];"#
+        ))
+    };
+    for version in ["6.2.1", "6.5.2", "6.8.3", "7.0", "6.10.1", "6.1-beta"] {
+        let out = run(version);
+        assert_eq!(out["remembering"], false, "{version}: {out:#}");
+        assert_eq!(out["tags"], 0, "{version}: nothing remembered: {out:#}");
+        assert_eq!(out["same"], json!([true, true, true]), "{version}: {out:#}");
+    }
+    for version in ["6.1", "6.1.9"] {
+        let out = run(version);
+        assert_eq!(out["remembering"], true, "{version}: {out:#}");
+        assert_eq!(out["same"], json!([true, true, true]), "{version}: {out:#}");
+    }
 }
 
 /// The slug each post ends up with: by title, as WordPress stored it.
@@ -866,4 +896,124 @@ fn a_request_on_stdin_applies_like_the_options_and_no_request_changes_nothing() 
     let (out, code) = wp.apply_on_stdin(format!("{request}\n").as_bytes());
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("replay"), "{out}");
+}
+
+/// What a report and WordPress's state say, without what differs between
+/// two sites by nature (their folders and URLs, modification times).
+fn comparable(site: &Site, value: &Value) -> Value {
+    let text = value.to_string();
+    let home = site.wp("return home_url();");
+    let text = text
+        .replace(home.as_str().unwrap(), "HOME")
+        .replace(&site.root().display().to_string(), "ROOT");
+    let mut value: Value = serde_json::from_str(&text).unwrap();
+    if let Some(posts) = value["posts"].as_object_mut() {
+        for post in posts.values_mut() {
+            post.as_object_mut().unwrap().remove("modified");
+        }
+    }
+    value
+}
+
+#[test]
+fn without_the_extension_the_connector_applies_and_refuses_the_same() {
+    let with = Site::install();
+    let mut without = Site::install();
+    without.extension = false;
+    assert_eq!(
+        without.wp("return [function_exists('gsw_bundle_open'), phpversion('gsw-php-ext')];"),
+        json!([false, false]),
+        "the second site's PHP runs without the extension"
+    );
+    assert_eq!(
+        with.wp("return function_exists('gsw_bundle_open');"),
+        json!(true)
+    );
+    let items = || {
+        let mut items = site_pages();
+        items.push((
+            ItemKind::Plugin,
+            "gsw-hello.zip".into(),
+            plugin_zip("gsw-hello", "1.0"),
+        ));
+        items.push((
+            ItemKind::Plugin,
+            "evil-dots.zip".into(),
+            zip_of(&[("evil/evil.php", b"<?php"), ("evil/../../x.php", b"<?php")]),
+        ));
+        items.push(content(json!({
+            "key": "page:broken", "type": "page", "slug": "broken", "title": "Broken",
+            "content": "<!-- wp:group --><!-- wp:paragraph --><!-- /wp:group -->",
+        })));
+        items
+    };
+    let (report_with, code_with) = with.deploy_with(items(), Policy::default(), &[]);
+    let (report_without, code_without) = without.deploy_with(items(), Policy::default(), &[]);
+    assert_eq!(code_without, code_with, "{report_without:#}");
+    assert_eq!(
+        comparable(&without, &report_without),
+        comparable(&with, &report_with)
+    );
+    // The run did what it is for: content, media and the plugin applied,
+    // the hostile zip and the broken markup failed with the extension's words.
+    let results = statuses(&report_without);
+    assert_eq!(report_without["status"], "failed", "{report_without:#}");
+    for (path, status) in &results {
+        let expected = match path.as_str() {
+            "evil-dots.zip" | "pages/broken.json" => "failed",
+            _ => "applied",
+        };
+        assert_eq!(status, expected, "{path}: {report_without:#}");
+    }
+    let messages: Vec<&str> = report_without["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["message"].as_str())
+        .collect();
+    assert!(
+        messages.contains(&"gsw: zip refused: entry \"evil/../../x.php\" climbs out with \"..\""),
+        "{messages:?}"
+    );
+    assert!(
+        messages.contains(
+            &"gsw: invalid block markup: closing core/group at byte 38 does not match the open core/paragraph"
+        ),
+        "{messages:?}"
+    );
+    assert_eq!(
+        comparable(&without, &without.wp(CONTENT_STATE)),
+        comparable(&with, &with.wp(CONTENT_STATE))
+    );
+    let plugin = "return [is_plugin_active('gsw-hello/gsw-hello.php'), get_option('gsw-hello_activated'), is_dir(WP_PLUGIN_DIR . '/evil')];";
+    assert_eq!(without.wp(plugin), json!([true, "1.0", false]));
+    assert_eq!(without.wp(plugin), with.wp(plugin));
+
+    // A tampered bundle is refused before WordPress loads, with the same words.
+    let refuse = |site: &Site| {
+        let sequence = site.next_sequence();
+        let bundle = site.write_bundle(sequence, site_pages(), Policy::default(), true);
+        site.apply_file(&bundle, sequence - 1, &[])
+    };
+    let (refused_without, code) = refuse(&without);
+    assert_eq!(code, 2, "{refused_without:#}");
+    assert_eq!(refused_without, refuse(&with).0);
+    assert!(
+        refused_without["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("gsw: bundle refused (hash_mismatch): item \"images/hero.png\""),
+        "{refused_without:#}"
+    );
+
+    // Drift and inventory run without it too; inventory says it is absent.
+    let (drift, code) = without.command("drift");
+    assert_eq!(code, 0, "{drift:#}");
+    assert_eq!(drift["drifted"], json!([]));
+    assert_eq!(drift["checked"], with.command("drift").0["checked"]);
+    assert_eq!(
+        without.command("inventory").0["extension_version"],
+        Value::Null
+    );
+    assert!(with.command("inventory").0["extension_version"].is_string());
 }

@@ -1479,3 +1479,251 @@ async fn a_generated_site_is_what_a_visitor_sees() {
         host.stop().await;
     }
 }
+
+/// A site on shared hosting: WordPress with the connector plugin alone (no
+/// agent, no PHP extension), installed from the control plane's own zip.
+struct PluginOnly {
+    wp: WordPress,
+    served: Served,
+}
+
+impl PluginOnly {
+    async fn install(app: &TestApp) -> Self {
+        let wp = WordPress::install();
+        let zip = app
+            .api(Method::GET, "/connector.zip", None, None)
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        let zip_path = wp.path().join("gsw-connector.zip");
+        std::fs::write(&zip_path, &zip).unwrap();
+        // Installed as Plugins > Add New > Upload does it.
+        let installed = wp.php(&format!(
+            "require_once ABSPATH . 'wp-admin/includes/class-wp-upgrader.php'; require_once ABSPATH . 'wp-admin/includes/plugin.php'; \
+             wp_set_current_user(1); define('FS_METHOD', 'direct'); \
+             $u = new Plugin_Upgrader(new Automatic_Upgrader_Skin()); $r = $u->install('{}'); \
+             $a = activate_plugin('gsw-connector/gsw-connector.php'); echo $r === true && $a === null ? 'ok' : 'failed';",
+            zip_path.display()
+        ));
+        assert_eq!(installed, "ok");
+        let served = Served::start(&wp).await;
+        Self { wp, served }
+    }
+
+    /// An application password for the administrator, as Users > Profile makes one.
+    fn application_password(&self) -> String {
+        self.wp.php(
+            "[$password] = WP_Application_Passwords::create_new_application_password(1, ['name' => 'gsWstudio']); echo $password;",
+        )
+    }
+
+    /// What a real cron runs every minute: `php bin/pull.php`, plain PHP.
+    async fn pull(&self, flags: &[&str]) -> Value {
+        let output = Command::new("php")
+            .arg(
+                self.wp
+                    .path()
+                    .join("wp-content/plugins/gsw-connector/bin/pull.php"),
+            )
+            .args(flags)
+            .output()
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let summary: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+            panic!(
+                "pull.php printed no JSON: {stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        assert!(
+            output.status.success(),
+            "{summary}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        summary
+    }
+
+    /// What WP-Cron does on a visit: the pull inside a web request.
+    async fn cron(&self) {
+        let response = reqwest::get(format!("{}/wp-cron.php?doing_wp_cron", self.served.url))
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_with_only_the_connector_plugin_is_connected_deployed_and_rolled_back() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let ada = app.signed_up("ada@example.com").await;
+    let (site_id, draft) = generated_site(&app, &ada).await;
+    let site = PluginOnly::install(&app).await;
+    assert_eq!(
+        site.wp
+            .php("echo extension_loaded('gsw-php-ext') ? 'yes' : 'no';"),
+        "no"
+    );
+
+    // Before it is connected, the plugin answers nobody: its route wants an administrator.
+    let client = reqwest::Client::new();
+    let connect_url = format!("{}/?rest_route=/gsw/v1/connect", site.served.url);
+    let anonymous = client
+        .post(&connect_url)
+        .json(&json!({"server": app.address, "token": "gswe_x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    // Connected with an application password; the key is pinned by its fingerprint.
+    let token = app
+        .api(
+            Method::POST,
+            &format!("/sites/{site_id}/enrollment-tokens"),
+            Some(&ada.access),
+            None,
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let wrong_pin = client
+        .post(&connect_url)
+        .basic_auth("admin", Some(site.application_password()))
+        .json(&json!({"server": app.address, "token": token["token"], "expect_key": format!("SHA256:{}", "A".repeat(43))}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wrong_pin.status(),
+        422,
+        "{}",
+        wrong_pin.text().await.unwrap()
+    );
+    let token = app
+        .api(
+            Method::POST,
+            &format!("/sites/{site_id}/enrollment-tokens"),
+            Some(&ada.access),
+            None,
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let connected = client
+        .post(&connect_url)
+        .basic_auth("admin", Some(site.application_password()))
+        .json(&json!({"server": app.address, "token": token["token"], "expect_key": token["bundle_key_fingerprint"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        connected.status(),
+        200,
+        "{}",
+        connected.text().await.unwrap()
+    );
+    let connected: Value = connected.json().await.unwrap();
+    assert_eq!(connected["site_id"], site_id.as_str());
+    assert_eq!(connected["connection"], "plugin");
+
+    // The first pull reports the inventory; the site shows as a plugin connection.
+    site.pull(&[]).await;
+    let agent = get(&app, &ada, &format!("/sites/{site_id}/agent")).await;
+    assert_eq!(agent["connection"], "plugin", "{agent}");
+    let inventory = get(&app, &ada, &format!("/sites/{site_id}")).await["inventory"].clone();
+    assert_eq!(
+        inventory["site_url"],
+        site.served.url.as_str(),
+        "{inventory}"
+    );
+    assert_eq!(inventory["extension_version"], Value::Null);
+
+    // The draft, pulled and applied by the plugin alone.
+    let first = deploy_draft(&app, &ada, &site_id).await;
+    let summary = site.pull(&[]).await;
+    assert_eq!(summary["applied"], 1, "{summary}");
+    let first = get(
+        &app,
+        &ada,
+        &format!("/deployments/{}", first["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(first["status"], "applied", "{first}");
+    let pages = deployed_pages(&site.wp);
+    assert_eq!(
+        pages.as_object().unwrap().len(),
+        draft["pages"].as_array().unwrap().len(),
+        "{pages}"
+    );
+    let agent = get(&app, &ada, &format!("/sites/{site_id}/agent")).await;
+    assert_eq!(agent["online"], true, "{agent}");
+
+    // A bundle signed with another key is refused; WordPress is untouched.
+    let forged = forged_deployment(&app, &ada, &site_id).await;
+    let summary = site.pull(&[]).await;
+    assert_eq!(summary["refused"], 1, "{summary}");
+    let forged = get(&app, &ada, &format!("/deployments/{forged}")).await;
+    assert_eq!(forged["status"], "refused", "{forged}");
+    assert_eq!(deployed_pages(&site.wp), pages);
+
+    // An edit in WordPress is reported as drift.
+    let (key, id) = pages
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(key, _)| *key != "page:home")
+        .map(|(key, page)| (key.clone(), page["id"].as_u64().unwrap()))
+        .unwrap();
+    site.wp.php(&format!(
+        "wp_update_post(['ID' => {id}, 'post_content' => 'Edited by hand']);"
+    ));
+    site.pull(&["--report"]).await;
+    let drift = get(&app, &ada, &format!("/sites/{site_id}")).await["drift"].clone();
+    assert_eq!(drift["drifted"][0]["key"], key.as_str(), "{drift}");
+
+    // Rolled back through WP-Cron, inside a web request this time.
+    let rollback = roll_back(&app, &ada, &first).await;
+    site.cron().await;
+    let rollback = get(
+        &app,
+        &ada,
+        &format!("/deployments/{}", rollback["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(rollback["status"], "applied", "{rollback}");
+    assert_eq!(deployed_pages(&site.wp), json!({}));
+
+    // Revoked from the dashboard: the plugin stops asking.
+    let revoked = app
+        .api(
+            Method::DELETE,
+            &format!("/sites/{site_id}/agent"),
+            Some(&ada.access),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status(), 204);
+    let output = Command::new("php")
+        .arg(
+            site.wp
+                .path()
+                .join("wp-content/plugins/gsw-connector/bin/pull.php"),
+        )
+        .output()
+        .await
+        .unwrap();
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        summary["error"].as_str().unwrap().contains("agent_revoked"),
+        "{summary}"
+    );
+    assert_eq!(
+        site.wp
+            .json("echo json_encode(get_option('gsw_link')['revoked']);"),
+        json!(true)
+    );
+}

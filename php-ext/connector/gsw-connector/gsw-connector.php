@@ -2,7 +2,7 @@
 /**
  * Plugin Name:       gsWstudio Connector
  * Plugin URI:        https://gswstudio.example/
- * Description:       Applies content, design and plugin bundles from a gsWstudio control plane, received by the gsWstudio agent or, on hosts without it, fetched by this plugin itself (Settings > gsWstudio). Every bundle is verified against the control plane's key before anything changes.
+ * Description:       Applies content, design and plugin bundles from a gsWstudio control plane, received by the gsWstudio agent or, on hosts without it, fetched by this plugin itself (Settings > gsWstudio). Every bundle is verified against the control plane's key (by the gsw PHP extension when it is loaded, in PHP otherwise) before anything changes.
  * Version:           0.2.0
  * Requires at least: 6.1
  * Requires PHP:      8.1
@@ -44,8 +44,12 @@ function gsw_connector_pull(): void
     GSW_Pull::run(GSW_Connector::CRON_RUN_SECONDS);
 }
 
-/** Whether the gsw PHP extension is loaded in this PHP. */
+/**
+ * Whether the gsw PHP extension is loaded in this PHP. The connector works
+ * either way (GSW_Native falls back to its own PHP); the extension is faster.
+ */
 function gsw_connector_extension_loaded(): bool
 {
-    return function_exists('gsw_bundle_open');
+    require_once __DIR__ . '/includes/class-gsw-native.php';
+    return GSW_Native::extension_loaded();
 }

@@ -29,6 +29,8 @@ pub struct Site {
     pub site_id: Uuid,
     /// Extra `php -d` settings the connector's commands run with (benchmarks).
     pub php_flags: Vec<String>,
+    /// Whether PHP loads the gsw extension (true unless a test says otherwise).
+    pub extension: bool,
     sequence: Cell<u64>,
 }
 
@@ -48,8 +50,27 @@ impl Site {
             key: SigningKey::from_bytes(&[11u8; 32]),
             site_id: Uuid::now_v7(),
             php_flags: Vec::new(),
+            extension: true,
             sequence: Cell::new(0),
         }
+    }
+
+    /// `php` as the connector's commands run: the extension (unless
+    /// switched off) and the site's flags.
+    fn php(&self) -> Command {
+        let mut command = self.php_without_flags();
+        command.args(&self.php_flags);
+        command
+    }
+
+    fn php_without_flags(&self) -> Command {
+        let mut command = Command::new("php");
+        if self.extension {
+            command
+                .arg("-d")
+                .arg(format!("extension={}", extension().display()));
+        }
+        command
     }
 
     pub fn root(&self) -> &Path {
@@ -98,10 +119,8 @@ impl Site {
 
     /// Runs `bin/apply.php` on a bundle file as the agent does.
     pub fn apply_file(&self, bundle: &Path, last_applied: u64, extra: &[&str]) -> (Value, i32) {
-        let output = Command::new("php")
-            .arg("-d")
-            .arg(format!("extension={}", extension().display()))
-            .args(&self.php_flags)
+        let output = self
+            .php()
             .arg(self.connector("apply"))
             .args(["--bundle", &bundle.display().to_string()])
             .args(["--public-key", &self.public_key()])
@@ -128,10 +147,7 @@ impl Site {
     /// Starts `bin/apply.php --request-on-stdin` as the agent does, ahead
     /// of its request; hand it one with [`finish_on_stdin`](Self::finish_on_stdin).
     pub fn start_on_stdin(&self) -> std::process::Child {
-        Command::new("php")
-            .arg("-d")
-            .arg(format!("extension={}", extension().display()))
-            .args(&self.php_flags)
+        self.php()
             .arg(self.connector("apply"))
             .arg("--request-on-stdin")
             .stdin(std::process::Stdio::piped())
@@ -213,13 +229,7 @@ impl Site {
 
     /// Runs `bin/inventory.php` or `bin/drift.php`; returns its JSON and exit code.
     pub fn command(&self, name: &str) -> (Value, i32) {
-        let output = Command::new("php")
-            .arg("-d")
-            .arg(format!("extension={}", extension().display()))
-            .args(&self.php_flags)
-            .arg(self.connector(name))
-            .output()
-            .unwrap();
+        let output = self.php().arg(self.connector(name)).output().unwrap();
         let text = String::from_utf8_lossy(&output.stdout).into_owned();
         let value = serde_json::from_str(text.trim()).unwrap_or_else(|_| {
             panic!(
@@ -239,12 +249,7 @@ impl Site {
         );
         let mut file = tempfile::Builder::new().suffix(".php").tempfile().unwrap();
         file.write_all(script.as_bytes()).unwrap();
-        let output = Command::new("php")
-            .arg("-d")
-            .arg(format!("extension={}", extension().display()))
-            .arg(file.path())
-            .output()
-            .unwrap();
+        let output = self.php_without_flags().arg(file.path()).output().unwrap();
         let text = String::from_utf8_lossy(&output.stdout).into_owned();
         assert!(
             output.status.success(),

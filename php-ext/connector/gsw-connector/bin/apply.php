@@ -6,6 +6,7 @@
  * or, started before its bundle arrives, with the same options as one JSON
  * object on stdin:
  *   php -d extension=libgsw_php_ext.so bin/apply.php --request-on-stdin
+ * The extension is optional: without it the connector verifies in PHP (GSW_Native).
  * Prints one JSON report; exits 0 applied, 1 something failed part-way, 2 refused (nothing changed).
  *
  * @package gsw-connector
@@ -33,12 +34,11 @@ foreach (['last-applied', 'max-bytes'] as $number) {
         GSW_CLI::refuse("--$number must be a whole number");
     }
 }
-if (!function_exists('gsw_bundle_open')) {
-    GSW_CLI::refuse('the gsw PHP extension is not loaded (php -d extension=libgsw_php_ext.so)');
-}
+require_once dirname(__DIR__) . '/includes/class-gsw-native.php';
 // Verified before WordPress is even loaded: a refused bundle changes nothing.
+// By the gsw extension when it is loaded, by the connector's PHP otherwise.
 try {
-    $gsw_bundle = gsw_bundle_open(
+    $gsw_bundle = GSW_Native::bundle_open(
         $gsw_options['bundle'],
         $gsw_options['public-key'],
         $gsw_options['site-id'],

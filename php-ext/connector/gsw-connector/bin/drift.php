@@ -2,7 +2,7 @@
 /**
  * Prints what changed in WordPress since the connector applied it, as one
  * JSON object (docs/connector.md):
- *   php -d extension=libgsw_php_ext.so bin/drift.php
+ *   php [-d extension=libgsw_php_ext.so] bin/drift.php
  *
  * @package gsw-connector
  */
@@ -14,9 +14,6 @@ if (PHP_SAPI !== 'cli') {
 
 require_once dirname(__DIR__) . '/includes/class-gsw-cli.php';
 GSW_CLI::start();
-if (!function_exists('gsw_content_hash')) {
-    GSW_CLI::emit(['status' => 'failed', 'error' => 'the gsw PHP extension is not loaded (php -d extension=libgsw_php_ext.so)'], 1);
-}
 require_once GSW_CLI::wordpress_loader();
 require_once dirname(__DIR__) . '/includes/class-gsw-drift.php';
 GSW_CLI::emit(GSW_Drift::check(), 0);

@@ -14,6 +14,7 @@ require_once __DIR__ . '/class-gsw-item.php';
 require_once __DIR__ . '/class-gsw-keys.php';
 require_once __DIR__ . '/class-gsw-kses.php';
 require_once __DIR__ . '/class-gsw-slugs.php';
+require_once __DIR__ . '/class-gsw-native.php';
 
 /** Page and post items, written with `wp_insert_post`. */
 final class GSW_Content
@@ -45,7 +46,7 @@ final class GSW_Content
             return [null, 'content must be block markup'];
         }
         try {
-            gsw_blocks_parse($data['content']);
+            GSW_Native::blocks_parse($data['content']);
         } catch (Throwable $e) {
             return [null, $e->getMessage()];
         }

@@ -11,6 +11,8 @@ if (!defined('ABSPATH')) {
     exit;
 }
 
+require_once __DIR__ . '/class-gsw-native.php';
+
 /** Posts by bundle key, and the hashes drift is checked with. */
 final class GSW_Keys
 {
@@ -20,7 +22,7 @@ final class GSW_Keys
      */
     public static function post_state_hash(object $post): string
     {
-        return gsw_content_hash(json_encode([
+        return GSW_Native::content_hash(json_encode([
             (string) $post->post_title,
             (string) $post->post_name,
             (string) $post->post_status,

@@ -1,6 +1,6 @@
 <?php
 /**
- * Theme and plugin zips, checked by the extension and installed with
+ * Theme and plugin zips, checked by GSW_Native::zip_check and installed with
  * WordPress's own upgraders from the local file.
  *
  * @package gsw-connector
@@ -13,6 +13,7 @@ if (!defined('ABSPATH')) {
 require_once __DIR__ . '/class-gsw-item.php';
 require_once __DIR__ . '/class-gsw-folders.php';
 require_once __DIR__ . '/class-gsw-cli.php';
+require_once __DIR__ . '/class-gsw-native.php';
 
 /** Theme and plugin zips, and activating plugins. */
 final class GSW_Packages
@@ -22,7 +23,7 @@ final class GSW_Packages
 
     /**
      * Writes each zip to a private temporary folder and checks it with the
-     * extension; refused zips fail here and are never handed to an upgrader.
+     * gsw extension's check (or its PHP port); refused zips fail here and are never handed to an upgrader.
      */
     public static function check_zips(array $entries, string $work, array &$results): array
     {
@@ -35,7 +36,7 @@ final class GSW_Packages
                 continue;
             }
             try {
-                $zip = gsw_zip_check($file, self::MAX_UNPACKED_ZIP);
+                $zip = GSW_Native::zip_check($file, self::MAX_UNPACKED_ZIP);
             } catch (Exception $e) {
                 $results[$entry['index']] = GSW_Item::result($item, 'failed', $e->getMessage());
                 continue;
