@@ -1500,7 +1500,7 @@ impl PluginOnly {
         std::fs::write(&zip_path, &zip).unwrap();
         // Installed as Plugins > Add New > Upload does it.
         let installed = wp.php(&format!(
-            "require_once ABSPATH . 'wp-admin/includes/class-wp-upgrader.php'; require_once ABSPATH . 'wp-admin/includes/plugin.php'; \
+            "foreach (['file', 'misc', 'plugin', 'class-wp-upgrader'] as $f) {{ require_once ABSPATH . \"wp-admin/includes/$f.php\"; }} \
              wp_set_current_user(1); define('FS_METHOD', 'direct'); \
              $u = new Plugin_Upgrader(new Automatic_Upgrader_Skin()); $r = $u->install('{}'); \
              $a = activate_plugin('gsw-connector/gsw-connector.php'); echo $r === true && $a === null ? 'ok' : 'failed';",
@@ -1514,7 +1514,7 @@ impl PluginOnly {
     /// An application password for the administrator, as Users > Profile makes one.
     fn application_password(&self) -> String {
         self.wp.php(
-            "[$password] = WP_Application_Passwords::create_new_application_password(1, ['name' => 'gsWstudio']); echo $password;",
+            "[$password] = WP_Application_Passwords::create_new_application_password(1, ['name' => uniqid('gsWstudio ')]); echo $password;",
         )
     }
 
