@@ -60,6 +60,7 @@ fn api(max_bundle_bytes: u64) -> (Router<AppState>, OpenApiDoc) {
         .merge(api::jobs::router())
         .merge(api::job_events::router())
         .merge(api::agents::router())
+        .merge(api::wordpress::router())
         .merge(api::deployments::router(max_bundle_bytes))
         .merge(api::fleet_table::router())
         .merge(api::billing::router())

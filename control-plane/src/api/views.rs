@@ -248,3 +248,34 @@ impl JobAccepted {
         )
     }
 }
+
+/// A site's agent as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentView {
+    pub id: Uuid,
+    pub site_id: Uuid,
+    /// Connected to the control plane right now.
+    pub online: bool,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub enrolled_at: DateTime<Utc>,
+    pub hostname: String,
+    pub agent_version: String,
+    /// Highest bundle sequence the agent reported applied.
+    pub last_applied: i64,
+}
+
+impl AgentView {
+    /// `agent` as the API shows it, online if `fleet` holds its connection.
+    pub async fn of(fleet: &crate::fleet::Fleet, agent: gsw_storage::Agent) -> Self {
+        Self {
+            online: fleet.is_online(agent.site_id, agent.id).await,
+            id: agent.id,
+            site_id: agent.site_id,
+            last_seen: agent.last_seen,
+            enrolled_at: agent.enrolled_at,
+            hostname: agent.hostname,
+            agent_version: agent.agent_version,
+            last_applied: agent.last_applied,
+        }
+    }
+}

@@ -30,3 +30,4 @@ mod shutdown;
 mod sites;
 mod validation;
 mod web;
+mod wordpress;
