@@ -62,6 +62,7 @@ fn api(max_bundle_bytes: u64) -> (Router<AppState>, OpenApiDoc) {
         .merge(api::agents::router())
         .merge(api::agent_pull::router())
         .merge(api::connector::router())
+        .merge(api::wordpress::router())
         .merge(api::deployments::router(max_bundle_bytes))
         .merge(api::fleet_table::router())
         .merge(api::billing::router())

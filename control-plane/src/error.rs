@@ -96,6 +96,10 @@ pub enum AppError {
         message: String,
         retry_after: Duration,
     },
+    /// A WordPress site named by the caller could not be checked or
+    /// connected; the failure carries its own code.
+    #[error(transparent)]
+    WordPress(#[from] crate::wordpress::Failure),
     /// A dependency (the database) is not reachable.
     #[error("{0}")]
     Unavailable(String),
@@ -177,6 +181,15 @@ impl AppError {
             RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             TooManyAtOnce(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_at_once"),
             Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            WordPress(failure) => {
+                use crate::wordpress::Failure;
+                let status = match failure {
+                    Failure::ConnectorMissing(_) => StatusCode::CONFLICT,
+                    Failure::ConnectFailed(_) => StatusCode::BAD_GATEWAY,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                (status, failure.code())
+            }
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

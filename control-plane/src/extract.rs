@@ -192,3 +192,24 @@ impl FromRequestParts<AppState> for ClientAddr {
         Ok(ClientAddr(peer))
     }
 }
+
+/// The URL agents and people reach this control plane at
+/// ([`crate::fleet::enrollment::public_url`]: the configured one, or on
+/// loopback this machine as the request's Host names it).
+#[derive(Debug, Clone)]
+pub struct PublicUrl(pub String);
+
+impl FromRequestParts<AppState> for PublicUrl {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let host = parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        Ok(PublicUrl(crate::fleet::enrollment::public_url(
+            &state.settings,
+            host,
+        )))
+    }
+}

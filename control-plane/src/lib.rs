@@ -27,6 +27,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod validate;
 mod web;
+pub mod wordpress;
 
 pub use server::Server;
 pub use settings::Settings;

@@ -206,6 +206,15 @@ pub struct Settings {
     /// Bytes of downloaded photos kept in `data_dir/photos`; the least
     /// recently used go first (a photo gone is fetched again).
     pub photo_cache_max_bytes: u64,
+    /// Let requests to URLs users give (their WordPress sites) reach
+    /// loopback, private (RFC 1918, fc00::/7), link-local and CGNAT
+    /// addresses: for a control plane on the same network as the sites it
+    /// manages. Cloud metadata services, multicast, broadcast and
+    /// unroutable addresses stay refused.
+    pub allow_private_targets: bool,
+    /// WordPress checks (`/wordpress/validate`, `/sites/{id}/connect`) one
+    /// user may start: each makes several requests to the site named.
+    pub wordpress_check_limit_per_user: RateLimit,
 }
 
 impl Default for Settings {
@@ -284,6 +293,11 @@ impl Default for Settings {
             photo_timeout_secs: 10,
             photo_max_bytes: 8 * 1024 * 1024,
             photo_cache_max_bytes: 1024 * 1024 * 1024,
+            allow_private_targets: false,
+            wordpress_check_limit_per_user: RateLimit {
+                burst: 10,
+                refill_secs: 6.0,
+            },
         }
     }
 }
@@ -410,7 +424,11 @@ impl Settings {
         if self.access_token_ttl_secs == 0 || self.refresh_token_ttl_secs == 0 {
             bail!("token lifetimes must be positive");
         }
-        for limit in [self.login_limit_per_email, self.login_limit_per_client] {
+        for limit in [
+            self.login_limit_per_email,
+            self.login_limit_per_client,
+            self.wordpress_check_limit_per_user,
+        ] {
             if limit.burst == 0 || limit.refill_secs.is_nan() || limit.refill_secs <= 0.0 {
                 bail!("rate limits need a burst of at least 1 and a positive refill_secs");
             }

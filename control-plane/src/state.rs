@@ -13,6 +13,7 @@ use crate::auth::tokens::TokenIssuer;
 use crate::fleet::Fleet;
 use crate::limits::KeyedLimit;
 use crate::metrics::HttpMetrics;
+use crate::outbound::guarded::GuardedClient;
 use crate::photos::PhotoLibrary;
 use crate::plugins::PluginDirectory;
 use crate::settings::Settings;
@@ -37,6 +38,10 @@ pub struct AppState {
     pub job_event_sockets: Arc<KeyedLimit<Uuid>>,
     /// Deployment uploads being handled, at most `max_concurrent_deployment_uploads`.
     pub deployment_uploads: Arc<tokio::sync::Semaphore>,
+    /// The client for every request to a URL a user gave.
+    pub outbound: Arc<GuardedClient>,
+    /// WordPress site checks, per user.
+    pub wordpress_limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -63,6 +68,8 @@ impl AppState {
             deployment_uploads: Arc::new(tokio::sync::Semaphore::new(
                 settings.max_concurrent_deployment_uploads,
             )),
+            outbound: Arc::new(GuardedClient::from_settings(&settings)),
+            wordpress_limiter: Arc::new(RateLimiter::new(settings.wordpress_check_limit_per_user)),
             settings: Arc::new(settings),
             store,
             fleet,

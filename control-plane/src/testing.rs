@@ -4,6 +4,7 @@
 
 pub mod directory;
 pub mod photos;
+pub mod wordpress;
 
 use std::sync::Arc;
 

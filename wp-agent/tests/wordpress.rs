@@ -1556,7 +1556,9 @@ impl PluginOnly {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_site_with_only_the_connector_plugin_is_connected_deployed_and_rolled_back() {
-    let app = spawn_app(Backend::Sqlite).await;
+    // The WordPress runs on this machine, which the guarded client refuses
+    // unless told otherwise (as for local development).
+    let app = spawn_app_with(Backend::Sqlite, |s| s.allow_private_targets = true).await;
     let ada = app.signed_up("ada@example.com").await;
     let (site_id, draft) = generated_site(&app, &ada).await;
     let site = PluginOnly::install(&app).await;
@@ -1602,24 +1604,30 @@ async fn a_site_with_only_the_connector_plugin_is_connected_deployed_and_rolled_
         "{}",
         wrong_pin.text().await.unwrap()
     );
-    let token = app
+    // Connected from the dashboard: the control plane checks the site and
+    // the credentials, then has the connector enroll itself. The
+    // application password is used once and kept nowhere.
+    let password = site.application_password();
+    let checked = app
         .api(
             Method::POST,
-            &format!("/sites/{site_id}/enrollment-tokens"),
+            "/wordpress/validate",
             Some(&ada.access),
-            None,
+            Some(json!({"url": site.served.url, "username": "admin", "application_password": password})),
         )
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
-    let connected = client
-        .post(&connect_url)
-        .basic_auth("admin", Some(site.application_password()))
-        .json(&json!({"server": app.address, "token": token["token"], "expect_key": token["bundle_key_fingerprint"]}))
-        .send()
-        .await
-        .unwrap();
+        .await;
+    assert_eq!(checked.status(), 200);
+    let checked: Value = checked.json().await.unwrap();
+    assert_eq!(checked["user"]["is_administrator"], true, "{checked}");
+    assert_eq!(checked["connector"]["active"], true, "{checked}");
+    let connected = app
+        .api(
+            Method::POST,
+            &format!("/sites/{site_id}/connect"),
+            Some(&ada.access),
+            Some(json!({"url": site.served.url, "username": "admin", "application_password": password})),
+        )
+        .await;
     assert_eq!(
         connected.status(),
         200,
@@ -1629,6 +1637,10 @@ async fn a_site_with_only_the_connector_plugin_is_connected_deployed_and_rolled_
     let connected: Value = connected.json().await.unwrap();
     assert_eq!(connected["site_id"], site_id.as_str());
     assert_eq!(connected["connection"], "plugin");
+    let link = site
+        .wp
+        .json("echo json_encode(get_option('gsw_link')['site_id']);");
+    assert_eq!(link, site_id.as_str());
 
     // The first pull reports the inventory; the site shows as a plugin connection.
     site.pull(&[]).await;

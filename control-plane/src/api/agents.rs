@@ -5,18 +5,15 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use chrono::{DateTime, Duration, Utc};
-use gsw_protocol::bundle::key_fingerprint;
+use chrono::{DateTime, Utc};
 use gsw_protocol::frame::{AGENT_CONNECT_PATH, MAX_TEXT_FRAME_BYTES};
-use gsw_storage::{Agent, Connection, Enrollment, NewAgent, NewEnrollmentToken};
-use rand::RngCore;
+use gsw_storage::{Connection, Enrollment, NewAgent};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use utoipa::ToSchema;
@@ -25,12 +22,12 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::error::{ApiResult, AppError};
-use crate::extract::{ApiJson, ApiPath, AuthUser, ClientAddr};
+use crate::extract::{ApiJson, ApiPath, AuthUser, ClientAddr, PublicUrl};
+use crate::fleet::enrollment;
 use crate::state::AppState;
 use crate::validate;
 
-/// Enrollment tokens live this long.
-const ENROLLMENT_TTL_MINUTES: i64 = 60;
+use super::views::AgentView;
 
 /// Agent routes, mounted under `/api/v1`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -42,10 +39,6 @@ pub fn router() -> OpenApiRouter<AppState> {
             AGENT_CONNECT_PATH.trim_start_matches(gsw_protocol::API_PREFIX),
             axum::routing::get(connect),
         )
-}
-
-fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
 }
 
 /// A fresh enrollment token and the command that uses it.
@@ -63,34 +56,6 @@ pub struct EnrollmentTokenView {
     pub bundle_key_fingerprint: String,
 }
 
-/// The URL agents and people reach this control plane at: the configured
-/// one. Without it the node listens on loopback only (settings insist), and
-/// the command names this machine: the request's Host when it says so
-/// (the port a test bound), never a name from outside.
-fn public_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.settings.public_url {
-        return url.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| is_loopback_authority(h))
-        .map(str::to_owned)
-        .unwrap_or_else(|| state.settings.listen.to_string());
-    format!("http://{host}")
-}
-
-/// `localhost`, `127.x.y.z` or `[::1]`, with an optional port.
-fn is_loopback_authority(authority: &str) -> bool {
-    let Ok(url) = url::Url::parse(&format!("http://{authority}/")) else {
-        return false;
-    };
-    if url.path() != "/" || url.username() != "" || url.password().is_some() {
-        return false;
-    }
-    url.host_str().is_some_and(gsw_protocol::is_loopback_host)
-}
-
 /// Makes a one-time token for enrolling a site's agent.
 #[utoipa::path(post, path = "/sites/{id}/enrollment-tokens", tag = "fleet", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses(
@@ -100,42 +65,29 @@ fn is_loopback_authority(authority: &str) -> bool {
 async fn create_enrollment_token(
     State(state): State<AppState>,
     user: AuthUser,
-    headers: HeaderMap,
+    PublicUrl(server): PublicUrl,
     ApiPath(site_id): ApiPath<Uuid>,
 ) -> ApiResult<(StatusCode, Json<EnrollmentTokenView>)> {
-    let mut secret = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut secret);
-    let token = format!(
-        "gswe_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-    );
-    let now = Utc::now();
-    let record = NewEnrollmentToken {
-        id: Uuid::now_v7(),
+    let issued = enrollment::issue(
+        state.store.as_ref(),
+        &state.fleet.signing_key,
+        user.id,
         site_id,
-        token_hash: token_hash(&token),
-        created_at: now,
-        expires_at: now + Duration::minutes(ENROLLMENT_TTL_MINUTES),
-    };
-    if !state
-        .store
-        .create_enrollment_token(user.id, &record)
-        .await?
-    {
-        return Err(AppError::NotFound("site"));
-    }
-    let server = public_url(&state, &headers);
-    let fingerprint = key_fingerprint(&state.fleet.signing_key.verifying_key());
+        server,
+    )
+    .await?
+    .ok_or(AppError::NotFound("site"))?;
     let command = format!(
-        "wp-agent enroll --server {server} --token {token} --expect-key {fingerprint} --wp-path /var/www/html"
+        "wp-agent enroll --server {} --token {} --expect-key {} --wp-path /var/www/html",
+        issued.server, issued.token, issued.bundle_key_fingerprint
     );
     Ok((
         StatusCode::CREATED,
         Json(EnrollmentTokenView {
-            token,
-            expires_at: record.expires_at,
+            token: issued.token,
+            expires_at: issued.expires_at,
             command,
-            bundle_key_fingerprint: fingerprint,
+            bundle_key_fingerprint: issued.bundle_key_fingerprint,
         }),
     ))
 }
@@ -224,7 +176,7 @@ async fn enroll(
     };
     match state
         .store
-        .enroll_agent(&token_hash(&body.token), &agent, Utc::now())
+        .enroll_agent(&enrollment::token_hash(&body.token), &agent, Utc::now())
         .await?
     {
         Enrollment::Enrolled(agent) => {
@@ -334,39 +286,6 @@ async fn connect(
         .map_err(anyhow::Error::from)?)
 }
 
-/// A site's agent as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AgentView {
-    pub id: Uuid,
-    pub site_id: Uuid,
-    /// `agent` (the sidecar's WebSocket) or `plugin` (the connector alone).
-    pub connection: Connection,
-    /// Connected to the control plane right now (a plugin connection:
-    /// heard from within the last 15 minutes).
-    pub online: bool,
-    /// Last contact.
-    pub last_seen: Option<DateTime<Utc>>,
-    pub enrolled_at: DateTime<Utc>,
-    pub hostname: String,
-    pub agent_version: String,
-    /// Highest bundle sequence the agent reported applied.
-    pub last_applied: i64,
-}
-
-async fn agent_view(state: &AppState, agent: Agent) -> AgentView {
-    AgentView {
-        online: state.fleet.is_online(&agent).await,
-        id: agent.id,
-        site_id: agent.site_id,
-        connection: agent.connection,
-        last_seen: agent.last_seen,
-        enrolled_at: agent.enrolled_at,
-        hostname: agent.hostname,
-        agent_version: agent.agent_version,
-        last_applied: agent.last_applied,
-    }
-}
-
 /// The site's enrolled agent and whether it is online.
 #[utoipa::path(get, path = "/sites/{id}/agent", tag = "fleet", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses(
@@ -383,7 +302,7 @@ async fn get_agent(
         .site_agent(user.id, site_id)
         .await?
         .ok_or(AppError::NotFound("agent"))?;
-    Ok(Json(agent_view(&state, agent).await))
+    Ok(Json(AgentView::of(&state.fleet, agent).await))
 }
 
 /// Revokes the site's agent: its connection closes and it cannot reconnect.

@@ -18,6 +18,7 @@ pub mod job_events;
 pub mod jobs;
 pub mod sites;
 pub mod views;
+pub mod wordpress;
 use serde::{Deserialize, Deserializer};
 
 /// Reads a field that may be absent (`None`), `null` (`Some(None)`) or set.

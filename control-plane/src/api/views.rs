@@ -248,3 +248,39 @@ impl JobAccepted {
         )
     }
 }
+
+/// A site's agent as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentView {
+    pub id: Uuid,
+    pub site_id: Uuid,
+    /// `agent` (the sidecar's WebSocket) or `plugin` (the connector alone).
+    pub connection: gsw_storage::Connection,
+    /// Connected to the control plane right now (a plugin connection:
+    /// heard from within the last 15 minutes).
+    pub online: bool,
+    /// Last contact.
+    pub last_seen: Option<DateTime<Utc>>,
+    pub enrolled_at: DateTime<Utc>,
+    pub hostname: String,
+    pub agent_version: String,
+    /// Highest bundle sequence the agent reported applied.
+    pub last_applied: i64,
+}
+
+impl AgentView {
+    /// `agent` as the API shows it, online if `fleet` holds its connection.
+    pub async fn of(fleet: &crate::fleet::Fleet, agent: gsw_storage::Agent) -> Self {
+        Self {
+            online: fleet.is_online(&agent).await,
+            id: agent.id,
+            site_id: agent.site_id,
+            connection: agent.connection,
+            last_seen: agent.last_seen,
+            enrolled_at: agent.enrolled_at,
+            hostname: agent.hostname,
+            agent_version: agent.agent_version,
+            last_applied: agent.last_applied,
+        }
+    }
+}

@@ -9,6 +9,7 @@
 
 mod bus;
 mod connection;
+pub mod enrollment;
 pub mod pull;
 pub mod release;
 mod release_cache;

@@ -31,3 +31,4 @@ mod shutdown;
 mod sites;
 mod validation;
 mod web;
+mod wordpress;

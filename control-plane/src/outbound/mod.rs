@@ -1,8 +1,16 @@
+//! Requests this control plane makes to other servers.
+//!
 //! What every client of a third-party HTTP API here shares (the plugin
 //! directory, the stock-photo providers): tries again with a doubling wait
 //! on what is worth another try (timeouts, refused connections, 5xx), never
 //! on a final answer; reads bodies only up to a cap; tells whether a URL is
 //! on an expected origin; names a body by its SHA-256.
+//!
+//! And [`guarded`]: the one client for URLs a user gave, which reaches only
+//! the addresses [`address`] allows.
+
+pub mod address;
+pub mod guarded;
 
 use std::future::Future;
 use std::time::Duration;
