@@ -248,7 +248,12 @@ async function story() {
   await page.goto(`/sites/${siteId}`);
   await interactive(page, 'site');
   await page.getByRole('list', { name: 'Palette' }).waitFor();
-  await page.getByRole('button', { name: 'Show the enrollment command' }).click();
+  // Connecting: a login (the default way), a server's commands, or the plugin by hand.
+  await page.getByLabel('Application password').waitFor();
+  const zip = await page.getByRole('link', { name: 'Download the connector plugin' }).first().getAttribute('href');
+  check(zip === '/api/v1/connector.zip', `connector download: ${zip}`);
+  await page.getByRole('tab', { name: 'Server with the agent' }).click();
+  await page.getByRole('button', { name: 'Show the commands' }).click();
   const command = await page.getByTestId('enroll-command').textContent();
   check(command.includes('wp-agent enroll --server') && command.includes('--token gswe_'), `enrollment command: ${command}`);
   // The agent pins the control plane's key; the page shows the same fingerprint.

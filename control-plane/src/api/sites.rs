@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::nullable;
-use super::views::SiteView;
+use super::views::{AgentView, SiteView};
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::state::AppState;
@@ -170,7 +170,12 @@ async fn get_site(
         .site(user.id, id)
         .await?
         .ok_or(AppError::NotFound("site"))?;
-    Ok(Json(site.into()))
+    let agent = state.store.site_agent(user.id, id).await?;
+    let mut view = SiteView::from(site);
+    if let Some(agent) = agent {
+        view.agent = Some(AgentView::of(&state.fleet, agent).await);
+    }
+    Ok(Json(view))
 }
 
 /// Changes one of the caller's sites.

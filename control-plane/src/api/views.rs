@@ -62,6 +62,11 @@ pub struct SiteView {
     /// Deployed content changed in WordPress since, as last reported.
     pub drift: Option<Drift>,
     pub drift_at: Option<DateTime<Utc>>,
+    /// Only in `GET /sites/{id}`: the site's enrolled agent or plugin
+    /// connection, as `GET /sites/{id}/agent` shows it; absent when none is
+    /// enrolled (and from lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentView>,
 }
 
 impl From<Site> for SiteView {
@@ -82,6 +87,7 @@ impl From<Site> for SiteView {
             inventory_at: site.inventory_at,
             drift: site.drift.and_then(|v| serde_json::from_value(v).ok()),
             drift_at: site.drift_at,
+            agent: None,
         }
     }
 }

@@ -21,6 +21,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/agent/bundles/next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The site's next bundle, for a connector plugin connected without the
+         *     agent: the bundle's bytes (`application/octet-stream`, the deployment in
+         *     `x-gsw-deployment-id`), or 204 when nothing is queued within `wait`
+         *     seconds. The same bundle comes again until the plugin acknowledges it.
+         */
+        get: operations["next_bundle"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reports from a connector plugin connected without the agent: a JSON
+         *     array of the frames an agent sends over its WebSocket after the
+         *     handshake (`ack`, `refused`, `applied`, `inventory`, `drift`), stored
+         *     before the answer.
+         */
+        post: operations["post_reports"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/agents/enroll": {
         parameters: {
             query?: never;
@@ -124,6 +168,26 @@ export interface paths {
         };
         /** The caller's plan and what they have used in the current period. */
         get: operations["billing"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/connector.zip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The gsw-connector WordPress plugin as an installable zip. Needs no
+         *     sign-in: it is the same for everyone and holds no secret.
+         */
+        get: operations["connector_zip"];
         put?: never;
         post?: never;
         delete?: never;
@@ -428,6 +492,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sites/{id}/connect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Connects a site through its connector plugin: the same checks as
+         *     `/wordpress/validate`, then (the connector installed and active) a
+         *     one-time enrollment token is made for the site and handed, with this
+         *     control plane's URL and signing key fingerprint, to the connector's
+         *     `gsw/v1/connect` route, which enrolls it as the site's agent.
+         */
+        post: operations["connect_site"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sites/{id}/deployments": {
         parameters: {
             query?: never;
@@ -599,13 +686,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/wordpress/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Checks a WordPress site with a user's application password: reachable
+         *     (through the guard: no private, loopback or metadata addresses), WordPress, its REST API
+         *     on, the credentials accepted, the user an administrator; reports the
+         *     versions the site tells and whether the connector plugin is there.
+         */
+        post: operations["validate_site"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description Frames an agent sends. */
+        AgentFrame: {
+            /** Format: uuid */
+            agent_id: string;
+            agent_version: string;
+            /**
+             * Format: int64
+             * @description Highest bundle sequence applied so far.
+             */
+            last_applied: number;
+            /** @description Ed25519 signature of [`auth_message`], base64. */
+            signature: string;
+            /** @enum {string} */
+            type: "hello";
+            /** Format: int32 */
+            version: number;
+        } | {
+            /** Format: uuid */
+            deployment_id: string;
+            /** Format: int64 */
+            sequence: number;
+            /** @enum {string} */
+            type: "ack";
+        } | {
+            code: string;
+            /** Format: uuid */
+            deployment_id: string;
+            reason: string;
+            /** Format: int64 */
+            sequence?: number | null;
+            /** @enum {string} */
+            type: "refused";
+        } | {
+            /** Format: uuid */
+            deployment_id: string;
+            results: components["schemas"]["ItemResult"][];
+            /** Format: int64 */
+            sequence: number;
+            /** @enum {string} */
+            type: "applied";
+        } | {
+            inventory: components["schemas"]["Inventory"];
+            /** @enum {string} */
+            type: "inventory";
+        } | {
+            drift: components["schemas"]["Drift"];
+            /** @enum {string} */
+            type: "drift";
+        };
         /** @description A site's agent as the API shows it. */
         AgentView: {
             agent_version: string;
+            /** @description `agent` (the sidecar's WebSocket) or `plugin` (the connector alone). */
+            connection: components["schemas"]["Connection"];
             /** Format: date-time */
             enrolled_at: string;
             hostname: string;
@@ -616,9 +776,15 @@ export interface components {
              * @description Highest bundle sequence the agent reported applied.
              */
             last_applied: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Last contact.
+             */
             last_seen?: string | null;
-            /** @description Connected to the control plane right now. */
+            /**
+             * @description Connected to the control plane right now (a plugin connection:
+             *     heard from within the last 15 minutes).
+             */
             online: boolean;
             /** Format: uuid */
             site_id: string;
@@ -664,6 +830,19 @@ export interface components {
             site_ids: string[];
             /** Format: int64 */
             ttl_secs?: number | null;
+        };
+        /**
+         * @description How a site's WordPress talks to the control plane.
+         * @enum {string}
+         */
+        Connection: "agent" | "plugin";
+        /** @description The connector plugin on the site. */
+        ConnectorState: {
+            active: boolean;
+            /** @description `null` when the site does not list its plugins (WordPress before 5.5). */
+            installed?: boolean | null;
+            /** @example 0.1.0 */
+            version?: string | null;
         };
         /** @description A site to create. */
         CreateSite: {
@@ -819,6 +998,11 @@ export interface components {
         /** @description What `wp-agent enroll` sends. */
         EnrollRequest: {
             agent_version: string;
+            /**
+             * @description `agent` (the default): the sidecar, over its WebSocket; `plugin`: the
+             *     connector plugin alone, pulling bundles over HTTPS.
+             */
+            connection?: components["schemas"]["Connection"];
             hostname: string;
             /** @description The agent's Ed25519 public key, base64. */
             public_key: string;
@@ -832,6 +1016,7 @@ export interface components {
             bundle_signing_key: string;
             /** @description Path of the WebSocket to dial, relative to the server URL. */
             connect_path: string;
+            pull_paths?: null | components["schemas"]["PullPaths"];
             /** Format: uuid */
             site_id: string;
         };
@@ -873,6 +1058,8 @@ export interface components {
         /** @description A site's agent, as the fleet table shows it. */
         FleetAgentView: {
             agent_version: string;
+            /** @description `agent` (the sidecar's WebSocket) or `plugin` (the connector alone). */
+            connection: components["schemas"]["Connection"];
             hostname: string;
             /** Format: uuid */
             id: string;
@@ -883,7 +1070,10 @@ export interface components {
             last_applied: number;
             /** Format: date-time */
             last_seen?: string | null;
-            /** @description Connected to the control plane right now. */
+            /**
+             * @description Connected to the control plane right now (a plugin connection:
+             *     heard from within the last 15 minutes).
+             */
             online: boolean;
         };
         /** @description One page of the fleet table. */
@@ -1292,6 +1482,11 @@ export interface components {
         PluginPlan: {
             plugins: components["schemas"]["PluginChoice"][];
         };
+        /** @description The plugin connection's two routes. */
+        PullPaths: {
+            next_bundle: string;
+            reports: string;
+        };
         /** @description A refresh token being presented. */
         RefreshRequest: {
             refresh_token: string;
@@ -1404,6 +1599,37 @@ export interface components {
             sites: components["schemas"]["SiteView"][];
         };
         /**
+         * @description What a site is, as far as it can be known from outside with the user's
+         *     credentials.
+         */
+        SiteReport: {
+            connector: components["schemas"]["ConnectorState"];
+            /**
+             * @description From the `X-Powered-By` header; `null` when the server does not send
+             *     it (WordPress itself does not tell).
+             * @example 8.2.7
+             */
+            php_version?: string | null;
+            /** @description Always `true` in a report: without it the check fails. */
+            rest_api: boolean;
+            /**
+             * @description The root of its REST API.
+             * @example https://bakery.example/wp-json/
+             */
+            rest_url: string;
+            /**
+             * @description The site's address, after any redirects.
+             * @example https://bakery.example/
+             */
+            url: string;
+            user: components["schemas"]["WordPressUser"];
+            /**
+             * @description From the generator tag or the feed; `null` when the site hides it.
+             * @example 6.7.1
+             */
+            wordpress_version?: string | null;
+        };
+        /**
          * @description Where a site is in its life.
          * @enum {string}
          */
@@ -1415,6 +1641,7 @@ export interface components {
         SiteTheme: "generated" | "keep";
         /** @description A site as the API shows it. */
         SiteView: {
+            agent?: null | components["schemas"]["AgentView"];
             /**
              * @description Deploy content unfiltered, as a WordPress user with `unfiltered_html`
              *     would write it; otherwise it is filtered as WordPress filters authors.
@@ -1498,6 +1725,43 @@ export interface components {
             role: components["schemas"]["Role"];
             subscription_tier: string;
         };
+        /** @description A WordPress site and the credentials of one of its users. */
+        WordPressCredentials: {
+            /**
+             * Format: password
+             * @description An application password of that user (Users → Profile →
+             *     Application Passwords); used for this request only, never stored.
+             * @example abcd EFGH ijkl MNOP qrst UVWX
+             */
+            application_password: string;
+            /**
+             * @description The site's address (where WordPress is installed).
+             * @example https://bakery.example
+             */
+            url: string;
+            /**
+             * @description The WordPress user's login name or e-mail address.
+             * @example ada
+             */
+            username: string;
+        };
+        /** @description The WordPress user the credentials belong to, and what they may do. */
+        WordPressUser: {
+            can_activate_plugins: boolean;
+            can_install_plugins: boolean;
+            can_manage_options: boolean;
+            /** Format: int64 */
+            id: number;
+            is_administrator: boolean;
+            /** @description Display name. */
+            name: string;
+            /**
+             * @example [
+             *       "administrator"
+             *     ]
+             */
+            roles: string[];
+        };
     };
     responses: never;
     parameters: never;
@@ -1532,6 +1796,97 @@ export interface operations {
             };
             /** @description The caller is not an admin */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    next_bundle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Seconds to hold the request while nothing is queued (0 to 25; 0 by default). */
+                wait: number | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The next bundle (gsw bundle format) */
+            200: {
+                headers: {
+                    /** @description The deployment the bundle carries */
+                    "x-gsw-deployment-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": number[];
+                };
+            };
+            /** @description Nothing queued */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed by an enrolled plugin's key, or revoked (code `agent_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_reports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description At most 32 frames */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentFrame"][];
+            };
+        };
+        responses: {
+            /** @description Stored */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not an array of report frames */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed by an enrolled plugin's key, or revoked (code `agent_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over 32 frames' worth of bytes */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1747,6 +2102,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BillingView"];
+                };
+            };
+        };
+    };
+    connector_zip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plugin zip (gsw-connector/…) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": number[];
                 };
             };
         };
@@ -2449,6 +2824,77 @@ export interface operations {
             };
         };
     };
+    connect_site: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WordPressCredentials"];
+            };
+        };
+        responses: {
+            /** @description Connected: the site's agent, enrolled by the connector */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentView"];
+                };
+            };
+            /** @description No such site of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `connector_missing`: the connector plugin is not installed and active on the site (download it from `GET /api/v1/connector.zip`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description As `/wordpress/validate`: `validation_failed`, `forbidden_target`, `unreachable`, `not_wordpress`, `rest_api_disabled`, `invalid_credentials`, `insufficient_role` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many checks; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `connect_failed`: the connector did not enroll; its reason is in the message */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_site_deployments: {
         parameters: {
             query?: never;
@@ -2815,6 +3261,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UsageView"];
+                };
+            };
+        };
+    };
+    validate_site: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WordPressCredentials"];
+            };
+        };
+        responses: {
+            /** @description What the site is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteReport"];
+                };
+            };
+            /** @description `validation_failed` (a field), `forbidden_target` (the URL is or leads to an address not on the public internet), `unreachable`, `not_wordpress`, `rest_api_disabled`, `invalid_credentials` (WordPress refused the user name or application password) or `insufficient_role` (the user is no administrator) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many checks; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -22,6 +22,11 @@ export type FleetPage = Schemas['FleetPage'];
 export type TagCount = Schemas['TagView'];
 export type TagList = Schemas['TagList'];
 export type EnrollmentToken = Schemas['EnrollmentTokenView'];
+/// How a site talks to the control plane: the agent on a server, or the connector plugin alone.
+export type Connection = Agent['connection'];
+/// What `POST /wordpress/validate` found at a WordPress address.
+export type WordPressReport = Schemas['SiteReport'];
+export type WordPressCredentials = Schemas['WordPressCredentials'];
 
 // Jobs.
 export type Job = Schemas['JobView'];

@@ -49,7 +49,7 @@ export const ROUTES: readonly Route[] = [
   { pattern: '/', screen: 'sites', reads: fleet },
   { pattern: '/sites', screen: 'sites', reads: fleet },
   { pattern: '/sites/new', screen: 'new-site' },
-  { pattern: '/sites/:id', screen: 'site', code: screenCode.site, reads: ({ id }) => ['', '/draft', '/agent', '/jobs', '/deployments'].map((part) => `/sites/${id}${part}`) },
+  { pattern: '/sites/:id', screen: 'site', code: screenCode.site, reads: ({ id }) => ['', '/draft', '/jobs', '/deployments'].map((part) => `/sites/${id}${part}`) },
   { pattern: '/sites/:id/editor', screen: 'editor', code: screenCode.editor, reads: draft },
   { pattern: '/sites/:id/pages/:slug', screen: 'editor', code: screenCode.editor, reads: draft },
   { pattern: '/jobs/:id', screen: 'job', reads: ({ id }) => [`/jobs/${id}`] },

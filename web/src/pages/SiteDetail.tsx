@@ -4,9 +4,10 @@
 
 import { useState } from 'react';
 import { api, ApiError } from '../api/client';
-import type { Agent, Deployment, Draft, EnrollmentToken, Job, Site } from '../api/types';
-import { Badge, Button, Card, CopyButton, Empty, ErrorNote, Input, Loading, PageHeader, StatusBadge, cx, deploymentStatus } from '../components/ui';
-import { ago, dateTime, driftLabel, version } from '../lib/format';
+import type { Agent, Deployment, Draft, Job, Site } from '../api/types';
+import { ConnectSite, WaitingForSite } from '../components/ConnectSite';
+import { Badge, Button, Card, Empty, ErrorNote, Input, Loading, PageHeader, StatusBadge, cx, deploymentStatus } from '../components/ui';
+import { ago, driftLabel, version } from '../lib/format';
 import { useInteractive, useLoad, usePollWhile, type Loaded } from '../lib/hooks';
 import { fetchOnce } from '../lib/prefetch';
 import { Link, navigate } from '../lib/router';
@@ -24,7 +25,6 @@ async function optional<T>(promise: Promise<T>): Promise<T | null> {
 export default function SiteDetailPage({ siteId }: { siteId: string }) {
   const site = useLoad((s) => fetchOnce<Site>(`/sites/${siteId}`, s), [siteId]);
   const draft = useLoad((s) => optional(fetchOnce<Draft>(`/sites/${siteId}/draft`, s)), [siteId]);
-  const agent = useLoad((s) => optional(fetchOnce<Agent>(`/sites/${siteId}/agent`, s)), [siteId]);
   const jobs = useLoad((s) => fetchOnce<{ jobs: Job[] }>(`/sites/${siteId}/jobs`, s), [siteId]);
   const deployments = useLoad((s) => fetchOnce<{ deployments: Deployment[] }>(`/sites/${siteId}/deployments`, s), [siteId]);
   const [deploying, setDeploying] = useState(false);
@@ -32,6 +32,12 @@ export default function SiteDetailPage({ siteId }: { siteId: string }) {
   // A deployment on its way is followed until the agent reports on it.
   usePollWhile(Boolean(deployments.data?.deployments.some((d) => d.status === 'queued' || d.status === 'delivered')), deployments.reload);
   const [deployError, setDeployError] = useState<ApiError>();
+  // A connection under way is followed until the site has called in.
+  const [awaiting, setAwaiting] = useState(false);
+  const online = Boolean(site.data?.agent?.online && site.data.inventory);
+  usePollWhile(awaiting && !online, site.reload, 3000);
+  const [deleting, setDeleting] = useState(false);
+  const [deleteError, setDeleteError] = useState<ApiError>();
   useInteractive('site', Boolean(site.data) && !draft.loading);
 
   if (site.error) return <ErrorNote error={site.error} title="This site could not be loaded" onRetry={site.reload} />;
@@ -39,6 +45,19 @@ export default function SiteDetailPage({ siteId }: { siteId: string }) {
   const s = site.data;
   const latestJob = jobs.data?.jobs[0];
   const running = latestJob && (latestJob.status === 'queued' || latestJob.status === 'running');
+
+  const remove = async () => {
+    if (!window.confirm(`Delete ${s.name}? Its draft, jobs and deployment history go, and its agent or plugin is disconnected. The WordPress site itself is not touched.`)) return;
+    setDeleting(true);
+    setDeleteError(undefined);
+    try {
+      await api.request<void>(`/sites/${siteId}`, { method: 'DELETE' });
+      navigate('/');
+    } catch (e) {
+      setDeleteError(e as ApiError);
+      setDeleting(false);
+    }
+  };
 
   const deploy = async () => {
     setDeploying(true);
@@ -65,7 +84,7 @@ export default function SiteDetailPage({ siteId }: { siteId: string }) {
         subtitle={
           <span className="flex flex-wrap items-center gap-2">
             <StatusBadge status={s.status} />
-            <span>{s.domain ?? 'No domain yet'}</span>
+            <SiteAddress site={s} />
             <span className="text-slate-400">· created {ago(s.created_at)}</span>
           </span>
         }
@@ -87,9 +106,17 @@ export default function SiteDetailPage({ siteId }: { siteId: string }) {
                 Deploy the draft
               </Button>
             )}
+            <Button variant="danger" onClick={remove} busy={deleting}>
+              Delete site
+            </Button>
           </>
         }
       />
+      {deleteError && (
+        <div className="mb-4">
+          <ErrorNote error={deleteError} title="The site could not be deleted" />
+        </div>
+      )}
       {deployError && (
         <div className="mb-4">
           <ErrorNote error={deployError} title="The draft could not be deployed" />
@@ -118,7 +145,7 @@ export default function SiteDetailPage({ siteId }: { siteId: string }) {
           <DeploymentHistory loaded={deployments} kept={s?.inventory?.snapshots} />
         </div>
         <div className="space-y-6">
-          <AgentCard site={s} agent={agent.data} loading={agent.loading} error={agent.error} siteId={siteId} />
+          <AgentCard site={s} siteId={siteId} awaiting={awaiting && !online} onStarted={() => setAwaiting(true)} onChanged={site.reload} />
           <TagsCard site={s} onSaved={(updated) => site.setData(updated)} />
         </div>
       </div>
@@ -259,16 +286,45 @@ function DraftCards({ draft, siteId }: { draft: Loaded<Draft | null>; siteId: st
   );
 }
 
-function AgentCard({ site, agent, loading, error, siteId }: { site: Site; agent: Agent | null | undefined; loading: boolean; error?: ApiError; siteId: string }) {
-  const [token, setToken] = useState<EnrollmentToken>();
+/// Where the site is on the web: its domain, else the address its agent or
+/// plugin reports, with a link to wp-admin.
+function SiteAddress({ site }: { site: Site }) {
+  const home = site.domain ? (/^https?:\/\//.test(site.domain) ? site.domain : `https://${site.domain}`) : site.inventory?.home_url;
+  if (!home) return <span>No address yet</span>;
+  const admin = site.wp_admin_url ?? (site.inventory?.site_url ? `${site.inventory.site_url.replace(/\/$/, '')}/wp-admin/` : undefined);
+  return (
+    <span className="flex flex-wrap items-center gap-2">
+      <a href={home} target="_blank" rel="noreferrer" className="font-medium text-indigo-700 hover:underline" data-testid="site-link">
+        {home.replace(/^https?:\/\//, '').replace(/\/$/, '')} ↗
+      </a>
+      {admin && (
+        <a href={admin} target="_blank" rel="noreferrer" className="text-slate-600 hover:underline">
+          wp-admin ↗
+        </a>
+      )}
+    </span>
+  );
+}
+
+const CONNECTION_LABEL: Record<Agent['connection'], string> = {
+  agent: 'Agent on the server',
+  plugin: 'Plugin only',
+};
+
+function AgentCard({ site, siteId, awaiting, onStarted, onChanged }: { site: Site; siteId: string; awaiting: boolean; onStarted: () => void; onChanged: () => void }) {
+  const agent = site.agent ?? null;
+  const [connecting, setConnecting] = useState(!agent);
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<ApiError>();
   const drift = driftLabel(site.drift);
-  const enroll = async () => {
+  const disconnect = async () => {
+    if (!window.confirm('Disconnect this site? Its agent or plugin stops receiving deployments until it is connected again.')) return;
     setBusy(true);
     setFailure(undefined);
     try {
-      setToken(await api.post<EnrollmentToken>(`/sites/${siteId}/enrollment-tokens`));
+      await api.request<void>(`/sites/${siteId}/agent`, { method: 'DELETE' });
+      setConnecting(true);
+      onChanged();
     } catch (e) {
       setFailure(e as ApiError);
     } finally {
@@ -277,40 +333,40 @@ function AgentCard({ site, agent, loading, error, siteId }: { site: Site; agent:
   };
   return (
     <Card title="WordPress host">
-      {loading && agent === undefined ? (
-        <Loading label="Checking the agent…" />
-      ) : error ? (
-        <ErrorNote error={error} />
-      ) : (
-        <dl className="grid grid-cols-[7rem_1fr] gap-y-2 text-sm">
-          <dt className="text-slate-500">Agent</dt>
-          <dd>
-            {agent ? (
+      <dl className="grid grid-cols-[7rem_1fr] gap-y-2 text-sm">
+        <dt className="text-slate-500">Connection</dt>
+        <dd className="flex flex-wrap items-center gap-2">
+          {agent ? (
+            <>
               <Badge tone={agent.online ? 'green' : 'slate'} dot>
                 {agent.online ? 'Online' : 'Offline'}
               </Badge>
-            ) : (
-              <span className="text-slate-500">Not connected</span>
-            )}
-          </dd>
-          <dt className="text-slate-500">Last seen</dt>
-          <dd>{agent ? ago(agent.last_seen) : '—'}</dd>
-          <dt className="text-slate-500">Host</dt>
-          <dd className="truncate">{agent?.hostname ?? '—'}</dd>
-          <dt className="text-slate-500">WordPress</dt>
-          <dd>{version(site.inventory?.wordpress_version)}</dd>
-          <dt className="text-slate-500">PHP</dt>
-          <dd>{version(site.inventory?.php_version)}</dd>
-          <dt className="text-slate-500">Theme</dt>
-          <dd className="truncate">{site.inventory?.active_theme || '—'}</dd>
-          <dt className="text-slate-500">Plugins</dt>
-          <dd>{site.inventory?.plugins ? `${site.inventory.plugins.filter((p) => p.active).length} active of ${site.inventory.plugins.length}` : '—'}</dd>
-          <dt className="text-slate-500">Drift</dt>
-          <dd>{drift.tone === 'none' ? '—' : <Badge tone={drift.tone === 'ok' ? 'green' : 'amber'}>{drift.text}</Badge>}</dd>
-        </dl>
-      )}
+              <span className="text-slate-600">{CONNECTION_LABEL[agent.connection]}</span>
+            </>
+          ) : (
+            <span className="text-slate-500">Not connected</span>
+          )}
+        </dd>
+        <dt className="text-slate-500">Last contact</dt>
+        <dd>{agent ? ago(agent.last_seen) : '—'}</dd>
+        <dt className="text-slate-500">Host</dt>
+        <dd className="truncate">{agent?.hostname ?? '—'}</dd>
+        <dt className="text-slate-500">WordPress</dt>
+        <dd>{version(site.inventory?.wordpress_version)}</dd>
+        <dt className="text-slate-500">PHP</dt>
+        <dd>{version(site.inventory?.php_version)}</dd>
+        <dt className="text-slate-500">Theme</dt>
+        <dd className="truncate">{site.inventory?.active_theme || '—'}</dd>
+        <dt className="text-slate-500">Plugins</dt>
+        <dd>{site.inventory?.plugins ? `${site.inventory.plugins.filter((p) => p.active).length} active of ${site.inventory.plugins.length}` : '—'}</dd>
+        <dt className="text-slate-500">Drift</dt>
+        <dd>{drift.tone === 'none' ? '—' : <Badge tone={drift.tone === 'ok' ? 'green' : 'amber'}>{drift.text}</Badge>}</dd>
+      </dl>
       {(site.inventory_at || site.drift_at) && (
-        <p className="mt-2 text-xs text-slate-500">Reported by the agent {ago(site.inventory_at ?? site.drift_at)}.</p>
+        <p className="mt-2 text-xs text-slate-500">Reported by the {agent?.connection === 'plugin' ? 'plugin' : 'agent'} {ago(site.inventory_at ?? site.drift_at)}.</p>
+      )}
+      {agent?.connection === 'plugin' && !agent.online && (
+        <p className="mt-2 text-xs text-slate-500">A plugin connection calls in from WP-Cron, when the site has visitors, or every minute from a real cron.</p>
       )}
       {site.drift && site.drift.drifted.length > 0 && (
         <details className="mt-3 text-sm">
@@ -325,26 +381,27 @@ function AgentCard({ site, agent, loading, error, siteId }: { site: Site; agent:
           </ul>
         </details>
       )}
-      <div className="mt-4 border-t border-slate-100 pt-4">
-        <p className="text-sm text-slate-600">{agent ? 'Move the site to another host, or replace its agent:' : 'Connect a WordPress host: run this on it.'}</p>
-        {token ? (
-          <div className="mt-2 space-y-2">
-            <pre className="overflow-x-auto rounded-lg bg-slate-900 p-3 text-xs text-slate-100" data-testid="enroll-command">
-              {token.command}
-            </pre>
-            <div className="flex items-center justify-between gap-2">
-              <span className="text-xs text-slate-500">Works once, until {dateTime(token.expires_at)}.</span>
-              <CopyButton text={token.command} />
-            </div>
-            <p className="text-xs text-slate-500" data-testid="signing-key">
-              The agent trusts only this control plane&rsquo;s signing key:{' '}
-              <code className="mt-0.5 block break-all font-mono text-slate-700">{token.bundle_key_fingerprint}</code>
-            </p>
-          </div>
+      <div className="mt-4 space-y-3 border-t border-slate-100 pt-4">
+        {awaiting && <WaitingForSite />}
+        {connecting ? (
+          <>
+            <p className="text-sm font-medium text-slate-800">{agent ? 'Connect again' : 'Connect a site'}</p>
+            <ConnectSite siteId={siteId} connected={Boolean(agent)} onStarted={onStarted} />
+            {agent && (
+              <Button variant="secondary" onClick={() => setConnecting(false)}>
+                Cancel
+              </Button>
+            )}
+          </>
         ) : (
-          <Button variant="secondary" className="mt-2" onClick={enroll} busy={busy}>
-            Show the enrollment command
-          </Button>
+          <div className="flex flex-wrap gap-2">
+            <Button variant="secondary" onClick={() => setConnecting(true)}>
+              Connect again
+            </Button>
+            <Button variant="danger" onClick={disconnect} busy={busy}>
+              Disconnect
+            </Button>
+          </div>
         )}
         {failure && <ErrorNote error={failure} />}
       </div>

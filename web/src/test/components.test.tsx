@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { api, ApiError } from '../api/client';
 import type { DraftPage, FleetPage } from '../api/types';
 import { BulkPush, eachLimited, summarise } from '../components/BulkPush';
+import { CONNECTOR_ZIP, ConnectSite, connectTitle, serverCommands } from '../components/ConnectSite';
 import { Field, Input, deploymentStatus } from '../components/ui';
 import { driftLabel, version } from '../lib/format';
 import { previewDocument, referencedImages, stripBlockComments, themedDocument, withImages } from '../lib/preview';
@@ -209,7 +210,7 @@ describe('fleet', () => {
         {
           site: { id: 's1', name: 'Maison Lune', domain: 'lune.example', wp_admin_url: null, status: 'active', allow_unfiltered_html: false, metadata: {}, created_at: '', updated_at: '', inventory: { wordpress_version: '6.8.1', php_version: '8.2', site_url: 'https://lune.example' } },
           tags: ['lyon'],
-          agent: { id: 'a', online: true, last_seen: new Date().toISOString(), hostname: 'h', agent_version: '1', last_applied: 3 },
+          agent: { id: 'a', connection: 'agent', online: true, last_seen: new Date().toISOString(), hostname: 'h', agent_version: '1', last_applied: 3 },
           last_deployment: { id: 'd', sequence: 3, status: 'applied', error: null, created_at: new Date().toISOString(), updated_at: '' },
         },
       ],
@@ -281,5 +282,74 @@ describe('rollback', () => {
     // Newer than the agent's last report: it may well have one.
     expect(rollbackBlocked(d(9), [2, 3])).toBeNull();
     expect(rollbackBlocked(d(1), [])).toBeNull();
+  });
+});
+
+describe('connecting a site', () => {
+  const credentials = { url: 'https://lune.example', username: 'ada', application_password: 'abcd EFGH ijkl MNOP qrst UVWX' };
+
+  const fill = () => {
+    fireEvent.change(screen.getByLabelText('Site address'), { target: { value: credentials.url } });
+    fireEvent.change(screen.getByLabelText('WordPress user'), { target: { value: credentials.username } });
+    fireEvent.change(screen.getByLabelText('Application password'), { target: { value: credentials.application_password } });
+  };
+
+  it('checks the site, then connects it with the login and forgets the password', async () => {
+    const post = vi.spyOn(api, 'post').mockImplementation(async (path: string) =>
+      path === '/wordpress/validate'
+        ? {
+            url: 'https://lune.example/',
+            rest_url: 'https://lune.example/wp-json/',
+            wordpress_version: '6.7.1',
+            php_version: null,
+            rest_api: true,
+            user: { id: 1, name: 'ada', roles: ['administrator'], is_administrator: true, can_install_plugins: true, can_activate_plugins: true, can_manage_options: true },
+            connector: { installed: true, active: false, version: '0.2.0' },
+          }
+        : { id: 'a', site_id: 's1', connection: 'plugin', online: false, hostname: 'lune.example', agent_version: 'gsw-connector 0.2.0', last_applied: 0, enrolled_at: '' },
+    );
+    const started = vi.fn();
+    render(<ConnectSite siteId="s1" connected={false} onStarted={started} />);
+    expect(screen.getByRole('link', { name: 'Download the connector plugin' }).getAttribute('href')).toBe(CONNECTOR_ZIP);
+    fill();
+    fireEvent.click(screen.getByRole('button', { name: 'Check' }));
+    const report = within(await screen.findByTestId('wordpress-report'));
+    expect(report.getByText('6.7.1')).toBeTruthy();
+    expect(report.getByText('Installed, not active')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Connect' }));
+    expect(await screen.findByRole('status')).toBeTruthy();
+    expect(post).toHaveBeenLastCalledWith('/sites/s1/connect', credentials);
+    expect(started).toHaveBeenCalledOnce();
+    post.mockRestore();
+  });
+
+  it('names what is wrong with the site, and puts a field error beside its field', async () => {
+    const post = vi.spyOn(api, 'post').mockRejectedValueOnce(new ApiError(409, 'connector_missing', 'the gsw-connector plugin is not installed'));
+    render(<ConnectSite siteId="s1" connected={false} onStarted={() => {}} />);
+    fill();
+    fireEvent.click(screen.getByRole('button', { name: 'Connect' }));
+    expect(await screen.findByText('Install and activate the connector plugin first')).toBeTruthy();
+    post.mockRejectedValueOnce(new ApiError(422, 'validation_failed', 'must start with http:// or https://', { field: 'url' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Connect' }));
+    expect(await screen.findByText('Must start with http:// or https://.')).toBeTruthy();
+    expect(connectTitle(new ApiError(422, 'insufficient_role', 'x'))).toBe('That user is not an administrator');
+    post.mockRestore();
+  });
+
+  it('gives a server its commands, and the plugin what to paste', async () => {
+    const token = { token: 'gswe_abc', expires_at: new Date().toISOString(), command: 'wp-agent enroll …', bundle_key_fingerprint: 'SHA256:xyz' };
+    const post = vi.spyOn(api, 'post').mockResolvedValue(token);
+    render(<ConnectSite siteId="s1" connected={false} onStarted={() => {}} />);
+    fireEvent.click(screen.getByRole('tab', { name: 'Server with the agent' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Show the commands' }));
+    expect((await screen.findByTestId('enroll-command')).textContent).toBe('wp-agent enroll …');
+    expect(serverCommands({ ...token, commands: ['a', 'b'] } as typeof token)).toBe('a\nb');
+    fireEvent.click(screen.getByRole('tab', { name: 'Plugin, by hand' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Make a token' }));
+    const manual = within(await screen.findByTestId('manual-enrollment'));
+    expect(manual.getByText('gswe_abc')).toBeTruthy();
+    expect(manual.getByText('SHA256:xyz')).toBeTruthy();
+    expect(manual.getByText(window.location.origin)).toBeTruthy();
+    post.mockRestore();
   });
 });

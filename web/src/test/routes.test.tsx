@@ -42,7 +42,7 @@ describe('the route table', () => {
       return found.route.reads?.(found.params, new URLSearchParams(search)) ?? [];
     };
     expect(reads('/', '?q=lune&status=active&page=2')).toEqual(['/fleet/sites?q=lune&status=active&limit=50', '/fleet/tags']);
-    expect(reads('/sites/s1')).toEqual(['/sites/s1', '/sites/s1/draft', '/sites/s1/agent', '/sites/s1/jobs', '/sites/s1/deployments']);
+    expect(reads('/sites/s1')).toEqual(['/sites/s1', '/sites/s1/draft', '/sites/s1/jobs', '/sites/s1/deployments']);
     expect(reads('/sites/s1/pages/home')).toEqual(['/sites/s1/draft']);
     expect(reads('/jobs/j1')).toEqual(['/jobs/j1']);
     expect(reads('/sites/new')).toEqual([]);
