@@ -54,8 +54,14 @@ pub struct EnrollmentTokenView {
     /// Single use; expires at `expires_at`.
     pub token: String,
     pub expires_at: DateTime<Utc>,
-    /// The command to run on the WordPress host.
+    /// The command to run on the WordPress host: `commands` as one line,
+    /// joined with `&&`.
     pub command: String,
+    /// The steps on a WordPress host with the `gsw-agent` package installed,
+    /// in order: enroll as the agent's own user (the token on standard input,
+    /// so it never shows in the process list), then start its service. The
+    /// WordPress path is the usual `/var/www/html`: change it to the host's.
+    pub commands: Vec<String>,
     /// Fingerprint of the key that signs this control plane's bundles
     /// (`SHA256:…`); the command passes it as `--expect-key`, so the agent
     /// trusts no other.
@@ -89,6 +95,19 @@ fn is_loopback_authority(authority: &str) -> bool {
         return false;
     }
     url.host_str().is_some_and(gsw_protocol::is_loopback_host)
+}
+
+/// What a user runs on a WordPress host where the `gsw-agent` package
+/// (`deploy/debian`) is installed. `printf` is the shell's own, so the
+/// token is never any process's argument; the server URL, the token
+/// (URL-safe base64) and the fingerprint need no quoting.
+fn host_commands(server: &str, token: &str, fingerprint: &str) -> Vec<String> {
+    vec![
+        format!(
+            "printf '%s\\n' {token} | sudo -u gsw-agent wp-agent enroll --server {server} --token - --expect-key {fingerprint} --wp-path /var/www/html"
+        ),
+        "sudo systemctl enable --now gsw-agent".to_owned(),
+    ]
 }
 
 /// Makes a one-time token for enrolling a site's agent.
@@ -126,15 +145,14 @@ async fn create_enrollment_token(
     }
     let server = public_url(&state, &headers);
     let fingerprint = key_fingerprint(&state.fleet.signing_key.verifying_key());
-    let command = format!(
-        "wp-agent enroll --server {server} --token {token} --expect-key {fingerprint} --wp-path /var/www/html"
-    );
+    let commands = host_commands(&server, &token, &fingerprint);
     Ok((
         StatusCode::CREATED,
         Json(EnrollmentTokenView {
             token,
             expires_at: record.expires_at,
-            command,
+            command: commands.join(" && "),
+            commands,
             bundle_key_fingerprint: fingerprint,
         }),
     ))
