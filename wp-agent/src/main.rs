@@ -143,10 +143,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             insecure,
             expect_key,
         } => {
-            let token = enrollment_token(token, token_file)?;
             // `run` starts elsewhere (systemd starts it in /): every path it
             // will read is written down absolute.
             let state_dir = absolute(&cli.state_dir)?;
+            let installation = packaging::Installation::detect();
+            packaging::check_enrolling_user(&installation, &state_dir)?;
+            let token = enrollment_token(token, token_file)?;
             let config = enroll::enroll(enroll::EnrollOptions {
                 server,
                 token,
@@ -183,7 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.agent_id,
                 config.site_id,
                 enroll::config_path(&state_dir).display(),
-                packaging::next_steps(&packaging::Installation::detect(), &state_dir, &config)
+                packaging::next_steps(&installation, &state_dir, &config)
             );
             Ok(())
         }

@@ -56,6 +56,27 @@ impl Installation {
     }
 }
 
+/// Refuses to enroll a packaged agent into the packaged state folder as
+/// another user than the folder's owner (gsw-agent): root would write an
+/// identity the service cannot read, and install the connector as root.
+pub fn check_enrolling_user(install: &Installation, state_dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if !install.packaged || state_dir != Path::new(DEFAULT_STATE_DIR) {
+        return Ok(());
+    }
+    let (Ok(folder), Ok(me)) = (
+        std::fs::metadata(state_dir),
+        std::fs::metadata("/proc/self"),
+    ) else {
+        return Ok(());
+    };
+    anyhow::ensure!(
+        folder.uid() == me.uid(),
+        "{DEFAULT_STATE_DIR} belongs to the {SERVICE} user, which the service runs as: enroll as that user, `sudo -u {SERVICE} wp-agent enroll …`"
+    );
+    Ok(())
+}
+
 /// What to tell the user after enrolling into `state_dir` (absolute): the
 /// systemd service for a packaged agent in the packaged state folder (after
 /// a drop-in when it must write outside the unit's folders), otherwise the

@@ -109,8 +109,8 @@ fn mode_and_owner(path: &Path) -> (u32, u32) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_packaged_agent_enrolls_as_its_own_user_and_connects() {
-    let Some((user, uid, gid)) = packaged_agent_user() else {
+async fn the_package_makes_the_agents_user_state_folder_unit_and_extension() {
+    let Some((user, uid, _)) = packaged_agent_user() else {
         return;
     };
 
@@ -167,6 +167,27 @@ async fn the_packaged_agent_enrolls_as_its_own_user_and_connects() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&loaded.stdout), "yes", "{loaded:?}");
 
+    // Enrolling into the packaged state folder as root is refused before
+    // anything is read or written: the service could not read the result.
+    let as_root = Command::new(PACKAGED)
+        .args(["enroll", "--server", "http://127.0.0.1:9", "--token", "-"])
+        .args(["--apply-dir", "/nonexistent"])
+        .env_clear()
+        .env("PATH", PATH)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&as_root.stderr);
+    assert!(!as_root.status.success());
+    assert!(said.contains("sudo -u gsw-agent wp-agent enroll"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_packaged_agent_enrolls_as_its_own_user_and_connects() {
+    let Some((_, uid, gid)) = packaged_agent_user() else {
+        return;
+    };
     // Enrolled with the command the API gives, as gsw-agent, into a state
     // folder of the test's own (the packaged one may hold a real agent).
     let app = spawn_app(Backend::Sqlite).await;
