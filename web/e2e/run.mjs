@@ -255,7 +255,7 @@ async function story() {
   await page.getByRole('tab', { name: 'Server with the agent' }).click();
   await page.getByRole('button', { name: 'Show the commands' }).click();
   const command = await page.getByTestId('enroll-command').textContent();
-  check(command.includes('wp-agent enroll --server') && command.includes('--token gswe_'), `enrollment command: ${command}`);
+  check(command.includes('wp-agent enroll --server') && command.includes('--token -') && command.includes('gswe_') && command.includes('systemctl enable --now gsw-agent'), `enrollment commands: ${command}`);
   // The agent pins the control plane's key; the page shows the same fingerprint.
   const signingKey = await page.getByTestId('signing-key').textContent();
   const fingerprint = /SHA256:[A-Za-z0-9+/]+/.exec(signingKey)?.[0];

@@ -30,6 +30,16 @@ use crate::config::AgentConfig;
 use crate::spool::{AppliedRecord, Spool, Spooled};
 use crate::tls;
 
+/// The control plane revoked this agent: it will refuse every connection,
+/// so `run` ends (with [`EXIT_REVOKED`]) instead of retrying.
+#[derive(Debug, thiserror::Error)]
+#[error("agent revoked by the control plane")]
+pub struct Revoked;
+
+/// `wp-agent run`'s exit status once revoked; the packaged systemd unit
+/// does not restart on it (`RestartPreventExitStatus=`).
+pub const EXIT_REVOKED: i32 = 3;
+
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// First reconnect delay ceiling.
@@ -120,7 +130,7 @@ impl Agent {
         })
     }
 
-    /// Runs until revoked: applies what the spool holds, then stays connected.
+    /// Runs until revoked ([`Revoked`]): applies what the spool holds, then stays connected.
     pub async fn run(&self) -> anyhow::Result<()> {
         // Bundles received before a crash or restart are applied now, whether
         // or not the control plane is reachable; their reports go out on connect.
@@ -141,7 +151,7 @@ impl Agent {
             let delay = match ending {
                 Ending::Revoked => {
                     tracing::error!("this agent has been revoked; enroll it again to reconnect");
-                    anyhow::bail!("agent revoked by the control plane");
+                    return Err(Revoked.into());
                 }
                 Ending::Restart { earliest, spread } => {
                     attempt = 0;

@@ -9,6 +9,7 @@ mod apply;
 mod config;
 mod disk;
 mod enroll;
+mod packaging;
 mod spool;
 mod tls;
 mod wordpress;
@@ -27,7 +28,7 @@ struct Cli {
         long,
         global = true,
         env = "GSW_AGENT_STATE_DIR",
-        default_value = "/var/lib/gsw-agent"
+        default_value = packaging::DEFAULT_STATE_DIR
     )]
     state_dir: PathBuf,
     #[command(subcommand)]
@@ -63,7 +64,8 @@ enum Command {
         /// WordPress (hosts without PHP, dry runs).
         #[arg(long)]
         apply_dir: Option<PathBuf>,
-        /// The PHP command-line interpreter (default: `php` on the PATH).
+        /// The PHP command-line interpreter (default: the one a packaged agent
+        /// was built for, else `php` on the PATH).
         #[arg(long, env = "GSW_AGENT_PHP")]
         php: Option<PathBuf>,
         /// The gsw PHP extension (default: found beside wp-agent or in PHP's
@@ -119,7 +121,8 @@ async fn main() {
     let cli = Cli::parse();
     if let Err(err) = run(cli).await {
         eprintln!("wp-agent: {err:#}");
-        std::process::exit(1);
+        let revoked = err.downcast_ref::<agent::Revoked>().is_some();
+        std::process::exit(if revoked { agent::EXIT_REVOKED } else { 1 });
     }
 }
 
@@ -140,30 +143,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             insecure,
             expect_key,
         } => {
+            // `run` starts elsewhere (systemd starts it in /): every path it
+            // will read is written down absolute.
+            let state_dir = absolute(&cli.state_dir)?;
+            let installation = packaging::Installation::detect();
+            packaging::check_enrolling_user(&installation, &state_dir)?;
             let token = enrollment_token(token, token_file)?;
             let config = enroll::enroll(enroll::EnrollOptions {
                 server,
                 token,
                 // A folder target has no WordPress; the path is only recorded.
-                wp_path: wp_path.unwrap_or_default(),
-                state_dir: cli.state_dir.clone(),
-                apply_dir,
-                php,
-                php_extension,
+                wp_path: wp_path
+                    .as_deref()
+                    .map(absolute)
+                    .transpose()?
+                    .unwrap_or_default(),
+                state_dir: state_dir.clone(),
+                apply_dir: apply_dir.as_deref().map(absolute).transpose()?,
+                // A bare `php` is looked up on the PATH, as at enrollment.
+                php: php
+                    .as_deref()
+                    .map(|p| {
+                        if p.components().count() > 1 {
+                            absolute(p)
+                        } else {
+                            Ok(p.to_owned())
+                        }
+                    })
+                    .transpose()?,
+                php_extension: php_extension.as_deref().map(absolute).transpose()?,
                 apply_timeout_secs,
                 keep_snapshots: usize::try_from(keep_snapshots).unwrap_or(usize::MAX),
-                ca_cert,
+                ca_cert: ca_cert.as_deref().map(absolute).transpose()?,
                 max_bundle_bytes,
                 insecure,
                 expect_key,
             })
             .await?;
             println!(
-                "enrolled agent {} for site {}; identity in {}. Start it with: wp-agent --state-dir {} run",
+                "enrolled agent {} for site {}; identity in {}.\n{}",
                 config.agent_id,
                 config.site_id,
-                enroll::config_path(&cli.state_dir).display(),
-                cli.state_dir.display()
+                enroll::config_path(&state_dir).display(),
+                packaging::next_steps(&installation, &state_dir, &config)
             );
             Ok(())
         }
@@ -205,6 +227,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `path` from the root, against the current folder when relative.
+fn absolute(path: &std::path::Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))
+}
+
 /// The enrollment token: as given, from standard input (`-`), or from a file.
 fn enrollment_token(token: Option<String>, file: Option<PathBuf>) -> anyhow::Result<String> {
     let raw = match (token, file) {
@@ -229,7 +256,43 @@ fn enrollment_token(token: Option<String>, file: Option<PathBuf>) -> anyhow::Res
 
 #[cfg(test)]
 mod tests {
-    use super::enrollment_token;
+    use super::{enrollment_token, Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn a_folder_target_needs_no_wordpress_path() {
+        let cli = Cli::try_parse_from([
+            "wp-agent",
+            "enroll",
+            "--server",
+            "https://gsw.example.com",
+            "--token-file",
+            "/run/token",
+            "--apply-dir",
+            "site",
+        ])
+        .expect("--apply-dir stands in for --wp-path");
+        let Command::Enroll {
+            wp_path, apply_dir, ..
+        } = cli.command
+        else {
+            panic!("not enroll");
+        };
+        assert_eq!(wp_path, None);
+        assert_eq!(apply_dir.as_deref(), Some(std::path::Path::new("site")));
+        // Without either, enroll says what is missing.
+        let err = Cli::try_parse_from([
+            "wp-agent",
+            "enroll",
+            "--server",
+            "https://gsw.example.com",
+            "--token",
+            "-",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("--wp-path"), "{err}");
+    }
 
     #[test]
     fn the_token_comes_from_the_flag_or_a_file() {

@@ -16,7 +16,10 @@ use tokio::process::{Child, Command};
 use uuid::Uuid;
 
 mod common;
-use common::{manifest_for, queue_raw};
+use common::{
+    deploy, deploy_and_settle, enrollment_token, home_page, manifest_for, queue_raw, settled,
+    user_with_site, wait_until,
+};
 
 const AGENT: &str = env!("CARGO_BIN_EXE_wp-agent");
 
@@ -125,19 +128,6 @@ async fn enroll_command(
         .expect("running wp-agent enroll")
 }
 
-async fn enrollment_token(app: &TestApp, user: &TestUser, site_id: &str) -> Value {
-    let response = app
-        .api(
-            Method::POST,
-            &format!("/sites/{site_id}/enrollment-tokens"),
-            Some(&user.access),
-            None,
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
-}
-
 /// Enrolls a new host for the site and starts its agent.
 async fn connected_host(app: &TestApp, user: &TestUser, site_id: &str, extra: &[&str]) -> Host {
     let token = enrollment_token(app, user, site_id).await;
@@ -180,62 +170,6 @@ async fn connected_host(app: &TestApp, user: &TestUser, site_id: &str, extra: &[
     host
 }
 
-async fn wait_until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while tokio::time::Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
-/// Waits for a deployment to reach a final status and returns it.
-async fn settled(app: &TestApp, user: &TestUser, deployment_id: &str) -> Value {
-    let path = format!("/deployments/{deployment_id}");
-    let mut last = Value::Null;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while tokio::time::Instant::now() < deadline {
-        last = app
-            .api(Method::GET, &path, Some(&user.access), None)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if ["applied", "failed", "refused"].contains(&last["status"].as_str().unwrap_or_default()) {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("deployment {deployment_id} did not settle: {last}");
-}
-
-async fn deploy(app: &TestApp, user: &TestUser, site_id: &str, items: Value) -> String {
-    let response = app
-        .api(
-            Method::POST,
-            &format!("/sites/{site_id}/deployments"),
-            Some(&user.access),
-            Some(json!({"items": items})),
-        )
-        .await;
-    assert_eq!(response.status(), 202);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["status"], "queued");
-    body["id"].as_str().unwrap().to_owned()
-}
-
-async fn user_with_site(app: &TestApp) -> (TestUser, String) {
-    let ada = app.signed_up("ada@example.com").await;
-    let site = app.create_site(&ada, json!({"name": "Ada's Bakery"})).await;
-    (ada, site["id"].as_str().unwrap().to_owned())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enrollment_then_a_deployment_is_applied() {
     let app = spawn_app(Backend::Sqlite).await;
@@ -244,8 +178,8 @@ async fn enrollment_then_a_deployment_is_applied() {
     let token = enrollment_token(&app, &ada, &site_id).await;
     let command = token["command"].as_str().unwrap();
     assert!(
-        command.starts_with(&format!(
-            "wp-agent enroll --server {} --token gswe_",
+        command.contains(&format!(
+            "wp-agent enroll --server {} --token - ",
             app.address
         )),
         "{command}"
@@ -407,7 +341,76 @@ async fn revoke_and_see_the_agent_stop(
         .await
         .expect("the revoked agent stops")
         .unwrap();
-    assert!(!status.success());
+    // Its own status, which the packaged unit does not restart on.
+    assert_eq!(status.code(), Some(3), "{status}");
+}
+
+/// The command `enroll` prints works as printed from anywhere: paths given
+/// relative to where enroll ran are written down whole (a service starts in
+/// `/`), and the state folder is named since it is not the default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printed_start_command_works_from_another_folder() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app(Backend::Sqlite).await;
+    let (ada, site_id) = user_with_site(&app).await;
+    let token = enrollment_token(&app, &ada, &site_id).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (here, elsewhere) = (dir.path().join("here"), dir.path().join("elsewhere"));
+    std::fs::create_dir_all(&here).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+
+    // Enrolled with relative paths and without --wp-path.
+    let mut enroll = Command::new(AGENT)
+        .current_dir(&here)
+        .env_remove("GSW_AGENT_STATE_DIR")
+        .args(["enroll", "--server", &app.address, "--token", "-"])
+        .args(["--state-dir", "state", "--apply-dir", "site"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = enroll.stdin.take().unwrap();
+    let secret = token["token"].as_str().unwrap();
+    stdin
+        .write_all(format!("{secret}\n").as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let enrolled = enroll.wait_with_output().await.unwrap();
+    assert!(enrolled.status.success(), "{enrolled:?}");
+    let said = String::from_utf8_lossy(&enrolled.stdout);
+    let start = said
+        .lines()
+        .find_map(|line| line.strip_prefix("Start it with: "))
+        .unwrap_or_else(|| panic!("no command to start it: {said}"));
+    let state = here.join("state");
+    assert!(
+        start.ends_with(&format!("wp-agent --state-dir {} run", state.display())),
+        "{start}"
+    );
+
+    // Run exactly as printed, from another folder.
+    let log = std::fs::File::create(dir.path().join("agent.log")).unwrap();
+    let mut agent = Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec {start}"))
+        .current_dir(&elsewhere)
+        .env_remove("GSW_AGENT_STATE_DIR")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let done = deploy_and_settle(&app, &ada, &site_id, json!([home_page()])).await;
+    assert_eq!(done["status"], "applied", "{done}");
+    // Into the folder named at enrollment, not one under the new folder.
+    assert_eq!(
+        std::fs::read(here.join("site/content/pages/home.json")).unwrap(),
+        b"{}"
+    );
+    assert!(!elsewhere.join("site").exists());
+    agent.kill().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -428,7 +431,7 @@ async fn a_revoked_agent_is_disconnected_and_cannot_reconnect() {
         .await
         .expect("refused quickly")
         .unwrap();
-    assert!(!again.status.success());
+    assert_eq!(again.status.code(), Some(3), "{again:?}");
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("revoked"),
         "{again:?}"

@@ -47,13 +47,32 @@ pub struct EnrollmentTokenView {
     /// Single use; expires at `expires_at`.
     pub token: String,
     pub expires_at: DateTime<Utc>,
-    /// The command to run on the WordPress host.
+    /// The command to run on the WordPress host: `commands` as one line,
+    /// joined with `&&`.
     pub command: String,
+    /// The steps on a WordPress host with the `gsw-agent` package installed,
+    /// in order: enroll as the agent's own user (the token on standard input,
+    /// so it never shows in the process list), then start its service. The
+    /// WordPress path is the usual `/var/www/html`: change it to the host's.
+    pub commands: Vec<String>,
     /// Fingerprint of the key that signs this control plane's bundles
     /// (`SHA256:…`); the command passes it as `--expect-key`, so the agent
     /// trusts no other.
     #[schema(example = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU")]
     pub bundle_key_fingerprint: String,
+}
+
+/// What a user runs on a WordPress host where the `gsw-agent` package
+/// (`deploy/debian`) is installed. `printf` is the shell's own, so the
+/// token is never any process's argument; the server URL, the token
+/// (URL-safe base64) and the fingerprint need no quoting.
+fn host_commands(server: &str, token: &str, fingerprint: &str) -> Vec<String> {
+    vec![
+        format!(
+            "printf '%s\\n' {token} | sudo -u gsw-agent wp-agent enroll --server {server} --token - --expect-key {fingerprint} --wp-path /var/www/html"
+        ),
+        "sudo systemctl enable --now gsw-agent".to_owned(),
+    ]
 }
 
 /// Makes a one-time token for enrolling a site's agent.
@@ -77,16 +96,14 @@ async fn create_enrollment_token(
     )
     .await?
     .ok_or(AppError::NotFound("site"))?;
-    let command = format!(
-        "wp-agent enroll --server {} --token {} --expect-key {} --wp-path /var/www/html",
-        issued.server, issued.token, issued.bundle_key_fingerprint
-    );
+    let commands = host_commands(&issued.server, &issued.token, &issued.bundle_key_fingerprint);
     Ok((
         StatusCode::CREATED,
         Json(EnrollmentTokenView {
             token: issued.token,
             expires_at: issued.expires_at,
-            command,
+            command: commands.join(" && "),
+            commands,
             bundle_key_fingerprint: issued.bundle_key_fingerprint,
         }),
     ))

@@ -11,6 +11,7 @@ use crate::on_both_backends;
 on_both_backends!(
     the_command_pins_the_signing_key,
     a_forged_host_header_never_reaches_the_command,
+    the_commands_enroll_and_start_the_packaged_agent,
 );
 
 async fn token_for(app: &TestApp, host: Option<&str>) -> Value {
@@ -75,4 +76,32 @@ async fn a_forged_host_header_never_reaches_the_command(app: TestApp) {
     let command = token["command"].as_str().unwrap();
     assert!(!command.contains("evil"), "{command}");
     assert!(command.contains("--server http://127.0.0.1:"), "{command}");
+}
+
+async fn the_commands_enroll_and_start_the_packaged_agent(app: TestApp) {
+    let token = token_for(&app, None).await;
+    let secret = token["token"].as_str().unwrap();
+    let fingerprint = token["bundle_key_fingerprint"].as_str().unwrap();
+    let commands: Vec<&str> = token["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let [enroll, start] = commands[..] else {
+        panic!("two steps: {commands:?}");
+    };
+    // Enrolled as the packaged agent's user; the token reaches it on
+    // standard input from the shell's own printf, never as an argument.
+    let (feed, run) = enroll.split_once(" | ").expect("the token is piped in");
+    assert_eq!(feed, format!("printf '%s\\n' {secret}"));
+    assert_eq!(
+        run,
+        format!(
+            "sudo -u gsw-agent wp-agent enroll --server {} --token - --expect-key {fingerprint} --wp-path /var/www/html",
+            app.address
+        )
+    );
+    assert_eq!(start, "sudo systemctl enable --now gsw-agent");
+    assert_eq!(token["command"], format!("{enroll} && {start}"));
 }

@@ -1029,8 +1029,18 @@ export interface components {
              * @example SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU
              */
             bundle_key_fingerprint: string;
-            /** @description The command to run on the WordPress host. */
+            /**
+             * @description The command to run on the WordPress host: `commands` as one line,
+             *     joined with `&&`.
+             */
             command: string;
+            /**
+             * @description The steps on a WordPress host with the `gsw-agent` package installed,
+             *     in order: enroll as the agent's own user (the token on standard input,
+             *     so it never shows in the process list), then start its service. The
+             *     WordPress path is the usual `/var/www/html`: change it to the host's.
+             */
+            commands: string[];
             /** Format: date-time */
             expires_at: string;
             /** @description Single use; expires at `expires_at`. */

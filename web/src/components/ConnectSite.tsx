@@ -198,7 +198,7 @@ function WithToken({ siteId, kind, connected, onMade }: { siteId: string; kind: 
         {kind === 'server'
           ? connected
             ? 'Move the site to another server, or replace its agent: run these on it.'
-            : 'On the WordPress server, with the gsw-agent package installed, run:'
+            : 'On the WordPress server, with the gsw-agent package installed (see the README), run:'
           : 'In WordPress, open Settings → gsWstudio and paste these three.'}
       </p>
       {token ? (
@@ -244,8 +244,7 @@ function WithToken({ siteId, kind, connected, onMade }: { siteId: string; kind: 
 /// The commands for a server: the package's own list when the control
 /// plane gives one, else the enrollment command alone.
 export function serverCommands(token: EnrollmentToken): string {
-  const listed = (token as EnrollmentToken & { commands?: string[] }).commands;
-  return listed && listed.length > 0 ? listed.join('\n') : token.command;
+  return token.commands.length > 0 ? token.commands.join('\n') : token.command;
 }
 
 function Copyable({ label, value }: { label: string; value: string }) {

@@ -10,10 +10,28 @@ pub const EXTENSION_FILE: &str = "libgsw_php_ext.so";
 /// The name PHP knows the loaded extension by.
 const EXTENSION_NAME: &str = "gsw-php-ext";
 
-/// The PHP to run: the one named, else `php` on the `PATH`.
+/// Where a packaged agent finds the PHP it was built for, relative to its
+/// folder's parent (`/usr/lib/gsw-agent/php` for `/usr/bin/wp-agent`: a link the Debian package
+/// makes to the interpreter whose `php-config` built its extension), so a
+/// second PHP installed later and made `php` does not take its place.
+const PACKAGED_PHP: &str = "lib/gsw-agent/php";
+
+/// The PHP to run: the one named, else the one a packaged agent was built
+/// for, else `php` on the `PATH`.
 pub fn find_php(named: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(path) = named {
         return Ok(path.to_owned());
+    }
+    let packaged = std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.parent()?
+                .parent()
+                .map(|prefix| prefix.join(PACKAGED_PHP))
+        })
+        .filter(|php| php.is_file());
+    if let Some(php) = packaged {
+        return Ok(php);
     }
     search_path("php")
         .context("no `php` on the PATH; install PHP's command-line interpreter or pass --php")

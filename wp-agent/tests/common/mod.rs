@@ -1,10 +1,14 @@
-//! Shared by the agent's end-to-end test binaries.
+//! Shared by the agent's end-to-end test binaries (each uses a part).
+#![allow(dead_code)]
+
+use std::time::Duration;
 
 use chrono::Utc;
 use gsw_control_plane::testing::{TestApp, TestUser};
 use gsw_protocol::bundle::{ItemEntry, Manifest, SignedManifest, FORMAT};
 use gsw_storage::{NewRelease, SignFor, SignedForSite};
-use serde_json::json;
+use reqwest::Method;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// Queues a bundle built by hand, bypassing the API's checks, as an attacker
@@ -57,4 +61,94 @@ pub fn manifest_for(items: &[ItemEntry], id: Uuid, site: Uuid, sequence: u64) ->
         policy: Default::default(),
         items: items.to_vec(),
     }
+}
+
+/// A fresh enrollment token for the site, as the API answers it.
+pub async fn enrollment_token(app: &TestApp, user: &TestUser, site_id: &str) -> Value {
+    let response = app
+        .api(
+            Method::POST,
+            &format!("/sites/{site_id}/enrollment-tokens"),
+            Some(&user.access),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+/// Waits up to 30 seconds for `check` to hold.
+pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+/// Waits for a deployment to reach a final status and returns it.
+pub async fn settled(app: &TestApp, user: &TestUser, deployment_id: &str) -> Value {
+    let path = format!("/deployments/{deployment_id}");
+    let mut last = Value::Null;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        last = app
+            .api(Method::GET, &path, Some(&user.access), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if ["applied", "failed", "refused"].contains(&last["status"].as_str().unwrap_or_default()) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("deployment {deployment_id} did not settle: {last}");
+}
+
+/// Deploys `items` to the site; returns the deployment's id.
+pub async fn deploy(app: &TestApp, user: &TestUser, site_id: &str, items: Value) -> String {
+    let response = app
+        .api(
+            Method::POST,
+            &format!("/sites/{site_id}/deployments"),
+            Some(&user.access),
+            Some(json!({"items": items})),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "queued");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// An item of an empty home page, which a folder target writes to
+/// `content/pages/home.json`.
+pub fn home_page() -> Value {
+    json!({"kind": "content", "path": "pages/home.json", "content": "{}"})
+}
+
+/// Deploys `items` to the site and waits until the deployment settles.
+pub async fn deploy_and_settle(
+    app: &TestApp,
+    user: &TestUser,
+    site_id: &str,
+    items: Value,
+) -> Value {
+    let id = deploy(app, user, site_id, items).await;
+    settled(app, user, &id).await
+}
+
+/// Ada, signed up, and a site of hers.
+pub async fn user_with_site(app: &TestApp) -> (TestUser, String) {
+    let ada = app.signed_up("ada@example.com").await;
+    let site = app.create_site(&ada, json!({"name": "Ada's Bakery"})).await;
+    (ada, site["id"].as_str().unwrap().to_owned())
 }
