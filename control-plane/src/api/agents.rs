@@ -96,7 +96,11 @@ async fn create_enrollment_token(
     )
     .await?
     .ok_or(AppError::NotFound("site"))?;
-    let commands = host_commands(&issued.server, &issued.token, &issued.bundle_key_fingerprint);
+    let commands = host_commands(
+        &issued.server,
+        &issued.token,
+        &issued.bundle_key_fingerprint,
+    );
     Ok((
         StatusCode::CREATED,
         Json(EnrollmentTokenView {
