@@ -29,7 +29,9 @@ function AgentCell({ row }: { row: FleetRow }) {
       <Badge tone={agent.online ? 'green' : 'slate'} dot>
         {agent.online ? 'Online' : 'Offline'}
       </Badge>
-      <p className="text-xs text-slate-500">Seen {ago(agent.last_seen)}</p>
+      <p className="text-xs text-slate-500">
+        {agent.connection === 'plugin' ? 'Plugin only · ' : ''}Seen {ago(agent.last_seen)}
+      </p>
     </div>
   );
 }

@@ -210,7 +210,7 @@ describe('fleet', () => {
         {
           site: { id: 's1', name: 'Maison Lune', domain: 'lune.example', wp_admin_url: null, status: 'active', allow_unfiltered_html: false, metadata: {}, created_at: '', updated_at: '', inventory: { wordpress_version: '6.8.1', php_version: '8.2', site_url: 'https://lune.example' } },
           tags: ['lyon'],
-          agent: { id: 'a', connection: 'agent', online: true, last_seen: new Date().toISOString(), hostname: 'h', agent_version: '1', last_applied: 3 },
+          agent: { id: 'a', connection: 'plugin', online: true, last_seen: new Date().toISOString(), hostname: 'h', agent_version: '1', last_applied: 3 },
           last_deployment: { id: 'd', sequence: 3, status: 'applied', error: null, created_at: new Date().toISOString(), updated_at: '' },
         },
       ],
@@ -220,6 +220,7 @@ describe('fleet', () => {
     expect(await screen.findByText('Maison Lune')).toBeTruthy();
     const table = within(screen.getByRole('table'));
     expect(table.getByText('Online')).toBeTruthy();
+    expect(table.getByText(/Plugin only/)).toBeTruthy();
     expect(table.getByText('6.8.1')).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Show sites tagged lyon' })).toBeTruthy();
     expect(screen.getByText('1 site in your fleet')).toBeTruthy();
