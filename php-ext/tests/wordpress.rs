@@ -643,7 +643,7 @@ fn drift_finds_edited_trashed_and_deleted_pages_and_inventory_describes_the_site
         .unwrap()
         .starts_with("http://localhost"));
     assert_eq!(inventory["home_url"], inventory["site_url"]);
-    assert_eq!(inventory["connector_version"], "0.2.0");
+    assert_eq!(inventory["connector_version"], "0.3.0");
     assert_eq!(inventory["active_theme"], "twentytwentythree");
     assert!(inventory["themes"]
         .as_array()
@@ -656,7 +656,7 @@ fn drift_finds_edited_trashed_and_deleted_pages_and_inventory_describes_the_site
         .find(|p| p["file"] == "gsw-connector/gsw-connector.php")
         .unwrap_or_else(|| panic!("{inventory:#}"));
     assert_eq!(connector["slug"], "gsw-connector");
-    assert_eq!(connector["version"], "0.2.0");
+    assert_eq!(connector["version"], "0.3.0");
     assert_eq!(connector["active"], false);
 
     // The plugin folder, zipped as readme.txt says, installs (here over

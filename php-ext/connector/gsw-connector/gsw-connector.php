@@ -3,7 +3,7 @@
  * Plugin Name:       gsWstudio Connector
  * Plugin URI:        https://gswstudio.example/
  * Description:       Applies content, design and plugin bundles from a gsWstudio control plane, received by the gsWstudio agent or, on hosts without it, fetched by this plugin itself (Settings > gsWstudio). Every bundle is verified against the control plane's key (by the gsw PHP extension when it is loaded, in PHP otherwise) before anything changes.
- * Version:           0.2.0
+ * Version:           0.3.0
  * Requires at least: 6.1
  * Requires PHP:      8.1
  * Author:            gsWstudio

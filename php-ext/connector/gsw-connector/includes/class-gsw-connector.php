@@ -13,7 +13,7 @@ if (!defined('ABSPATH')) {
 final class GSW_Connector
 {
     /** The plugin's version, as its header says. */
-    public const VERSION = '0.2.0';
+    public const VERSION = '0.3.0';
 
     /** The options the connector keeps for itself. */
     public const OPTIONS = ['gsw_applied_keys', 'gsw_plugin_settings', 'gsw_packages'];
