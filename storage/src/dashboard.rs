@@ -20,15 +20,25 @@ pub struct SiteFilter {
     pub agent: Option<AgentFilter>,
 }
 
-/// Sites by the state of their agent.
+/// Sites by the state of their agent. Online means heard from since the
+/// time for its kind of connection: a sidecar keeps a connection and is
+/// heard from every few seconds, a plugin connection calls in from cron.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentFilter {
-    /// An enrolled agent heard from at or after this time.
-    SeenSince(DateTime<Utc>),
-    /// An enrolled agent not heard from since this time (or never).
-    NotSeenSince(DateTime<Utc>),
+    /// An enrolled agent heard from at or after its connection's time.
+    SeenSince(SeenTimes),
+    /// An enrolled agent not heard from since its connection's time (or never).
+    NotSeenSince(SeenTimes),
     /// No live agent enrolled.
     NotEnrolled,
+}
+
+/// Since when an agent must have been heard from to count as online, by
+/// its kind of connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeenTimes {
+    pub agent: DateTime<Utc>,
+    pub plugin: DateTime<Utc>,
 }
 
 /// The latest deployment of a site, as the fleet table shows it.

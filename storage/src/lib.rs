@@ -22,7 +22,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use dashboard::{
-    AgentFilter, DeploymentSummary, DraftWrite, FleetSite, SiteFilter, TagCount, UsageSince,
+    AgentFilter, DeploymentSummary, DraftWrite, FleetSite, SeenTimes, SiteFilter, TagCount,
+    UsageSince,
 };
 pub use model::*;
 pub use sql::{Built, Column, Dialect, PostgresStore, RowsAffected, SqlStore, SqliteStore};

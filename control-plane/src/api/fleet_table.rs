@@ -160,8 +160,12 @@ fn filter_of(query: &FleetQuery, agent_timeout: std::time::Duration) -> ApiResul
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_owned);
-    let since = Utc::now()
-        - chrono::Duration::from_std(agent_timeout).unwrap_or(chrono::Duration::seconds(60));
+    let now = Utc::now();
+    let since = gsw_storage::SeenTimes {
+        agent: now
+            - chrono::Duration::from_std(agent_timeout).unwrap_or(chrono::Duration::seconds(60)),
+        plugin: now - crate::fleet::PLUGIN_ONLINE_WINDOW,
+    };
     let agent = match query.agent.as_deref().filter(|a| !a.is_empty()) {
         None => None,
         Some("online") => Some(AgentFilter::SeenSince(since)),

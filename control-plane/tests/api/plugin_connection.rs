@@ -21,6 +21,7 @@ on_both_backends!(
     requests_not_signed_by_an_enrolled_plugin_are_refused,
     a_revoked_plugin_is_told_so,
     malformed_reports_are_refused_and_change_nothing,
+    a_plugin_that_called_in_minutes_ago_is_online_a_sidecar_is_not,
 );
 
 /// A site with a connector enrolled as a plugin connection.
@@ -372,4 +373,59 @@ async fn malformed_reports_are_refused_and_change_nothing(app: TestApp) {
         .send(&app, Method::POST, REPORTS_PATH, &vec![b' '; 3 << 20], 0)
         .await;
     assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+async fn a_plugin_that_called_in_minutes_ago_is_online_a_sidecar_is_not(app: TestApp) {
+    let ada = app.signed_up("ada@example.com").await;
+    let plugin = enrolled(&app, &ada, "plugin").await;
+    let sidecar = enrolled(&app, &ada, "agent").await;
+    // Both last heard from ten minutes ago: a plugin calls in from cron,
+    // a sidecar that quiet has lost its connection.
+    let ten_minutes_ago = chrono::Utc::now() - chrono::Duration::minutes(10);
+    app.store
+        .record_agents_seen(&[
+            (plugin.agent_id, ten_minutes_ago),
+            (sidecar.agent_id, ten_minutes_ago),
+        ])
+        .await
+        .unwrap();
+    let ids = |page: Value| -> Vec<String> {
+        page["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["site"]["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let fleet = |filter: &'static str| {
+        let app = &app;
+        let ada = &ada;
+        async move {
+            app.api(
+                Method::GET,
+                &format!("/fleet/sites?agent={filter}"),
+                Some(&ada.access),
+                None,
+            )
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(ids(fleet("online").await), [plugin.site_id.clone()]);
+    assert_eq!(ids(fleet("offline").await), [sidecar.site_id.clone()]);
+    let all = fleet("").await;
+    let row = |site: &str| {
+        all["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["site"]["id"] == site)
+            .unwrap()["agent"]
+            .clone()
+    };
+    assert_eq!(row(&plugin.site_id)["online"], true);
+    assert_eq!(row(&plugin.site_id)["connection"], "plugin");
+    assert_eq!(row(&sidecar.site_id)["online"], false);
 }

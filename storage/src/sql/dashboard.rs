@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{from_rows, page_limit, Column, Dialect, Queries, DEPLOY_CHUNK};
 use crate::{
     Agent, AgentFilter, Deployment, DeploymentSummary, DraftWrite, FleetSite, Job, Page, Result,
-    Site, SiteFilter, TagCount, TokenCounts, UsageSince,
+    SeenTimes, Site, SiteFilter, TagCount, TokenCounts, UsageSince,
 };
 
 /// `%text%` for LIKE, with the pattern characters in `text` escaped by `\`.
@@ -45,6 +45,19 @@ const FLEET_COUNT: &str = "SELECT COUNT(*) FROM sites s
     LEFT JOIN agents a ON a.site_id = s.id AND a.revoked_at IS NULL
     WHERE s.user_id = ";
 
+/// Appends the time agent `a` must have been heard from since, by its connection.
+fn push_since<'a, DB: Dialect>(query: &mut QueryBuilder<'a, DB>, since: SeenTimes)
+where
+    DateTime<Utc>: Encode<'a, DB> + Type<DB>,
+{
+    query
+        .push("CASE WHEN a.connection = 'plugin' THEN ")
+        .push_bind(since.plugin)
+        .push(" ELSE ")
+        .push_bind(since.agent)
+        .push(" END");
+}
+
 /// Appends the filter's conditions to a query on `sites s` joined with its live agent `a`.
 fn push_filter<'a, DB: Dialect>(query: &mut QueryBuilder<'a, DB>, filter: &'a SiteFilter)
 where
@@ -71,15 +84,13 @@ where
     }
     match filter.agent {
         Some(AgentFilter::SeenSince(since)) => {
-            query
-                .push(" AND a.id IS NOT NULL AND a.last_seen >= ")
-                .push_bind(since);
+            query.push(" AND a.id IS NOT NULL AND a.last_seen >= ");
+            push_since(query, since);
         }
         Some(AgentFilter::NotSeenSince(since)) => {
-            query
-                .push(" AND a.id IS NOT NULL AND (a.last_seen IS NULL OR a.last_seen < ")
-                .push_bind(since)
-                .push(")");
+            query.push(" AND a.id IS NOT NULL AND (a.last_seen IS NULL OR a.last_seen < ");
+            push_since(query, since);
+            query.push(")");
         }
         Some(AgentFilter::NotEnrolled) => {
             query.push(" AND a.id IS NULL");
