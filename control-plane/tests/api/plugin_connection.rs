@@ -413,8 +413,8 @@ async fn a_plugin_that_called_in_minutes_ago_is_online_a_sidecar_is_not(app: Tes
             .unwrap()
         }
     };
-    assert_eq!(ids(fleet("online").await), [plugin.site_id.clone()]);
-    assert_eq!(ids(fleet("offline").await), [sidecar.site_id.clone()]);
+    assert_eq!(ids(fleet("online").await), [plugin.site_id.as_str()]);
+    assert_eq!(ids(fleet("offline").await), [sidecar.site_id.as_str()]);
     let all = fleet("").await;
     let row = |site: &str| {
         all["sites"]
