@@ -130,11 +130,22 @@ async fn enroll_command(
 
 /// Enrolls a new host for the site and starts its agent.
 async fn connected_host(app: &TestApp, user: &TestUser, site_id: &str, extra: &[&str]) -> Host {
-    let token = enrollment_token(app, user, site_id).await;
-    let mut host = Host {
+    let host = Host {
         dir: tempfile::tempdir().unwrap(),
         agent: None,
     };
+    connect(app, user, site_id, extra, host).await
+}
+
+/// Enrolls `host` for the site and starts its agent.
+async fn connect(
+    app: &TestApp,
+    user: &TestUser,
+    site_id: &str,
+    extra: &[&str],
+    mut host: Host,
+) -> Host {
+    let token = enrollment_token(app, user, site_id).await;
     let output = enroll_command(
         &app.address,
         token["token"].as_str().unwrap(),
@@ -763,6 +774,112 @@ async fn an_agent_killed_mid_transfer_gets_the_bundle_again_and_applies_it_once(
         "spool emptied"
     );
     host.kill().await;
+}
+
+/// A tmpfs of `size` mounted at `path` (root only: CI runs as root), unmounted on drop.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(path: &Path, size: &str) -> Self {
+        if std::env::var_os("GSW_SKIP_ROOT_TESTS").is_some() {
+            panic!("skipped by GSW_SKIP_ROOT_TESTS; this test mounts a tmpfs");
+        }
+        std::fs::create_dir_all(path).unwrap();
+        let status = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(path)
+            .status()
+            .expect("running mount");
+        assert!(
+            status.success(),
+            "this test mounts a small tmpfs to fill the agent's disk, which needs root \
+             (CI runs as root); run it as root, or set GSW_SKIP_ROOT_TESTS=1 and leave it to CI"
+        );
+        Self(path.to_owned())
+    }
+
+    fn resize(&self, size: &str) {
+        let status = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_while_spooling_loses_nothing_and_applies_once_when_there_is_room() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (ada, site_id) = user_with_site(&app).await;
+    // The agent's state folder (spool, journal, and here its apply folder)
+    // on a disk of one megabyte; its log beside it, elsewhere.
+    let host = Host {
+        dir: tempfile::tempdir().unwrap(),
+        agent: None,
+    };
+    let disk = Tmpfs::mount(&host.state_dir(), "1m");
+    let mut host = connect(&app, &ada, &site_id, &[], host).await;
+
+    use base64::Engine;
+    let blob: Vec<u8> = (0..2 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let items = json!([{"kind": "media", "path": "video.bin", "content_base64": base64::engine::general_purpose::STANDARD.encode(&blob)}]);
+    let id = deploy(&app, &ada, &site_id, items).await;
+    wait_until("the agent to run out of disk", || async {
+        std::fs::read_to_string(host.log())
+            .unwrap_or_default()
+            .contains("No space left on device")
+    })
+    .await;
+    // Not acknowledged, so the control plane keeps it; nothing half-written stays.
+    let status: Value = app
+        .api(
+            Method::GET,
+            &format!("/deployments/{id}"),
+            Some(&ada.access),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "queued", "{status}");
+    let spool: Vec<_> = std::fs::read_dir(host.state_dir().join("spool"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(spool.is_empty(), "{spool:?}");
+    assert!(host.files().is_empty());
+
+    // Room again: the agent, reconnecting, gets the bundle and applies it once.
+    disk.resize("64m");
+    let done = settled(&app, &ada, &id).await;
+    assert_eq!(done["status"], "applied", "{done}");
+    assert_eq!(done["results"][0]["status"], "applied", "{done}");
+    assert_eq!(host.files(), [("media/video.bin".to_owned(), blob)]);
+    let journal = std::fs::read_dir(host.state_dir().join("journal"))
+        .unwrap()
+        .count();
+    assert_eq!(journal, 1);
+    host.kill().await;
+    drop(disk);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
