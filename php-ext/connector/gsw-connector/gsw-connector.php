@@ -41,6 +41,10 @@ function gsw_connector_pull(): void
 {
     require_once __DIR__ . '/includes/class-gsw-cli.php';
     require_once __DIR__ . '/includes/class-gsw-pull.php';
+    // An apply can take longer than a web request's usual 30 seconds.
+    if (function_exists('set_time_limit')) {
+        set_time_limit(GSW_Connector::CRON_TIME_LIMIT);
+    }
     GSW_Pull::run(GSW_Connector::CRON_RUN_SECONDS);
 }
 

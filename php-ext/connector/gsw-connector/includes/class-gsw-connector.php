@@ -32,8 +32,15 @@ final class GSW_Connector
     public const CRON_HOOK = 'gsw_connector_pull';
     public const CRON_SCHEDULE = 'gsw_every_minute';
 
-    /** How long a WP-Cron pull may go on asking (a web request's time is short). */
-    public const CRON_RUN_SECONDS = 20;
+    /**
+     * How long a WP-Cron pull holds its request open asking: not at all. It
+     * takes what is queued and ends, so a shared host's PHP workers are not
+     * held waiting; a real cron running bin/pull.php --for 55 waits instead.
+     */
+    public const CRON_RUN_SECONDS = 0;
+
+    /** The time an apply may take inside a WP-Cron request, in seconds. */
+    public const CRON_TIME_LIMIT = 300;
 
     /** Longest the control plane holds a request for the next bundle (`MAX_WAIT_SECS`). */
     public const MAX_WAIT_SECONDS = 25;
