@@ -22,7 +22,8 @@ struct Cli {
 enum Command {
     /// Runs the service: API, dashboard, health and metrics.
     Serve,
-    /// Runs generation workers only (no API), to scale them apart from `serve`.
+    /// Runs generation workers only (no API), to scale them apart from `serve`;
+    /// health and metrics on `GSW_METRICS_LISTEN`.
     Worker,
     /// Applies database migrations, then exits.
     Migrate,

@@ -122,14 +122,8 @@ impl Server {
         let fleet = self.state.fleet.clone();
         // Workers run beside the API unless told not to (`worker` processes instead).
         let (stop_workers, workers_stopped) = tokio::sync::oneshot::channel::<()>();
-        let worker = self
-            .state
-            .settings
-            .serve_workers
-            .then(|| self.generation.worker());
-        let heartbeat = worker.as_ref().map(|w| w.heartbeat.clone());
-        let workers = worker.map(|worker| {
-            tokio::spawn(worker.run(async move {
+        let workers = self.state.settings.serve_workers.then(|| {
+            tokio::spawn(self.generation.worker().run(async move {
                 let _ = workers_stopped.await;
             }))
         });
@@ -139,11 +133,9 @@ impl Server {
         };
         let (metrics_stop, mut metrics_stopping) = tokio::sync::watch::channel(false);
         let metrics = self.metrics_listener.map(|listener| {
-            let app = app::metrics_router(Health {
-                queue: Some(self.generation.queue.clone()),
-                heartbeat,
-                ..Health::from_ref(&self.state)
-            });
+            // The same checks as the main listener's: `serve`'s liveness is
+            // its API's, whatever its workers do.
+            let app = app::metrics_router(Health::from_ref(&self.state));
             tokio::spawn(crate::http::serve(listener, app, limits, async move {
                 let _ = metrics_stopping.changed().await;
             }))
