@@ -16,7 +16,10 @@ runs offline once installed), jsonschema and PyYAML. Checks:
    authenticationRef exists, and every Secret key they read is in
    secrets.example.yaml.
 4. Every Deployment's containers have liveness and readiness probes (named
-   ports exist) and every Deployment is covered by a PodDisruptionBudget.
+   ports exist) and every Deployment is covered by a PodDisruptionBudget;
+   pods annotated for Prometheus scraping name a port a container declares
+   and a path, and their containers' HTTP probes use that metrics port or
+   another declared one.
 5. Images are pinned: an explicit tag or digest, never `latest`, and our own
    image at one tag everywhere (deploy/k8s and deploy/docker-compose.yml),
    the workspace version from Cargo.toml.
@@ -330,6 +333,7 @@ def check_workloads(resources, report):
         labels = template.get("metadata", {}).get("labels", {})
         if not any(b and b.items() <= labels.items() for b in budgets):
             report.error(where, "no PodDisruptionBudget selects its pods")
+        check_scrape_annotations(where, template, report)
         for container in template.get("spec", {}).get("containers", []):
             ports = {p.get("name") for p in container.get("ports", [])}
             for probe in ("livenessProbe", "readinessProbe"):
@@ -340,6 +344,26 @@ def check_workloads(resources, report):
                 port = (spec.get("httpGet") or spec.get("tcpSocket") or {}).get("port")
                 if isinstance(port, str) and port not in ports:
                     report.error(where, f"{probe} of {container.get('name')!r} uses port {port!r}, which it does not declare")
+                numbers = {p.get("containerPort") for p in container.get("ports", [])}
+                if isinstance(port, int) and port not in numbers:
+                    report.error(where, f"{probe} of {container.get('name')!r} uses port {port}, which it does not declare")
+
+
+def check_scrape_annotations(where, template, report):
+    """`prometheus.io/scrape: "true"` must come with a declared port and a path."""
+    annotations = template.get("metadata", {}).get("annotations", {})
+    if annotations.get("prometheus.io/scrape") != "true":
+        return
+    port = annotations.get("prometheus.io/port")
+    declared = {
+        str(p.get("containerPort"))
+        for c in template.get("spec", {}).get("containers", [])
+        for p in c.get("ports", [])
+    }
+    if port not in declared:
+        report.error(where, f"prometheus.io/port {port!r} is not a port its containers declare")
+    if not str(annotations.get("prometheus.io/path", "")).startswith("/"):
+        report.error(where, "prometheus.io/scrape without a prometheus.io/path")
 
 
 def workspace_version():

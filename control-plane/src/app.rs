@@ -13,6 +13,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::api;
+use crate::api::health::Health;
 use crate::error::AppError;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -106,15 +107,17 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// What `metrics_listen` serves: `/metrics` and `/healthz`, nothing else.
-pub fn metrics_router(state: AppState) -> Router {
+/// What `metrics_listen` serves, in `serve` and in `worker`: `/metrics`,
+/// `/healthz` and `/readyz`, nothing else.
+pub fn metrics_router(health: Health) -> Router {
+    let metrics = health.metrics.clone();
     api::health::metrics_router()
         .fallback(|| async { AppError::NoRoute })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .route_layer(middleware::from_fn(telemetry::expose_matched_path))
         .layer(middleware::from_fn_with_state(
-            state.metrics.clone(),
+            metrics,
             telemetry::track_request,
         ))
-        .with_state(state)
+        .with_state(health)
 }

@@ -17,13 +17,15 @@ use gsw_generation::anthropic::{AnthropicClient, Backoff};
 use gsw_generation::offline::OfflineEngine;
 use gsw_generation::orchestrator::Orchestrator;
 use gsw_generation::provider::{
-    CachedProvider, ModelProvider, ModelRoutes, RedisCache, ResponseCache, StoreCache,
+    CachedProvider, ModelError, ModelProvider, ModelReply, ModelRequest, ModelRoutes, RedisCache,
+    ResponseCache, StoreCache,
 };
 use gsw_storage::{Job, JobKind, JobRef, NewJob, Store};
 use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::events::JobEvents;
+use crate::metrics::Metrics;
 use crate::photos::PhotoLibrary;
 use crate::queue::memory::MemoryQueue;
 use crate::queue::redis::RedisQueue;
@@ -38,6 +40,8 @@ pub struct Generation {
     pub queue: Arc<dyn JobQueue>,
     pub events: JobEvents,
     pub orchestrator: Orchestrator,
+    /// This process's metrics: job outcomes and model tokens are counted here.
+    pub metrics: Arc<Metrics>,
     settings: Arc<Settings>,
 }
 
@@ -45,7 +49,11 @@ impl Generation {
     /// Builds it from the settings: Anthropic with a response cache when an
     /// API key is set (the offline engine otherwise); Redis Streams when
     /// `redis_url` is set (the in-process queue otherwise).
-    pub async fn from_settings(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+    pub async fn from_settings(
+        settings: &Settings,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
         let redis = match &settings.redis_url {
             Some(url) => {
                 let client = redis::Client::open(url.expose()).context("reading redis_url")?;
@@ -83,6 +91,10 @@ impl Generation {
             }
             None => Arc::new(OfflineEngine),
         };
+        let provider: Arc<dyn ModelProvider> = Arc::new(MeteredProvider {
+            inner: provider,
+            metrics: metrics.clone(),
+        });
         let queue: Arc<dyn JobQueue> = match redis {
             Some((client, _)) => Arc::new(
                 RedisQueue::connect(
@@ -120,6 +132,7 @@ impl Generation {
             queue,
             events: JobEvents::default(),
             orchestrator,
+            metrics,
             settings: Arc::new(settings.clone()),
         })
     }
@@ -141,6 +154,8 @@ impl Generation {
             concurrency: self.settings.worker_concurrency.max(1),
             reconcile_every: Duration::from_secs(self.settings.queue_reconcile_secs.max(1)),
             running: Default::default(),
+            metrics: self.metrics.clone(),
+            heartbeat: Default::default(),
         }
     }
 
@@ -180,6 +195,30 @@ impl Generation {
         if let Err(err) = self.queue.enqueue(&[job]).await {
             tracing::warn!(error = %err, job = %job.job_id, "enqueueing failed; the reconciler will retry");
         }
+    }
+}
+
+/// Counts the tokens of every model reply, by model, into the metrics: the
+/// same usage the orchestrator records per job (a cached reply's is zero).
+struct MeteredProvider {
+    inner: Arc<dyn ModelProvider>,
+    metrics: Arc<Metrics>,
+}
+
+#[async_trait::async_trait]
+impl ModelProvider for MeteredProvider {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    async fn generate(&self, request: &ModelRequest) -> Result<ModelReply, ModelError> {
+        let reply = self.inner.generate(request).await?;
+        self.metrics.tokens.add(&reply.model, reply.tokens);
+        Ok(reply)
+    }
+
+    async fn reject(&self, request: &ModelRequest) {
+        self.inner.reject(request).await
     }
 }
 

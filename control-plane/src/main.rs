@@ -22,7 +22,8 @@ struct Cli {
 enum Command {
     /// Runs the service: API, dashboard, health and metrics.
     Serve,
-    /// Runs generation workers only (no API), to scale them apart from `serve`.
+    /// Runs generation workers only (no API), to scale them apart from `serve`;
+    /// health and metrics on `GSW_METRICS_LISTEN`.
     Worker,
     /// Applies database migrations, then exits.
     Migrate,
@@ -57,25 +58,7 @@ async fn main() -> anyhow::Result<()> {
             println!("gsWstudio control plane listening on http://{addr}/ (API docs: http://{addr}/api/v1/docs)");
             server.run(server::shutdown_signal()).await
         }
-        Command::Worker => {
-            let store: std::sync::Arc<dyn gsw_storage::Store> =
-                std::sync::Arc::from(server::open_store(&settings).await?);
-            let generation =
-                gsw_control_plane::generation::Generation::from_settings(&settings, store.clone())
-                    .await?;
-            if settings.redis_url.is_none() {
-                // The in-process queue cannot hear a separate `serve`: only the
-                // reconciler's look at the job table finds work.
-                tracing::warn!("no GSW_REDIS_URL: this worker finds new jobs only every GSW_QUEUE_RECONCILE_SECS; set GSW_REDIS_URL to run workers apart from serve");
-            }
-            println!(
-                "gsWstudio worker running ({} queue)",
-                generation.queue.name()
-            );
-            generation.worker().run(server::shutdown_signal()).await;
-            store.close().await;
-            Ok(())
-        }
+        Command::Worker => server::run_worker(settings, server::shutdown_signal()).await,
         Command::Migrate => {
             let store = server::open_store(&settings).await?;
             store.close().await;

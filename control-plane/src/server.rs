@@ -7,15 +7,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::extract::FromRef;
 use axum::Extension;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rand::RngCore;
 use tokio::net::TcpListener;
 
+use crate::api::health::Health;
 use crate::app;
 use crate::fleet::{Bus, Fleet, FleetSettings};
 use crate::generation::Generation;
+use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::AppState;
 use ed25519_dalek::SigningKey;
@@ -67,23 +70,17 @@ impl Server {
         };
         let fleet = Fleet::new(store.clone(), signing_key, fleet_settings, bus);
         fleet.start();
-        let generation = Generation::from_settings(&settings, store.clone()).await?;
+        let metrics = Arc::new(Metrics::default());
+        let generation =
+            Generation::from_settings(&settings, store.clone(), metrics.clone()).await?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
-        let metrics_listener = match settings.metrics_listen {
-            Some(address) => Some(
-                TcpListener::bind(address)
-                    .await
-                    .with_context(|| format!("listening for metrics on {address}"))?,
-            ),
-            None if settings.metrics_token.is_none() => {
-                tracing::info!("metrics are not served: set GSW_METRICS_LISTEN (a private address) or GSW_METRICS_TOKEN");
-                None
-            }
-            None => None,
-        };
-        let state = AppState::new(settings, store, &jwt_secret, fleet)?;
+        let metrics_listener = bind_metrics(&settings).await?;
+        if metrics_listener.is_none() && settings.metrics_token.is_none() {
+            tracing::info!("metrics are not served: set GSW_METRICS_LISTEN (a private address) or GSW_METRICS_TOKEN");
+        }
+        let state = AppState::new(settings, store, &jwt_secret, fleet, metrics)?;
         Ok(Self {
             listener,
             metrics_listener,
@@ -136,7 +133,9 @@ impl Server {
         };
         let (metrics_stop, mut metrics_stopping) = tokio::sync::watch::channel(false);
         let metrics = self.metrics_listener.map(|listener| {
-            let app = app::metrics_router(self.state.clone());
+            // The same checks as the main listener's: `serve`'s liveness is
+            // its API's, whatever its workers do.
+            let app = app::metrics_router(Health::from_ref(&self.state));
             tokio::spawn(crate::http::serve(listener, app, limits, async move {
                 let _ = metrics_stopping.changed().await;
             }))
@@ -176,6 +175,75 @@ impl Server {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Binds `metrics_listen`, when set.
+async fn bind_metrics(settings: &Settings) -> anyhow::Result<Option<TcpListener>> {
+    let Some(address) = settings.metrics_listen else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening for metrics on {address}"))?;
+    Ok(Some(listener))
+}
+
+/// `gsw-control-plane worker`: generation workers only, with `/healthz`,
+/// `/readyz` and `/metrics` on `metrics_listen` (never the API), until
+/// `shutdown` completes; then the jobs it holds are handed back.
+pub async fn run_worker(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store: Arc<dyn gsw_storage::Store> = Arc::from(open_store(&settings).await?);
+    let metrics = Arc::new(Metrics::default());
+    let generation = Generation::from_settings(&settings, store.clone(), metrics.clone()).await?;
+    if settings.redis_url.is_none() {
+        // The in-process queue cannot hear a separate `serve`: only the
+        // reconciler's look at the job table finds work.
+        tracing::warn!("no GSW_REDIS_URL: this worker finds new jobs only every GSW_QUEUE_RECONCILE_SECS; set GSW_REDIS_URL to run workers apart from serve");
+    }
+    let worker = generation.worker();
+    let probes = match bind_metrics(&settings).await? {
+        Some(listener) => {
+            let address = listener.local_addr()?;
+            let app = app::metrics_router(Health {
+                metrics,
+                store: store.clone(),
+                metrics_token: settings.metrics_token.clone(),
+                fleet: None,
+                queue: Some(generation.queue.clone()),
+                heartbeat: Some(worker.heartbeat.clone()),
+            });
+            let limits = crate::http::Limits {
+                header_timeout: Duration::from_secs(settings.http_header_timeout_secs),
+                max_connections: settings.http_max_connections,
+            };
+            // Said on stdout so people and scripts (port 0) see where to go.
+            println!("gsWstudio worker health and metrics on http://{address}/");
+            let (stop, mut stopping) = tokio::sync::watch::channel(false);
+            let serving = tokio::spawn(crate::http::serve(listener, app, limits, async move {
+                let _ = stopping.changed().await;
+            }));
+            Some((stop, serving))
+        }
+        None => {
+            tracing::info!("worker health and metrics are not served: set GSW_METRICS_LISTEN (a private address)");
+            None
+        }
+    };
+    println!(
+        "gsWstudio worker running ({} queue)",
+        generation.queue.name()
+    );
+    worker.run(shutdown).await;
+    // Probes keep answering until the jobs are handed back.
+    if let Some((stop, serving)) = probes {
+        let _ = stop.send(true);
+        let _ = serving.await;
+    }
+    store.close().await;
+    Ok(())
 }
 
 /// Opens the configured database and applies its migrations.
@@ -236,28 +304,34 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or Ctrl-C. The SIGTERM handler is installed when
+/// this is called, not when first polled, so a signal that arrives while the
+/// process is still starting stops it gracefully instead of killing it.
+pub fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(err) => {
+                    tracing::error!(%err, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
             }
-            Err(err) => {
-                tracing::error!(%err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
 }
 

@@ -12,7 +12,7 @@ use crate::auth::ratelimit::RateLimiter;
 use crate::auth::tokens::TokenIssuer;
 use crate::fleet::Fleet;
 use crate::limits::KeyedLimit;
-use crate::metrics::HttpMetrics;
+use crate::metrics::Metrics;
 use crate::outbound::guarded::GuardedClient;
 use crate::photos::PhotoLibrary;
 use crate::plugins::PluginDirectory;
@@ -25,7 +25,7 @@ pub struct AppState {
     pub tokens: Arc<TokenIssuer>,
     pub email_limiter: Arc<RateLimiter>,
     pub client_limiter: Arc<RateLimiter>,
-    pub metrics: Arc<HttpMetrics>,
+    pub metrics: Arc<Metrics>,
     pub settings: Arc<Settings>,
     pub fleet: Arc<Fleet>,
     /// Where a draft's planned plugins come from.
@@ -45,12 +45,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over an opened store, signing tokens with `jwt_secret`.
+    /// State over an opened store, signing tokens with `jwt_secret`, counting into `metrics`.
     pub fn new(
         settings: Settings,
         store: Arc<dyn Store>,
         jwt_secret: &[u8],
         fleet: Arc<Fleet>,
+        metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             tokens: Arc::new(TokenIssuer::new(
@@ -60,7 +61,7 @@ impl AppState {
             )?),
             email_limiter: Arc::new(RateLimiter::new(settings.login_limit_per_email)),
             client_limiter: Arc::new(RateLimiter::new(settings.login_limit_per_client)),
-            metrics: Arc::new(HttpMetrics::default()),
+            metrics,
             plugins: Arc::new(PluginDirectory::from_settings(&settings)?),
             photos: Arc::new(PhotoLibrary::from_settings(&settings)?),
             agents_pending: Arc::new(KeyedLimit::new(settings.agent_max_pending_per_address)),

@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
 
 use crate::error::REQUEST_ID;
-use crate::metrics::HttpMetrics;
+use crate::metrics::Metrics;
 use crate::settings::LogFormat;
 
 /// Installs the global log subscriber; `RUST_LOG` overrides the default level.
@@ -49,7 +49,7 @@ fn usable_request_id(value: &HeaderValue) -> Option<String> {
 /// in `x-request-id`), runs it inside a span carrying that id, and records
 /// its outcome in the log and the metrics.
 pub async fn track_request(
-    State(metrics): State<Arc<HttpMetrics>>,
+    State(metrics): State<Arc<Metrics>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -81,7 +81,7 @@ pub async fn track_request(
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
-    metrics.record(&method, route, status, latency);
+    metrics.http.record(&method, route, status, latency);
     span.in_scope(|| {
         tracing::info!(
             status,

@@ -188,6 +188,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<Vec<Deployment>>>;
     /// A site's deployments not yet confirmed by its agent, in sequence order.
     async fn outbox(&self, site_id: Uuid) -> Result<Vec<Deployment>>;
+    /// How many deployments of every user are in each status (statuses with
+    /// none are left out): for metrics.
+    async fn deployment_counts(&self) -> Result<Vec<(DeploymentStatus, i64)>>;
     /// The payload of a release.
     async fn release_payload(&self, release_id: Uuid) -> Result<Option<Vec<u8>>>;
     /// Records what agents reported about deployments, in one transaction:
@@ -324,6 +327,8 @@ pub trait Store: Send + Sync + 'static {
     async fn site_draft(&self, owner: Uuid, site_id: Uuid) -> Result<Option<SiteDraftRecord>>;
     /// Records the tokens a model call used.
     async fn record_token_usage(&self, usage: &NewTokenUsage) -> Result<()>;
+    /// Queued and running jobs of every user, and the oldest queued job's age: for metrics.
+    async fn job_queue_stats(&self) -> Result<JobQueueStats>;
     /// Tokens used by one of the owner's jobs.
     async fn job_token_usage(&self, owner: Uuid, job_id: Uuid) -> Result<TokenCounts>;
     /// Tokens used by the user, over all jobs.

@@ -17,6 +17,9 @@ macro_rules! text_enum {
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
             /// The name stored in the database and used on the wire.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $text),+ }
@@ -450,6 +453,17 @@ impl std::ops::AddAssign for TokenCounts {
         self.cache_read_tokens += other.cache_read_tokens;
         self.cache_creation_tokens += other.cache_creation_tokens;
     }
+}
+
+/// The job queue as the job table sees it (true whichever queue carries the ids).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobQueueStats {
+    /// Jobs waiting for a worker.
+    pub queued: i64,
+    /// Jobs a worker holds.
+    pub running: i64,
+    /// When the longest-waiting queued job was created.
+    pub oldest_queued_at: Option<DateTime<Utc>>,
 }
 
 /// A model call's token usage to record.

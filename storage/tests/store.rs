@@ -52,6 +52,7 @@ on_both_backends!(
     one_generation_at_a_time_per_site,
     sites_keep_their_policy_inventory_and_drift,
     a_generation_ending_on_a_deployed_site_leaves_it_active,
+    queue_stats_and_deployment_counts_span_every_user,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -1292,4 +1293,90 @@ async fn a_generation_ending_on_a_deployed_site_leaves_it_active(store: Box<dyn 
         .unwrap());
     let site = store.site(job.user_id, site_id).await.unwrap().unwrap();
     assert_eq!(site.status, SiteStatus::Active, "live before, live after");
+}
+
+async fn queue_stats_and_deployment_counts_span_every_user(store: Box<dyn Store>, _: String) {
+    assert_eq!(
+        store.job_queue_stats().await.unwrap(),
+        gsw_storage::JobQueueStats::default()
+    );
+    assert_eq!(store.deployment_counts().await.unwrap(), []);
+
+    let first = generation(store.as_ref(), "ada@example.com").await;
+    let first_job = store
+        .job(first.user_id, first.job_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let second = generation(store.as_ref(), "bob@example.com").await;
+    let third = generation(store.as_ref(), "cy@example.com").await;
+    let now = Utc::now();
+    let lease = now + Duration::seconds(30);
+    // The oldest queued job is claimed: the next oldest is now the oldest waiting.
+    store
+        .claim_job(first, "w1", now, lease)
+        .await
+        .unwrap()
+        .unwrap();
+    let second_job = store
+        .job(second.user_id, second.job_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let stats = store.job_queue_stats().await.unwrap();
+    assert_eq!((stats.queued, stats.running), (2, 1));
+    assert_eq!(stats.oldest_queued_at, Some(second_job.created_at));
+    assert!(first_job.created_at <= second_job.created_at);
+    // Finished jobs are neither waiting nor running.
+    store
+        .complete_job(first, "w1", None, Utc::now())
+        .await
+        .unwrap();
+    store
+        .fail_job(third, None, "gave up", Utc::now())
+        .await
+        .unwrap();
+    let stats = store.job_queue_stats().await.unwrap();
+    assert_eq!((stats.queued, stats.running), (1, 0));
+    assert_eq!(stats.oldest_queued_at, Some(second_job.created_at));
+
+    let ada = store.user_by_id(first.user_id).await.unwrap().unwrap();
+    let bob = store.user_by_id(second.user_id).await.unwrap().unwrap();
+    let a = store.create_site(&new_site(ada.id, "A")).await.unwrap();
+    let b = store.create_site(&new_site(bob.id, "B")).await.unwrap();
+    let mut deployed = Vec::new();
+    for (owner, site) in [
+        (ada.id, a.id),
+        (ada.id, a.id),
+        (ada.id, a.id),
+        (bob.id, b.id),
+    ] {
+        let made = store
+            .create_deployments(owner, &release(owner), &[site], &sign)
+            .await
+            .unwrap()
+            .unwrap();
+        deployed.push((site, made[0].id));
+    }
+    let now = Utc::now();
+    let refused = DeliveryReport::Refused {
+        code: "bad_signature".into(),
+        reason: "no".into(),
+    };
+    assert!(store
+        .report_delivery(deployed[0].0, deployed[0].1, &DeliveryReport::Acked, now)
+        .await
+        .unwrap());
+    assert!(store
+        .report_delivery(deployed[3].0, deployed[3].1, &refused, now)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.deployment_counts().await.unwrap(),
+        [
+            (DeploymentStatus::Delivered, 1),
+            (DeploymentStatus::Queued, 2),
+            (DeploymentStatus::Refused, 1),
+        ]
+    );
 }

@@ -36,6 +36,10 @@ impl JobQueue for MemoryQueue {
         false
     }
 
+    async fn ping(&self) -> anyhow::Result<Option<()>> {
+        Ok(None)
+    }
+
     async fn enqueue(&self, jobs: &[JobRef]) -> anyhow::Result<()> {
         for job in jobs {
             self.sender.send(*job)?;

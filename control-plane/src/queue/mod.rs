@@ -31,6 +31,8 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Whether entries outlive this process (then a starting worker need not
     /// enqueue every unfinished job again, only the ones gone stale).
     fn durable(&self) -> bool;
+    /// Whether the queue's server answers: `None` for an in-process queue.
+    async fn ping(&self) -> anyhow::Result<Option<()>>;
     /// Adds jobs to the queue.
     async fn enqueue(&self, jobs: &[JobRef]) -> anyhow::Result<()>;
     /// Waits up to `wait` for at most `max` deliveries: new ones, and ones

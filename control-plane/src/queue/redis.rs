@@ -173,6 +173,12 @@ impl JobQueue for RedisQueue {
         true
     }
 
+    async fn ping(&self) -> anyhow::Result<Option<()>> {
+        let mut conn = self.redis.clone();
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok(Some(()))
+    }
+
     async fn enqueue(&self, jobs: &[JobRef]) -> anyhow::Result<()> {
         if jobs.is_empty() {
             return Ok(());

@@ -10,8 +10,9 @@
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use gsw_generation::orchestrator::{GenerationError, Orchestrator, Progress};
@@ -21,6 +22,44 @@ use tokio::task::JoinSet;
 
 use super::{Delivery, JobQueue};
 use crate::events::{JobEvent, JobEvents};
+use crate::metrics::{JobOutcome, Metrics};
+
+/// When the worker loop last went round, for liveness probes: a loop stuck
+/// (on a hung database, say) stops beating while its jobs may still look busy.
+#[derive(Debug)]
+pub struct Heartbeat(AtomicI64);
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        let beat = Self(AtomicI64::new(0));
+        beat.beat();
+        beat
+    }
+}
+
+impl Heartbeat {
+    /// A loop that has not gone round for this long is taken for stuck. Its
+    /// longest honest wait is a queue read (half a second), a reconcile pass
+    /// or a one-second back-off; storage calls time out well before this.
+    pub const STALE_AFTER: Duration = Duration::from_secs(60);
+
+    fn beat(&self) {
+        self.0
+            .store(Utc::now().timestamp_millis(), Ordering::Relaxed);
+    }
+
+    /// How long since the loop last went round.
+    pub fn age(&self) -> Duration {
+        let last = self.0.load(Ordering::Relaxed);
+        let millis = Utc::now().timestamp_millis().saturating_sub(last);
+        Duration::from_millis(u64::try_from(millis).unwrap_or(0))
+    }
+
+    /// Whether the loop went round within [`Self::STALE_AFTER`].
+    pub fn is_fresh(&self) -> bool {
+        self.age() < Self::STALE_AFTER
+    }
+}
 
 /// One worker process's (or `serve`'s) job runner.
 #[derive(Clone)]
@@ -41,6 +80,10 @@ pub struct Worker {
     pub reconcile_every: Duration,
     /// Jobs this worker holds right now, handed back when it stops.
     pub running: Arc<std::sync::Mutex<HashSet<JobRef>>>,
+    /// Job outcomes and durations are counted here.
+    pub metrics: Arc<Metrics>,
+    /// Beaten each time round the loop.
+    pub heartbeat: Arc<Heartbeat>,
 }
 
 impl Worker {
@@ -65,6 +108,7 @@ impl Worker {
         let mut next_reconcile = tokio::time::Instant::now();
         tracing::info!(worker = %worker.id, queue = worker.queue.name(), "worker started");
         loop {
+            worker.heartbeat.beat();
             if tokio::time::Instant::now() >= next_reconcile {
                 match worker.reconcile(reconcile_before).await {
                     Ok(0) => {}
@@ -80,8 +124,11 @@ impl Worker {
             while tasks.try_join_next().is_some() {}
             let free = permits.available_permits();
             if free == 0 {
+                // Woken every second even while every job runs long, so the
+                // heartbeat tells a busy loop from a stuck one.
                 tokio::select! {
                     _ = tasks.join_next() => continue,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
                     () = &mut shutdown => break,
                 }
             }
@@ -170,6 +217,7 @@ impl Worker {
             if let Err(err) = self.queue.dead_letter(&delivery, &reason).await {
                 tracing::warn!(error = %err, "dead-lettering failed");
             }
+            self.metrics.jobs.ended_unrun(JobOutcome::DeadLettered);
             return;
         }
         let now = Utc::now();
@@ -189,6 +237,12 @@ impl Worker {
             return;
         };
         tracing::info!(job = %job.job_id, attempt = claimed.job.attempts, "job claimed");
+        let started = Instant::now();
+        let ran = |outcome| {
+            self.metrics
+                .jobs
+                .ran(claimed.job.kind, outcome, started.elapsed())
+        };
         self.held().insert(job);
         self.publish(
             job,
@@ -231,7 +285,10 @@ impl Worker {
             Ok(draft) => {
                 let draft = match serde_json::to_value(&draft) {
                     Ok(draft) => draft,
-                    Err(err) => return self.fail(&delivery, &err.to_string()).await,
+                    Err(err) => {
+                        ran(JobOutcome::Failed);
+                        return self.fail(&delivery, &err.to_string()).await;
+                    }
                 };
                 match self
                     .store
@@ -239,6 +296,7 @@ impl Worker {
                     .await
                 {
                     Ok(true) => {
+                        ran(JobOutcome::Completed);
                         tracing::info!(job = %job.job_id, "job completed");
                         self.publish(
                             job,
@@ -248,8 +306,12 @@ impl Worker {
                             "the draft is ready".into(),
                         );
                     }
-                    Ok(false) => tracing::info!(job = %job.job_id, "job finished elsewhere first"),
+                    Ok(false) => {
+                        ran(JobOutcome::Interrupted);
+                        tracing::info!(job = %job.job_id, "job finished elsewhere first");
+                    }
                     Err(err) => {
+                        ran(JobOutcome::Interrupted);
                         tracing::warn!(error = %err, job = %job.job_id, "completing a job failed; it will be retried");
                         return;
                     }
@@ -257,10 +319,12 @@ impl Worker {
                 self.ack(&delivery).await;
             }
             Err(GenerationError::LostLease) => {
+                ran(JobOutcome::Interrupted);
                 tracing::info!(job = %job.job_id, "lease lost; another worker carries on");
                 self.ack(&delivery).await;
             }
             Err(GenerationError::Store(err)) => {
+                ran(JobOutcome::Interrupted);
                 tracing::warn!(error = %err, job = %job.job_id, "storage failed mid-job; it will be resumed");
             }
             // The model provider is down or overloaded: keep what is done and
@@ -269,6 +333,7 @@ impl Worker {
                 if !err.is_permanent()
                     && i64::from(claimed.job.attempts) < self.max_deliveries as i64 =>
             {
+                ran(JobOutcome::Retried);
                 tracing::warn!(error = %err, job = %job.job_id, "model unavailable; the job will be retried");
                 let _ = progress
                     .report(
@@ -283,7 +348,10 @@ impl Worker {
                 // Not acked: Redis delivers it again after the visibility
                 // timeout; the in-process queue gets it from the reconciler.
             }
-            Err(err) => self.fail(&delivery, &err.to_string()).await,
+            Err(err) => {
+                ran(JobOutcome::Failed);
+                self.fail(&delivery, &err.to_string()).await;
+            }
         }
     }
 
@@ -309,5 +377,25 @@ impl Worker {
         if let Err(err) = self.queue.ack(std::slice::from_ref(delivery)).await {
             tracing::warn!(error = %err, "acking a delivery failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_heartbeat_goes_stale_when_the_loop_stops_beating() {
+        let heartbeat = Heartbeat::default();
+        assert!(heartbeat.is_fresh());
+        assert!(heartbeat.age() < Duration::from_secs(5));
+        let long_ago = Utc::now() - chrono::Duration::seconds(61);
+        heartbeat
+            .0
+            .store(long_ago.timestamp_millis(), Ordering::Relaxed);
+        assert!(!heartbeat.is_fresh());
+        assert!(heartbeat.age() >= Duration::from_secs(61));
+        heartbeat.beat();
+        assert!(heartbeat.is_fresh());
     }
 }

@@ -22,6 +22,7 @@ mod health;
 mod http_limits;
 mod jobs;
 mod openapi;
+mod operations;
 mod photos;
 mod plugin_connection;
 mod plugin_directory;

@@ -185,9 +185,10 @@ async fn a_killed_worker_s_job_completes_once(backend: gsw_storage::Backend) {
     let owner: Uuid = ada.id.parse().unwrap();
 
     // Worker A plans the site, then hangs writing pages, and is killed.
-    let generation = Generation::from_settings(&settings, app.store.clone())
-        .await
-        .unwrap();
+    let generation =
+        Generation::from_settings(&settings, app.store.clone(), app.state.metrics.clone())
+            .await
+            .unwrap();
     let mut stuck = generation.worker();
     stuck.orchestrator.agents.provider = Arc::new(StuckOnPages);
     let a = tokio::spawn(stuck.run(std::future::pending()));
@@ -268,9 +269,10 @@ async fn a_job_that_keeps_losing_its_worker_is_dead_lettered(backend: gsw_storag
         assert_eq!(got.len(), 1, "{ghost}");
         tokio::time::sleep(Duration::from_millis(1100)).await;
     }
-    let generation = Generation::from_settings(&settings, app.store.clone())
-        .await
-        .unwrap();
+    let generation =
+        Generation::from_settings(&settings, app.store.clone(), app.state.metrics.clone())
+            .await
+            .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let worker = tokio::spawn(generation.worker().run(async move {
         let _ = stopped.await;
@@ -336,9 +338,10 @@ async fn queued_jobs_redis_lost_are_enqueued_again(backend: gsw_storage::Backend
         .await
         .unwrap();
 
-    let generation = Generation::from_settings(&settings, app.store.clone())
-        .await
-        .unwrap();
+    let generation =
+        Generation::from_settings(&settings, app.store.clone(), app.state.metrics.clone())
+            .await
+            .unwrap();
     let mut worker = generation.worker();
     // Stale after twice the visibility timeout (2 s here): then the reconciler enqueues it.
     worker.reconcile_every = Duration::from_millis(500);
@@ -462,9 +465,10 @@ async fn a_stopping_worker_hands_its_job_back(backend: gsw_storage::Backend) {
     let job_id: Uuid = accepted["job_id"].as_str().unwrap().parse().unwrap();
     let owner: Uuid = ada.id.parse().unwrap();
 
-    let generation = Generation::from_settings(&settings, app.store.clone())
-        .await
-        .unwrap();
+    let generation =
+        Generation::from_settings(&settings, app.store.clone(), app.state.metrics.clone())
+            .await
+            .unwrap();
     let mut stuck = generation.worker();
     stuck.orchestrator.agents.provider = Arc::new(StuckOnPages);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -19,7 +19,8 @@ on_both_backends!(
     sites_show_their_latest_inventory_and_drift,
 );
 
-async fn deploy_one_page(app: &TestApp, user: &TestUser, site_id: &str) -> Value {
+/// Deploys one page to a site, as `user`; returns the accepted deployment.
+pub async fn deploy_one_page(app: &TestApp, user: &TestUser, site_id: &str) -> Value {
     let response = app
         .api(
             Method::POST,

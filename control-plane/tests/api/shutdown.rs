@@ -6,6 +6,15 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// The `host:port` in the line a process prints to say where it listens.
+pub fn printed_address(line: &str) -> String {
+    line.split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned()
+}
+
 #[test]
 fn sigterm_finishes_in_flight_requests_then_exits() {
     let data = tempfile::tempdir().unwrap();
@@ -24,12 +33,7 @@ fn sigterm_finishes_in_flight_requests_then_exits() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
-    let address = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
+    let address = printed_address(&line);
     // The embedded default: an SQLite file in the data folder.
     assert!(data.path().join("gsw.db").exists());
 

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::{from_rows, page_limit, Column, Dialect, Queries, RowsAffected, DEPLOY_CHUNK};
 use crate::{
-    Agent, DeliveryReport, Deployment, Enrollment, NewAgent, NewEnrollmentToken, NewRelease, Page,
-    Result, SignFor, SignManifest, SignedForSite,
+    Agent, DeliveryReport, Deployment, DeploymentStatus, Enrollment, NewAgent, NewEnrollmentToken,
+    NewRelease, Page, Result, SignFor, SignManifest, SignedForSite,
 };
 
 impl<DB> Queries<DB>
@@ -241,6 +241,22 @@ where
         .bind(site_id)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    pub(super) async fn deployment_counts(&self) -> Result<Vec<(DeploymentStatus, i64)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, CAST(COUNT(*) AS BIGINT) FROM deployments GROUP BY status ORDER BY status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(status, count)| {
+                let status = status
+                    .parse()
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                Ok((status, count))
+            })
+            .collect()
     }
 
     pub(super) async fn release_payload(&self, release_id: Uuid) -> Result<Option<Vec<u8>>> {

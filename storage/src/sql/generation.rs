@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::{token_counts, Column, Dialect, Queries, RowsAffected};
 use crate::{
-    ClaimedJob, Job, JobRef, NewTokenUsage, Result, SiteDraftRecord, StageOutput, TokenCounts,
+    ClaimedJob, Job, JobQueueStats, JobRef, NewTokenUsage, Result, SiteDraftRecord, StageOutput,
+    TokenCounts,
 };
 
 impl<DB> Queries<DB>
@@ -24,6 +25,7 @@ where
     Option<Uuid>: Column<DB>,
     String: Column<DB>,
     DateTime<Utc>: Column<DB>,
+    Option<DateTime<Utc>>: Column<DB>,
     i64: Column<DB>,
     i16: Column<DB>,
     for<'r> Job: FromRow<'r, DB::Row>,
@@ -250,6 +252,25 @@ where
             .into_iter()
             .map(|(job_id, user_id)| JobRef { job_id, user_id })
             .collect())
+    }
+
+    pub(super) async fn job_queue_stats(&self) -> Result<JobQueueStats> {
+        // Served by the `jobs_unfinished` index, so its cost follows the
+        // unfinished jobs, not the history.
+        let (queued, running, oldest_queued_at): (i64, i64, Option<DateTime<Utc>>) =
+            sqlx::query_as(
+                "SELECT CAST(COUNT(CASE WHEN status = 'queued' THEN 1 END) AS BIGINT),
+                        CAST(COUNT(CASE WHEN status = 'running' THEN 1 END) AS BIGINT),
+                        MIN(CASE WHEN status = 'queued' THEN created_at END)
+                 FROM jobs WHERE status IN ('queued', 'running')",
+            )
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(JobQueueStats {
+            queued,
+            running,
+            oldest_queued_at,
+        })
     }
 
     pub(super) async fn save_stage_output(

@@ -40,11 +40,11 @@ use sqlx::{
 use uuid::Uuid;
 
 use crate::{
-    Agent, Backend, ClaimedJob, DeliveryReport, Deployment, DraftWrite, Enrollment, FleetSite, Job,
-    JobRef, NewAgent, NewEnrollmentToken, NewJob, NewRefreshToken, NewRelease, NewSite,
-    NewTokenUsage, NewUser, Page, Result, Role, Rotation, SignManifest, Site, SiteDraftRecord,
-    SiteFilter, SitePatch, StageOutput, Store, StoreError, Subscription, TagCount, TokenCounts,
-    UsageSince, User,
+    Agent, Backend, ClaimedJob, DeliveryReport, Deployment, DeploymentStatus, DraftWrite,
+    Enrollment, FleetSite, Job, JobQueueStats, JobRef, NewAgent, NewEnrollmentToken, NewJob,
+    NewRefreshToken, NewRelease, NewSite, NewTokenUsage, NewUser, Page, Result, Role, Rotation,
+    SignManifest, Site, SiteDraftRecord, SiteFilter, SitePatch, StageOutput, Store, StoreError,
+    Subscription, TagCount, TokenCounts, UsageSince, User,
 };
 
 /// What one backend does its own way; everything else is shared SQL.
@@ -205,6 +205,7 @@ where
     for<'q> Option<Json<&'q serde_json::Value>>: Encode<'q, DB> + Type<DB>,
     Vec<u8>: Column<DB>,
     DateTime<Utc>: Column<DB>,
+    Option<DateTime<Utc>>: Column<DB>,
     i64: Column<DB>,
     i16: Column<DB>,
     bool: Column<DB>,
@@ -365,6 +366,10 @@ where
         self.queries.outbox(site_id).await
     }
 
+    async fn deployment_counts(&self) -> Result<Vec<(DeploymentStatus, i64)>> {
+        self.queries.deployment_counts().await
+    }
+
     async fn release_payload(&self, release_id: Uuid) -> Result<Option<Vec<u8>>> {
         self.queries.release_payload(release_id).await
     }
@@ -523,6 +528,10 @@ where
 
     async fn user_token_usage(&self, owner: Uuid) -> Result<TokenCounts> {
         self.queries.user_token_usage(owner).await
+    }
+
+    async fn job_queue_stats(&self) -> Result<JobQueueStats> {
+        self.queries.job_queue_stats().await
     }
 
     async fn cached_model_response(&self, key: &str) -> Result<Option<serde_json::Value>> {
