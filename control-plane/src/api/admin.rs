@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ListUsers {
     /// At most this many users (1–500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// Users created after the user with this id.
     pub after: Option<Uuid>,

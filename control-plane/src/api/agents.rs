@@ -118,7 +118,8 @@ async fn create_enrollment_token(
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
     pub token: String,
-    /// The agent's Ed25519 public key, base64.
+    /// The agent's Ed25519 public key, base64 (32 bytes).
+    #[schema(pattern = "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")]
     pub public_key: String,
     #[schema(max_length = 253)]
     pub hostname: String,

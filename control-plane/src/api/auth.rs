@@ -35,7 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
-    #[schema(example = "ada@example.com", max_length = 254)]
+    #[schema(example = "ada@example.com", max_length = 254, format = Email)]
     pub email: String,
     #[schema(min_length = 10, max_length = 256)]
     pub password: String,
@@ -47,6 +47,21 @@ pub struct Credentials {
 pub struct RefreshRequest {
     #[schema(max_length = 128)]
     pub refresh_token: String,
+}
+
+/// Longest refresh token, in bytes (those issued are far shorter).
+const REFRESH_TOKEN_MAX: usize = 128;
+
+/// A refresh token over the documented length is no token of ours: it is
+/// refused as invalid input (422), as the document's `maxLength` says.
+fn refresh_token_length(body: &RefreshRequest) -> ApiResult<()> {
+    if body.refresh_token.chars().count() > REFRESH_TOKEN_MAX {
+        return Err(AppError::invalid(
+            "refresh_token",
+            format!("must be at most {REFRESH_TOKEN_MAX} characters"),
+        ));
+    }
+    Ok(())
 }
 
 /// Tokens for a signed-in session.
@@ -190,14 +205,13 @@ async fn login(
     responses(
         (status = 200, description = "New access and refresh tokens", body = Session),
         (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = gsw_protocol::ErrorBody),
+        (status = 422, description = "A refresh token over 128 characters", body = gsw_protocol::ErrorBody),
     ))]
 async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<Session>> {
-    if body.refresh_token.len() > 128 {
-        return Err(AppError::InvalidRefreshToken);
-    }
+    refresh_token_length(&body)?;
     let now = Utc::now();
     let next = state.tokens.refresh_token(now);
     let presented = tokens::refresh_hash(&body.refresh_token);
@@ -231,6 +245,7 @@ async fn logout(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> ApiResult<StatusCode> {
+    refresh_token_length(&body)?;
     let presented = tokens::refresh_hash(&body.refresh_token);
     state
         .store

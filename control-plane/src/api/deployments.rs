@@ -62,8 +62,11 @@ pub struct ItemInput {
 #[serde(deny_unknown_fields)]
 pub struct DeployRequest {
     /// The items; absent, the site's current draft.
+    #[schema(min_items = 1)]
     pub items: Option<Vec<ItemInput>>,
-    /// Seconds the bundle stays valid (default 7 days).
+    /// Seconds the bundle stays valid (default 7 days; 60 to a year).
+    #[serde(default, deserialize_with = "super::whole_or_none")]
+    #[schema(minimum = 60, maximum = 31_536_000)]
     pub ttl_secs: Option<u64>,
     /// Deploying the draft: `generated` (the default) installs and
     /// activates the site's generated theme; `keep` leaves the site's own
@@ -76,8 +79,14 @@ pub struct DeployRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkDeployRequest {
+    /// The sites (1 to 10,000).
+    #[schema(min_items = 1, max_items = 10_000)]
     pub site_ids: Vec<Uuid>,
+    #[schema(min_items = 1)]
     pub items: Vec<ItemInput>,
+    /// Seconds the bundles stay valid (default 7 days; 60 to a year).
+    #[serde(default, deserialize_with = "super::whole_or_none")]
+    #[schema(minimum = 60, maximum = 31_536_000)]
     pub ttl_secs: Option<u64>,
 }
 
@@ -139,14 +148,16 @@ async fn create_site_deployment(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let body = body?;
-    // No body, `{}` and a body without `items` all deploy the current draft.
-    let request = if body.iter().all(u8::is_ascii_whitespace) {
-        DeployRequest::default()
-    } else if is_json(&headers) {
-        json_object::<DeployRequest>(&body)?
-    } else {
-        return Err(AppError::UnsupportedMediaType);
-    };
+    // No body, `null` (the document's body is optional), `{}` and a body
+    // without `items` all deploy the current draft.
+    let request =
+        if body.trim_ascii().is_empty() || (is_json(&headers) && body.trim_ascii() == b"null") {
+            DeployRequest::default()
+        } else if is_json(&headers) {
+            json_object::<DeployRequest>(&body)?
+        } else {
+            return Err(AppError::UnsupportedMediaType);
+        };
     let payload = match (request.items, request.theme) {
         (Some(_), Some(_)) => {
             return Err(AppError::invalid(

@@ -183,13 +183,15 @@ const WRITE_ATTEMPTS: usize = 3;
 #[serde(deny_unknown_fields)]
 pub struct SectionEdit {
     /// The section's index on the page (0 is the hero).
+    #[serde(deserialize_with = "super::whole")]
     pub index: usize,
     #[schema(max_length = 200)]
     pub heading: Option<String>,
     /// Replaces all the section's paragraphs (0 to 12).
+    #[schema(max_items = 12)]
     pub paragraphs: Option<Vec<String>>,
     /// Replaces all the section's items (0 to 12): feature, step or question.
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(max_items = 12)]
     pub items: Option<Vec<ItemEdit>>,
     /// The label of the section's button, if it has one.
     #[schema(max_length = 60)]
@@ -207,6 +209,7 @@ pub struct ItemEdit {
 /// Changes to one page of a draft; at least one field.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct PageEdit {
     /// The page's title (also its navigation label).
     #[schema(example = "About us", max_length = 100)]

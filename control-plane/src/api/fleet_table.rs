@@ -18,6 +18,39 @@ use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiQuery, AuthUser};
 use crate::state::AppState;
 
+/// The ids of `GET /fleet/deployments`, exactly as its pattern says:
+/// 1 to 200 hyphenated UUIDs, comma-separated, no spaces or empty entries
+/// (repeated ones counted, then asked for once).
+fn status_ids(raw: &str) -> ApiResult<Vec<Uuid>> {
+    let named: Vec<&str> = raw.split(',').collect();
+    if raw.is_empty() || named.len() > MAX_STATUS_IDS {
+        return Err(AppError::invalid(
+            "ids",
+            format!("name between 1 and {MAX_STATUS_IDS} deployments"),
+        ));
+    }
+    let mut ids = named
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            // 36 characters: the hyphenated form only (`Uuid` also reads
+            // braced, URN and bare-hex forms).
+            id.parse::<Uuid>()
+                .ok()
+                .filter(|_| id.len() == 36)
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        format!("ids[{i}]"),
+                        format!("{id:?} is not a hyphenated UUID"),
+                    )
+                })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
 /// Routes under `/fleet`.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -37,15 +70,19 @@ const SEARCH_MAX: usize = 200;
 #[into_params(parameter_in = Query)]
 pub struct FleetQuery {
     /// Text the site's name or domain contains (case-insensitive).
+    #[param(max_length = 200)]
     pub q: Option<String>,
-    /// `draft`, `generating` or `active`.
+    /// `draft`, `generating` or `active` (empty: any).
+    #[param(pattern = "^(draft|generating|active)?$")]
     pub status: Option<String>,
     /// A tag the site carries (`metadata.tags`).
     pub tag: Option<String>,
     /// `online` (heard from within the agent timeout), `offline` (enrolled,
-    /// not heard from since) or `none` (no agent enrolled).
+    /// not heard from since) or `none` (no agent enrolled); empty: any.
+    #[param(pattern = "^(online|offline|none)?$")]
     pub agent: Option<String>,
     /// At most this many sites (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Sites created after the site with this id (the previous page's `next_after`).
     pub after: Option<Uuid>,
@@ -271,7 +308,10 @@ async fn fleet_tags(State(state): State<AppState>, user: AuthUser) -> ApiResult<
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DeploymentIds {
-    /// Comma-separated deployment ids (1 to 200).
+    /// Comma-separated deployment ids (1 to 200), each a hyphenated UUID.
+    #[param(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(,[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}){0,199}$"
+    )]
     pub ids: String,
 }
 
@@ -287,26 +327,7 @@ async fn fleet_deployments(
     user: AuthUser,
     ApiQuery(query): ApiQuery<DeploymentIds>,
 ) -> ApiResult<Json<DeploymentList>> {
-    let mut ids = query
-        .ids
-        .split(',')
-        .map(str::trim)
-        .filter(|id| !id.is_empty())
-        .enumerate()
-        .map(|(i, id)| {
-            id.parse::<Uuid>().map_err(|_| {
-                AppError::invalid(format!("ids[{i}]"), format!("{id:?} is not a UUID"))
-            })
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() || ids.len() > MAX_STATUS_IDS {
-        return Err(AppError::invalid(
-            "ids",
-            format!("name between 1 and {MAX_STATUS_IDS} deployments"),
-        ));
-    }
+    let ids = status_ids(&query.ids)?;
     let deployments = state.store.deployments_by_ids(user.id, &ids).await?;
     Ok(Json(DeploymentList {
         deployments: deployments.into_iter().map(DeploymentView::from).collect(),

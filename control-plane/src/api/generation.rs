@@ -39,19 +39,21 @@ pub const STYLE_MAX: usize = 500;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateSite {
-    #[schema(example = "Maison Lune", max_length = 200)]
+    /// Not blank.
+    #[schema(example = "Maison Lune", max_length = 200, pattern = r"\S")]
     pub business_name: String,
     /// What kind of business it is.
     #[serde(rename = "type")]
-    #[schema(example = "bakery", max_length = 100)]
+    #[schema(example = "bakery", max_length = 100, pattern = r"\S")]
     pub business_type: String,
     #[schema(
         example = "A family bakery in Lyon making sourdough bread, croissants and celebration cakes.",
-        max_length = 4000
+        max_length = 4000,
+        pattern = r"\S"
     )]
     pub description: String,
     /// What the site should achieve, one per entry (1 to 10).
-    #[schema(example = json!(["Take online orders", "Be found on Google"]))]
+    #[schema(example = json!(["Take online orders", "Be found on Google"]), min_items = 1, max_items = 10)]
     pub goals: Vec<String>,
     /// Style preferences in the user's words, for the design (optional).
     #[schema(
@@ -65,8 +67,13 @@ pub struct GenerateSite {
     /// Postal address as it should appear on the site (optional; read from the description when absent).
     #[schema(example = "Kortrijksesteenweg 12, 9000 Gent", max_length = 200)]
     pub address: Option<String>,
-    /// Phone number (optional; read from the description when absent).
-    #[schema(example = "+32 9 123 45 67", max_length = 40)]
+    /// Phone number (optional; read from the description when absent):
+    /// 5 to 15 digits, with spaces and `+ ( ) . - /`.
+    #[schema(
+        example = "+32 9 123 45 67",
+        max_length = 40,
+        pattern = r"^\s*([ +().\-/]*([0-9][ +().\-/]*){5,15})?\s*$"
+    )]
     pub phone: Option<String>,
     /// Contact e-mail address (optional; read from the description when absent).
     #[schema(example = "hallo@velovandaag.be", max_length = 254)]
@@ -84,6 +91,7 @@ pub struct Regenerate {
     #[schema(example = "about")]
     pub page: String,
     /// The section's index on the page (0 is the hero); absent rewrites the whole page.
+    #[serde(default, deserialize_with = "super::whole_or_none")]
     pub section: Option<usize>,
 }
 

@@ -30,7 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSite {
-    #[schema(example = "Ada's Bakery", max_length = 200)]
+    /// Not blank.
+    #[schema(example = "Ada's Bakery", max_length = 200, pattern = r"\S")]
     pub name: String,
     #[schema(example = "bakery.example")]
     pub domain: Option<String>,
@@ -40,12 +41,14 @@ pub struct CreateSite {
     pub metadata: Option<serde_json::Value>,
 }
 
-/// Changes to a site: absent fields stay, `null` clears `domain` or `wp_admin_url`.
+/// Changes to a site: absent fields stay, `null` clears `domain` or
+/// `wp_admin_url`; at least one field.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateSite {
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 200)]
+    #[schema(value_type = String, max_length = 200)]
     pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -53,10 +56,13 @@ pub struct UpdateSite {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub wp_admin_url: Option<Option<String>>,
+    /// Replaces the metadata (`{}` empties it; `null` is refused).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Object)]
     pub metadata: Option<Option<serde_json::Value>>,
     /// Deploy content unfiltered (see the site's field of the same name).
+    #[serde(default)]
+    #[schema(value_type = bool)]
     pub allow_unfiltered_html: Option<bool>,
 }
 
@@ -66,6 +72,7 @@ pub struct UpdateSite {
 #[into_params(parameter_in = Query)]
 pub struct ListSites {
     /// At most this many sites (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Sites created after the site with this id (the previous page's `next_after`).
     pub after: Option<Uuid>,

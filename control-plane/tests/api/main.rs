@@ -12,6 +12,7 @@ mod helpers {
 mod anthropic;
 mod auth;
 mod connection_caps;
+mod contract;
 mod dashboard;
 mod deploy_draft;
 mod deployment_limits;

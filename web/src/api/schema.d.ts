@@ -827,8 +827,12 @@ export interface components {
         /** @description A bundle to deploy to many sites. */
         BulkDeployRequest: {
             items: components["schemas"]["ItemInput"][];
+            /** @description The sites (1 to 10,000). */
             site_ids: string[];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Seconds the bundles stay valid (default 7 days; 60 to a year).
+             */
             ttl_secs?: number | null;
         };
         /**
@@ -849,14 +853,20 @@ export interface components {
             /** @example bakery.example */
             domain?: string | null;
             metadata?: Record<string, unknown> | null;
-            /** @example Ada's Bakery */
+            /**
+             * @description Not blank.
+             * @example Ada's Bakery
+             */
             name: string;
             /** @example https://bakery.example/wp-admin/ */
             wp_admin_url?: string | null;
         };
         /** @description Email and password. */
         Credentials: {
-            /** @example ada@example.com */
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
             email: string;
             password: string;
         };
@@ -867,7 +877,7 @@ export interface components {
             theme?: null | components["schemas"]["SiteTheme"];
             /**
              * Format: int64
-             * @description Seconds the bundle stays valid (default 7 days).
+             * @description Seconds the bundle stays valid (default 7 days; 60 to a year).
              */
             ttl_secs?: number | null;
         };
@@ -1004,7 +1014,7 @@ export interface components {
              */
             connection?: components["schemas"]["Connection"];
             hostname: string;
-            /** @description The agent's Ed25519 public key, base64. */
+            /** @description The agent's Ed25519 public key, base64 (32 bytes). */
             public_key: string;
             token: string;
         };
@@ -1120,7 +1130,10 @@ export interface components {
              * @example Kortrijksesteenweg 12, 9000 Gent
              */
             address?: string | null;
-            /** @example Maison Lune */
+            /**
+             * @description Not blank.
+             * @example Maison Lune
+             */
             business_name: string;
             /** @example A family bakery in Lyon making sourdough bread, croissants and celebration cakes. */
             description: string;
@@ -1148,7 +1161,8 @@ export interface components {
              */
             opening_hours?: string | null;
             /**
-             * @description Phone number (optional; read from the description when absent).
+             * @description Phone number (optional; read from the description when absent):
+             *     5 to 15 digits, with spaces and `+ ( ) . - /`.
              * @example +32 9 123 45 67
              */
             phone?: string | null;
@@ -1210,6 +1224,11 @@ export interface components {
         };
         /** @description An entry of a features grid, a step, or a question and its answer. */
         Item: {
+            text: string;
+            title: string;
+        };
+        /** @description An item's title and text. */
+        ItemEdit: {
             text: string;
             title: string;
         };
@@ -1543,7 +1562,7 @@ export interface components {
             /** @description The section's index on the page (0 is the hero). */
             index: number;
             /** @description Replaces all the section's items (0 to 12): feature, step or question. */
-            items?: Record<string, unknown>[] | null;
+            items?: components["schemas"]["ItemEdit"][] | null;
             /** @description The label of the section's button, if it has one. */
             link_label?: string | null;
             /** @description Replaces all the section's paragraphs (0 to 12). */
@@ -1699,13 +1718,17 @@ export interface components {
             slug: string;
             version?: string;
         };
-        /** @description Changes to a site: absent fields stay, `null` clears `domain` or `wp_admin_url`. */
+        /**
+         * @description Changes to a site: absent fields stay, `null` clears `domain` or
+         *     `wp_admin_url`; at least one field.
+         */
         UpdateSite: {
             /** @description Deploy content unfiltered (see the site's field of the same name). */
-            allow_unfiltered_html?: boolean | null;
+            allow_unfiltered_html?: boolean;
             domain?: string | null;
-            metadata?: Record<string, unknown> | null;
-            name?: string | null;
+            /** @description Replaces the metadata (`{}` empties it; `null` is refused). */
+            metadata?: Record<string, unknown>;
+            name?: string;
             wp_admin_url?: string | null;
         };
         /** @description Tokens spent on model calls. */
@@ -1804,8 +1827,35 @@ export interface operations {
                     "application/json": components["schemas"]["UserList"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The caller is not an admin */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter breaks its rule */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1845,8 +1895,26 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed by an enrolled plugin's key, or revoked (code `agent_revoked`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such route, or nothing of the caller's at this path */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1904,6 +1972,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not the documented JSON object, or a field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     enroll: {
@@ -1928,8 +2014,35 @@ export interface operations {
                     "application/json": components["schemas"]["EnrollResponse"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Token unknown, already used or expired */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts (`max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1970,8 +2083,35 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Wrong email or password */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts (`max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2019,6 +2159,42 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts (`max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not the documented JSON object, or a field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     refresh: {
@@ -2043,8 +2219,44 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Unknown, expired, revoked or reused refresh token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts (`max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A refresh token over 128 characters */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2074,6 +2286,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Registration"];
+                };
+            };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts (`max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Invalid email or password */
@@ -2112,6 +2351,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BillingView"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2158,8 +2406,44 @@ export interface operations {
                     "application/json": components["schemas"]["DeploymentList"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description A site is not the caller's; nothing was queued */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts (`max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2207,6 +2491,24 @@ export interface operations {
                     "application/json": components["schemas"]["DeploymentView"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such deployment of the caller's */
             404: {
                 headers: {
@@ -2238,6 +2540,24 @@ export interface operations {
                     "application/json": components["schemas"]["DeploymentView"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such deployment of the caller's */
             404: {
                 headers: {
@@ -2261,7 +2581,7 @@ export interface operations {
     fleet_deployments: {
         parameters: {
             query: {
-                /** @description Comma-separated deployment ids (1 to 200). */
+                /** @description Comma-separated deployment ids (1 to 200), each a hyphenated UUID. */
                 ids: string;
             };
             header?: never;
@@ -2277,6 +2597,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeploymentList"];
+                };
+            };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description An id is not a UUID, or too many ids */
@@ -2295,13 +2633,13 @@ export interface operations {
             query?: {
                 /** @description Text the site's name or domain contains (case-insensitive). */
                 q?: string;
-                /** @description `draft`, `generating` or `active`. */
+                /** @description `draft`, `generating` or `active` (empty: any). */
                 status?: string;
                 /** @description A tag the site carries (`metadata.tags`). */
                 tag?: string;
                 /**
                  * @description `online` (heard from within the agent timeout), `offline` (enrolled,
-                 *     not heard from since) or `none` (no agent enrolled).
+                 *     not heard from since) or `none` (no agent enrolled); empty: any.
                  */
                 agent?: string;
                 /** @description At most this many sites (1–200, default 50). */
@@ -2322,6 +2660,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FleetPage"];
+                };
+            };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description A filter has a value it cannot have */
@@ -2353,6 +2709,15 @@ export interface operations {
                     "application/json": components["schemas"]["TagList"];
                 };
             };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     font_file: {
@@ -2376,6 +2741,15 @@ export interface operations {
                 };
                 content: {
                     "font/woff2": number[];
+                };
+            };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such font */
@@ -2407,6 +2781,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobView"];
+                };
+            };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such job of the caller's */
@@ -2441,6 +2833,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No valid access token */
             401: {
                 headers: {
@@ -2452,6 +2853,15 @@ export interface operations {
             };
             /** @description No such job of the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter breaks its rule */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2488,6 +2898,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobAccepted"];
+                };
+            };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such job of the caller's */
@@ -2528,6 +2956,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UsageView"];
+                };
+            };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such job of the caller's */
@@ -2602,6 +3048,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A query parameter breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     create_site: {
@@ -2624,6 +3088,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SiteView"];
+                };
+            };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts (`max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description A field breaks its rule */
@@ -2659,6 +3159,42 @@ export interface operations {
                     "application/json": components["schemas"]["JobAccepted"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts (`max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description A field breaks its rule */
             422: {
                 headers: {
@@ -2690,6 +3226,24 @@ export interface operations {
                     "application/json": components["schemas"]["SiteView"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such site of the caller's */
             404: {
                 headers: {
@@ -2718,6 +3272,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description No such site of the caller's */
             404: {
@@ -2754,8 +3326,44 @@ export interface operations {
                     "application/json": components["schemas"]["SiteView"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such site of the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts (`max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2794,6 +3402,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentView"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such site, or no agent enrolled */
             404: {
                 headers: {
@@ -2822,6 +3448,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description No such site, or no agent enrolled */
             404: {
@@ -2858,6 +3502,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentView"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such site of the caller's */
             404: {
                 headers: {
@@ -2869,6 +3531,24 @@ export interface operations {
             };
             /** @description `connector_missing`: the connector plugin is not installed and active on the site (download it from `GET /api/v1/connector.zip`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts (`max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2925,6 +3605,33 @@ export interface operations {
                     "application/json": components["schemas"]["DeploymentList"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such route, or nothing of the caller's at this path */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     create_site_deployment: {
@@ -2952,8 +3659,44 @@ export interface operations {
                     "application/json": components["schemas"]["DeploymentView"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such site of the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts (`max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3001,6 +3744,24 @@ export interface operations {
                     "application/json": components["schemas"]["DraftView"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such site of the caller's, or no draft yet */
             404: {
                 headers: {
@@ -3032,6 +3793,24 @@ export interface operations {
                 };
                 content: {
                     "image/png": number[];
+                };
+            };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such site of the caller's, no draft, or no such image */
@@ -3080,6 +3859,24 @@ export interface operations {
                     "application/json": components["schemas"]["EditedPage"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such site of the caller's, no draft yet, or no such page */
             404: {
                 headers: {
@@ -3091,6 +3888,24 @@ export interface operations {
             };
             /** @description A generation job on this site is unfinished; edit once it is done */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts (`max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3129,6 +3944,24 @@ export interface operations {
                     "text/css": string;
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such site of the caller's, or no draft yet */
             404: {
                 headers: {
@@ -3160,6 +3993,24 @@ export interface operations {
                     "application/json": components["schemas"]["EnrollmentTokenView"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such site of the caller's */
             404: {
                 headers: {
@@ -3189,6 +4040,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobList"];
+                };
+            };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such site of the caller's */
@@ -3226,6 +4095,24 @@ export interface operations {
                     "application/json": components["schemas"]["JobAccepted"];
                 };
             };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such site of the caller's, or no draft yet */
             404: {
                 headers: {
@@ -3237,6 +4124,24 @@ export interface operations {
             };
             /** @description A generation job on this site is still unfinished */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts (`max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3273,6 +4178,15 @@ export interface operations {
                     "application/json": components["schemas"]["UsageView"];
                 };
             };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     validate_site: {
@@ -3295,6 +4209,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SiteReport"];
+                };
+            };
+            /** @description Malformed: a path or query parameter that cannot be read, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in: no access token, or one that is malformed, expired or not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts (`max_body_bytes`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not declared as JSON (`Content-Type: application/json`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description `validation_failed` (a field), `forbidden_target` (the URL is or leads to an address not on the public internet), `unreachable`, `not_wordpress`, `rest_api_disabled`, `invalid_credentials` (WordPress refused the user name or application password) or `insufficient_role` (the user is no administrator) */
