@@ -83,11 +83,7 @@ async fn enrolled(app: &TestApp, user: &TestUser, connection: &str) -> Plugin {
 }
 
 fn rand_key() -> [u8; 32] {
-    *Uuid::new_v4()
-        .as_bytes()
-        .repeat(2)
-        .first_chunk::<32>()
-        .unwrap()
+    rand::random()
 }
 
 impl Plugin {

@@ -161,7 +161,7 @@ final class GSW_Pull
             foreach ($bundle['items'] as $item) {
                 $items[] = ['kind' => $item['kind'], 'path' => $item['path']];
             }
-            $report = self::run_apply($file, $sequence);
+            $report = self::run_apply($file, $sequence, $bundle);
         } catch (Throwable $e) {
             $report = ['status' => 'refused', 'error' => $e->getMessage()];
         }
@@ -196,9 +196,10 @@ final class GSW_Pull
      * Runs the connector's apply on a bundle file: in a PHP process of its
      * own when this is the command line (as the agent runs it, so a plugin
      * that dies while activating takes only its own process down), in this
-     * request otherwise (WP-Cron on a host that may not start processes).
+     * request otherwise (WP-Cron on a host that may not start processes),
+     * on `$bundle`, the file as the caller just verified it.
      */
-    private static function run_apply(string $file, int $sequence): array
+    private static function run_apply(string $file, int $sequence, array $bundle): array
     {
         $link = GSW_Link::get();
         $snapshots = self::dir('snapshots');
@@ -220,7 +221,7 @@ final class GSW_Pull
         }
         global $wpdb;
         require_once __DIR__ . '/class-gsw-apply.php';
-        $bundle = GSW_Native::bundle_open($file, $link['bundle_key'], $link['site_id'], $sequence - 1, self::MAX_BUNDLE_BYTES);
+        // Verified by the caller a moment ago, from the same spooled file.
         try {
             return GSW_Apply::bundle($bundle, $snapshots, false)[0];
         } catch (GSW_Refusal $e) {
